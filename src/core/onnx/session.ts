@@ -1,0 +1,189 @@
+/**
+ * Batched onnxruntime-node inference over many item sequences. The adapter decides how a
+ * history becomes an input row; this module only batches, runs and slices score rows.
+ */
+import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { RecMarkError, throwIfAborted } from '../errors';
+import type { Adapter } from './adapter';
+import { topK } from './topk';
+
+type Ort = typeof import('onnxruntime-node');
+let ortModule: Ort | undefined;
+/** Loaded on first use: the extension activates fast and only pays for ORT when it scores. */
+async function loadOrt(): Promise<Ort> {
+  ortModule ??= await import('onnxruntime-node');
+  return ortModule;
+}
+function ort(): Ort {
+  if (!ortModule) throw new Error('onnxruntime-node used before ScoringSession.open loaded it');
+  return ortModule;
+}
+
+export interface RunOptions {
+  batchSize?: number;
+  signal?: AbortSignal;
+  /** Called after each batch with the number of sequences done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_BATCH_SIZE = 64;
+
+export class ScoringSession {
+  private constructor(
+    private readonly session: OrtSession,
+    readonly adapter: Adapter,
+  ) {}
+
+  /** Open a session from a model file path or from serialized model bytes. */
+  static async open(model: string | Uint8Array, adapter: Adapter): Promise<ScoringSession> {
+    const { InferenceSession } = await loadOrt();
+    let session: OrtSession;
+    try {
+      // Two calls because ORT's overloads take either type, not their union.
+      session =
+        typeof model === 'string'
+          ? await InferenceSession.create(model)
+          : await InferenceSession.create(model);
+    } catch (err) {
+      throw new RecMarkError(
+        `onnxruntime cannot load the model: ${firstLine(err)}. The graph may use an operator or ` +
+          'opset this onnxruntime does not support; re-export at opset 13-17.',
+        'model-unloadable',
+      );
+    }
+    return new ScoringSession(session, adapter);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  /**
+   * Score every sequence; `onRow` receives each sequence's scores over ids 0..W-1 (a view that is
+   * only valid during the call, so large runs never hold all rows at once).
+   */
+  async forEachScores(
+    sequences: readonly (readonly number[])[],
+    onRow: (index: number, scores: Float32Array) => void,
+    options: RunOptions = {},
+  ): Promise<void> {
+    const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
+    const { seqLen, scoreWidth: width, outputRank } = this.adapter;
+    for (let start = 0; start < sequences.length; start += batchSize) {
+      throwIfAborted(options.signal);
+      const batch = sequences.slice(start, start + batchSize);
+      const { feeds, lastPositions } = this.encode(batch);
+      let result: OrtSession.OnnxValueMapType;
+      try {
+        result = await this.session.run(feeds, [this.adapter.output]);
+      } catch (err) {
+        throw new RecMarkError(
+          `onnxruntime failed while scoring: ${firstLine(err)}`,
+          'model-run-failed',
+        );
+      }
+      const out = result[this.adapter.output] as OrtTensor;
+      const data = out.data;
+      if (!(data instanceof Float32Array)) {
+        throw new RecMarkError(
+          `Output "${this.adapter.output}" is ${out.type}; RecMark reads float32 scores.`,
+          'model-unsupported',
+        );
+      }
+      const expected = outputRank === 2 ? [batch.length, width] : [batch.length, seqLen, width];
+      if (out.dims.length !== expected.length || out.dims.some((d, i) => d !== expected[i])) {
+        throw new RecMarkError(
+          `Output "${this.adapter.output}" has shape [${out.dims.join(', ')}], expected ` +
+            `[${expected.join(', ')}]; set "output", "seqLen" or "numItems" in the sidecar.`,
+          'adapter-mismatch',
+        );
+      }
+      for (let b = 0; b < batch.length; b++) {
+        const offset = outputRank === 2 ? b * width : (b * seqLen + lastPositions[b]) * width;
+        onRow(start + b, data.subarray(offset, offset + width));
+      }
+      options.onProgress?.(Math.min(start + batchSize, sequences.length), sequences.length);
+    }
+  }
+
+  /** Top-k real items (pad and mask never appear) for each sequence. */
+  async topK(
+    sequences: readonly (readonly number[])[],
+    k: number,
+    options: RunOptions & { excludeHistory?: boolean } = {},
+  ): Promise<Int32Array[]> {
+    const lists: Int32Array[] = new Array(sequences.length);
+    await this.forEachScores(
+      sequences,
+      (i, scores) => {
+        const exclude = options.excludeHistory ? new Set(sequences[i]) : undefined;
+        lists[i] = topK(scores, this.adapter.itemIds, k, { exclude });
+      },
+      options,
+    );
+    return lists;
+  }
+
+  /** Build the input tensors for one batch; exposed for tests through `encodeBatch`. */
+  private encode(batch: readonly (readonly number[])[]): {
+    feeds: Record<string, OrtTensor>;
+    lastPositions: Int32Array;
+  } {
+    const { rows, lengths, lastPositions } = encodeBatch(this.adapter, batch);
+    const { Tensor } = ort();
+    const shape = [batch.length, this.adapter.seqLen];
+    const feeds: Record<string, OrtTensor> = {
+      [this.adapter.input]:
+        this.adapter.inputType === 'int64'
+          ? new Tensor(
+              'int64',
+              BigInt64Array.from(rows, (v) => BigInt(v)),
+              shape,
+            )
+          : new Tensor('int32', Int32Array.from(rows), shape),
+    };
+    if (this.adapter.lengthInput) {
+      feeds[this.adapter.lengthInput] =
+        this.adapter.inputType === 'int64'
+          ? new Tensor(
+              'int64',
+              BigInt64Array.from(lengths, (v) => BigInt(v)),
+              [batch.length],
+            )
+          : new Tensor('int32', Int32Array.from(lengths), [batch.length]);
+    }
+    return { feeds, lastPositions };
+  }
+}
+
+/**
+ * Turn histories into padded rows: keep the most recent items, append the mask token for
+ * BERT-style models, pad on the adapter's side. Returns the query length and the position whose
+ * scores predict the next item.
+ */
+export function encodeBatch(
+  adapter: Adapter,
+  batch: readonly (readonly number[])[],
+): { rows: Int32Array; lengths: Int32Array; lastPositions: Int32Array } {
+  const T = adapter.seqLen;
+  const capacity = adapter.maskId === null ? T : T - 1;
+  const rows = new Int32Array(batch.length * T).fill(adapter.padId);
+  const lengths = new Int32Array(batch.length);
+  const lastPositions = new Int32Array(batch.length);
+  batch.forEach((history, b) => {
+    if (history.length === 0) {
+      throw new RecMarkError('Cannot score an empty item sequence.', 'sequence-empty');
+    }
+    const kept = history.length > capacity ? history.slice(history.length - capacity) : history;
+    const query = adapter.maskId === null ? kept : [...kept, adapter.maskId];
+    const start = adapter.padding === 'left' ? T - query.length : 0;
+    for (let i = 0; i < query.length; i++) rows[b * T + start + i] = query[i];
+    lengths[b] = query.length;
+    lastPositions[b] = adapter.padding === 'left' ? T - 1 : query.length - 1;
+  });
+  return { rows, lengths, lastPositions };
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+}

@@ -1,0 +1,142 @@
+/** The model card: what a checkpoint is, as shown by `recmark inspect` and the inline view. */
+import * as path from 'node:path';
+import {
+  detectAdapter,
+  readSidecar,
+  sidecarPath,
+  type Adapter,
+  type FieldSource,
+} from '../onnx/adapter';
+import { DataType, tensorDims, tensorSize } from '../onnx/graph';
+import { defaultOpset, readModel, toNumber, type LoadedModel } from '../onnx/model';
+import { sha256File } from '../util/files';
+
+export interface ModelCard {
+  file: string;
+  fileName: string;
+  bytes: number;
+  sha256: string;
+  producer: string;
+  irVersion: number;
+  opset: number;
+  parameters: number;
+  input: string;
+  inputType: 'int64' | 'int32';
+  lengthInput: string | null;
+  output: string;
+  outputRank: 2 | 3;
+  /** Real items: score columns minus pad and mask. */
+  numItems: number;
+  scoreWidth: number;
+  seqLen: number;
+  padding: 'left' | 'right';
+  padId: number;
+  maskId: number | null;
+  itemEmbedding: string | null;
+  embeddingDim: number | null;
+  /** Where each adapter field came from, so a user knows what to override. */
+  sources: Record<string, FieldSource>;
+  sidecar: string | null;
+  externalFiles: string[];
+  operators: Record<string, number>;
+}
+
+const FLOAT_TYPES = new Set<number>([
+  DataType.FLOAT,
+  DataType.FLOAT16,
+  DataType.DOUBLE,
+  DataType.BFLOAT16,
+]);
+
+/** Load a model, detect its adapter and describe it. */
+export async function inspectModel(
+  file: string,
+): Promise<{ card: ModelCard; model: LoadedModel; adapter: Adapter }> {
+  const model = await readModel(file);
+  const sidecar = await readSidecar(model.file);
+  const adapter = detectAdapter(model, sidecar);
+  const card = describeModel(model, adapter, await sha256File(model.file));
+  card.sidecar = sidecar ? path.basename(sidecarPath(model.file)) : null;
+  return { card, model, adapter };
+}
+
+export function describeModel(model: LoadedModel, adapter: Adapter, sha256: string): ModelCard {
+  const graph = model.proto.graph!;
+  let parameters = 0;
+  for (const t of graph.initializer ?? [])
+    if (FLOAT_TYPES.has(t.dataType ?? 0)) parameters += tensorSize(t);
+  const operators: Record<string, number> = {};
+  for (const node of graph.node ?? []) {
+    const op = node.domain ? `${node.domain}.${node.opType}` : (node.opType ?? '?');
+    operators[op] = (operators[op] ?? 0) + 1;
+  }
+  const embedding = adapter.itemEmbedding
+    ? (graph.initializer ?? []).find((t) => t.name === adapter.itemEmbedding)
+    : undefined;
+  return {
+    file: model.file,
+    fileName: path.basename(model.file),
+    bytes: model.fileBytes,
+    sha256,
+    producer: [model.proto.producerName, model.proto.producerVersion].filter(Boolean).join(' '),
+    irVersion: toNumber(model.proto.irVersion),
+    opset: defaultOpset(model.proto),
+    parameters,
+    input: adapter.input,
+    inputType: adapter.inputType,
+    lengthInput: adapter.lengthInput,
+    output: adapter.output,
+    outputRank: adapter.outputRank,
+    numItems: adapter.numItems,
+    scoreWidth: adapter.scoreWidth,
+    seqLen: adapter.seqLen,
+    padding: adapter.padding,
+    padId: adapter.padId,
+    maskId: adapter.maskId,
+    itemEmbedding: adapter.itemEmbedding,
+    embeddingDim: embedding ? (tensorDims(embedding)[1] ?? null) : null,
+    sources: { ...adapter.sources },
+    sidecar: null,
+    externalFiles: model.externalFiles,
+    operators,
+  };
+}
+
+/** Plain-text rendering for the terminal. */
+export function formatModelCard(card: ModelCard): string {
+  const src = (key: string): string =>
+    card.sources[key] && card.sources[key] !== 'detected' ? ` (${card.sources[key]})` : '';
+  const rows: [string, string][] = [
+    ['File', `${card.fileName} (${formatBytes(card.bytes)})`],
+    ['SHA-256', card.sha256],
+    ['Producer', `${card.producer || 'unknown'}, IR ${card.irVersion}, opset ${card.opset}`],
+    ['Parameters', card.parameters.toLocaleString('en-US')],
+    ['Input', `${card.input} ${card.inputType}[batch, ${card.seqLen}]${src('input')}`],
+    ['Length input', card.lengthInput ?? 'none'],
+    [
+      'Output',
+      `${card.output} ${card.outputRank === 2 ? '[batch, N]' : '[batch, T, N]'} over ${card.scoreWidth} ids${src('output')}`,
+    ],
+    ['Items', `${card.numItems.toLocaleString('en-US')} real items${src('numItems')}`],
+    ['Padding', `${card.padding}, pad id ${card.padId}${src('padding')}`],
+    ['Mask token', `${card.maskId ?? 'none'}${src('maskId')}`],
+    ['Sequence length', `${card.seqLen}${src('seqLen')}`],
+    [
+      'Item embedding',
+      card.itemEmbedding
+        ? `${card.itemEmbedding} (dim ${card.embeddingDim})${src('itemEmbedding')}`
+        : 'not found',
+    ],
+    ['Sidecar', card.sidecar ?? 'none'],
+  ];
+  if (card.externalFiles.length > 0) rows.push(['External data', card.externalFiles.join(', ')]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}

@@ -1,0 +1,21 @@
+/**
+ * Messages between the extension host and the webview. The webview computes nothing: it is
+ * handed finished objects and reports user intents back.
+ */
+import type { ModelCard } from './core/report/modelCard';
+
+export type HostMessage =
+  { type: 'modelCard'; card: ModelCard } | { type: 'error'; message: string; fix?: string };
+
+export type WebviewMessage = { type: 'ready' } | { type: 'copy'; text: string };
+
+/** Validate a message from the webview: it is untrusted input like any other. */
+export function parseWebviewMessage(value: unknown): WebviewMessage | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const msg = value as Record<string, unknown>;
+  if (msg.type === 'ready') return { type: 'ready' };
+  if (msg.type === 'copy' && typeof msg.text === 'string' && msg.text.length <= 10_000) {
+    return { type: 'copy', text: msg.text };
+  }
+  return null;
+}

@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+export const fixture = (name: string): string => path.join(FIXTURES, name);
+
+export const MAIN_FIXTURES = [
+  'sasrec_opset17.onnx',
+  'sasrec_opset13.onnx',
+  'bert4rec.onnx',
+  'gru4rec.onnx',
+  'narm.onnx',
+];
+
+export function tempDir(prefix = 'recmark-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Small seeded PRNG for tests (not for keys). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Run the CLI source through tsx, as a user would run `recmark`. */
+export function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+      { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
