@@ -9,7 +9,7 @@ import {
   validateSidecar,
   type Sidecar,
 } from '../../src/core/onnx/adapter';
-import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';
+import { encodeModel, onnx, readModel, graphOf } from '../../src/core/onnx/model';
 import { tempDir } from './helpers';
 import { tinyModel, valueInfo } from './tinyModel';
 
@@ -66,16 +66,16 @@ test('a plain tiny recommender is detected', async () => {
 
 test('a model with no integer input names its inputs and the sidecar key', async () => {
   const proto = tinyModel();
-  proto.graph!.input[0] = valueInfo('item_seq', DataType.FLOAT, ['batch', 10]);
+  graphOf(proto).input[0] = valueInfo('item_seq', DataType.FLOAT, ['batch', 10]);
   await rejectsCode(detect(proto), 'adapter-no-input', /"item_seq" float\[batch, 10\].*"input"/);
 });
 
 test('two candidate score outputs are ambiguous, and the sidecar resolves it', async () => {
   const proto = tinyModel({ items: 30 });
-  proto.graph!.node.push(
+  graphOf(proto).node.push(
     onnx.NodeProto.create({ opType: 'Identity', input: ['scores'], output: ['scores_copy'] }),
   );
-  proto.graph!.output.push(valueInfo('scores_copy', DataType.FLOAT, ['batch', 31]));
+  graphOf(proto).output.push(valueInfo('scores_copy', DataType.FLOAT, ['batch', 31]));
   await rejectsCode(detect(proto), 'adapter-ambiguous', /"scores", "scores_copy".*Set "output"/);
   const a = await detect(proto, { output: 'scores_copy' });
   assert.equal(a.output, 'scores_copy');
@@ -84,7 +84,7 @@ test('two candidate score outputs are ambiguous, and the sidecar resolves it', a
 
 test('two candidate sequence inputs are ambiguous', async () => {
   const proto = tinyModel();
-  proto.graph!.input.push(valueInfo('other_seq', DataType.INT64, ['batch', 10]));
+  graphOf(proto).input.push(valueInfo('other_seq', DataType.INT64, ['batch', 10]));
   await rejectsCode(detect(proto), 'adapter-ambiguous', /"item_seq", "other_seq".*"input"/);
 });
 
@@ -127,6 +127,6 @@ test('sidecar overrides padding, mask, length and catalogue size', async () => {
 
 test('an input the adapter cannot feed is named', async () => {
   const proto = tinyModel();
-  proto.graph!.input.push(valueInfo('user_features', DataType.FLOAT, ['batch', 4]));
+  graphOf(proto).input.push(valueInfo('user_features', DataType.FLOAT, ['batch', 4]));
   await rejectsCode(detect(proto), 'adapter-unsupported-input', /"user_features"/);
 });

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, symlinkSync, readdirSync } from
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { RecMarkError } from '../../src/core/errors';
-import { encodeModel, onnx, readModel, writeModel } from '../../src/core/onnx/model';
+import { encodeModel, onnx, readModel, writeModel, graphOf } from '../../src/core/onnx/model';
 import { tensorFloat32 } from '../../src/core/onnx/graph';
 import { tempDir } from './helpers';
 import { tinyModel } from './tinyModel';
@@ -33,8 +33,8 @@ test('an unchanged model round-trips with identical tensors', async () => {
   const out = path.join(path.dirname(file), 'copy.onnx');
   await writeModel(model.proto, out);
   const again = await readModel(out);
-  const a = model.proto.graph!.initializer;
-  const b = again.proto.graph!.initializer;
+  const a = graphOf(model.proto).initializer;
+  const b = graphOf(again.proto).initializer;
   assert.equal(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
     assert.equal(a[i].name, b[i].name);
@@ -66,8 +66,8 @@ test('zero-byte, truncated and non-ONNX files fail with a clear error', async ()
 /** Move the embedding initializer's bytes into an external file with the given location. */
 function externalise(dir: string, location: string, dataFile = location): string {
   const proto = tinyModel();
-  const emb = proto.graph!.initializer[0];
-  writeFileSync(path.join(dir, dataFile), emb.rawData);
+  const emb = graphOf(proto).initializer[0];
+  writeFileSync(path.join(dir, dataFile), emb.rawData!);
   emb.rawData = new Uint8Array();
   emb.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
   emb.externalData = [
@@ -84,11 +84,11 @@ test('external data next to the model is loaded and inlined on write', async () 
   const file = externalise(dir, 'weights.bin');
   const model = await readModel(file);
   assert.deepEqual(model.externalFiles, ['weights.bin']);
-  const expected = tensorFloat32(tinyModel().graph!.initializer[0]);
-  assert.deepEqual(tensorFloat32(model.proto.graph!.initializer[0]), expected);
+  const expected = tensorFloat32(graphOf(tinyModel()).initializer[0]);
+  assert.deepEqual(tensorFloat32(graphOf(model.proto).initializer[0]), expected);
   const out = path.join(tempDir(), 'inlined.onnx');
   await writeModel(model.proto, out);
-  assert.deepEqual(tensorFloat32((await readModel(out)).proto.graph!.initializer[0]), expected);
+  assert.deepEqual(tensorFloat32(graphOf((await readModel(out)).proto).initializer[0]), expected);
 });
 
 test('external data escaping the model folder is rejected', async () => {

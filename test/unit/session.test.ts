@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { CancelledError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { tensorFloat32 } from '../../src/core/onnx/graph';
-import { encodeModel, readModel } from '../../src/core/onnx/model';
+import { encodeModel, readModel, graphOf } from '../../src/core/onnx/model';
 import { encodeBatch, ScoringSession } from '../../src/core/onnx/session';
 import { topK } from '../../src/core/onnx/topk';
 import { mulberry32, tempDir } from './helpers';
@@ -21,7 +21,7 @@ async function tinySession() {
   writeFileSync(file, encodeModel(proto));
   const model = await readModel(file);
   const adapter = detectAdapter(model);
-  const [emb, proj] = model.proto.graph!.initializer.map(tensorFloat32);
+  const [emb, proj] = graphOf(model.proto).initializer.map(tensorFloat32);
   /** The graph by hand: mean of the (padded) row's embeddings times the projection. */
   const expected = (row: Int32Array): Float64Array => {
     const pooled = new Float64Array(DIM);

@@ -428,8 +428,19 @@ function detectMaskId(
   return embeddingRows - 1;
 }
 
+/**
+ * Causal masks appear in three shapes in real exports: a Trilu node (torch.tril/triu at opset 14+),
+ * a constant triangular matrix (folded at export), or positions compared with themselves
+ * (`arange(T)[:, None] >= arange(T)[None, :]`): a comparison whose two sides share a Range.
+ */
 function hasCausalMask(g: GraphIndex): boolean {
   if (g.nodesOfType('Trilu').length > 0) return true;
+  for (const cmp of g.nodesOfType('Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual')) {
+    const [a, b] = cmp.input ?? [];
+    if (!a || !b) continue;
+    const shared = [...rangeAncestors(g, a)].filter((r) => rangeAncestors(g, b).has(r));
+    if (shared.length > 0) return true;
+  }
   const candidates: string[] = [...g.initializers.keys()];
   for (const node of g.nodesOfType('Constant'))
     if (node.output?.[0]) candidates.push(node.output[0]);
@@ -441,6 +452,33 @@ function hasCausalMask(g: GraphIndex): boolean {
     if (isTriangular(tensorValues(t), dims[0])) return true;
   }
   return false;
+}
+
+/** Range nodes (or folded constant aranges) a value is built from, a few hops up. */
+function rangeAncestors(g: GraphIndex, value: string, depth = 8): Set<string> {
+  const found = new Set<string>();
+  const walk = (name: string, left: number): void => {
+    const node = g.producer.get(name);
+    const c = g.constant(name);
+    if (c) {
+      // A folded arange: one axis longer than 1 (e.g. [1, T] or [T, 1]) holding 0, 1, 2, ...
+      const long = tensorDims(c).filter((d) => d > 1);
+      if (long.length === 1 && long[0] <= 4096) {
+        const v = tensorValues(c);
+        if (v.every((x, i) => x === v[0] + i)) found.add(`arange:${v[0]}:${v.length}`);
+      }
+      return;
+    }
+    if (!node) return;
+    if (node.opType === 'Range') {
+      found.add(node.name || name);
+      return;
+    }
+    if (left === 0) return;
+    for (const input of node.input ?? []) if (input) walk(input, left - 1);
+  };
+  walk(value, depth);
+  return found;
 }
 
 /** Strictly one-sided: everything above (or below) the diagonal equals one value, the rest another. */

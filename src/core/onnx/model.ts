@@ -193,3 +193,9 @@ export function defaultOpset(proto: onnx.ModelProto): number {
   const entry = proto.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
   return entry ? toNumber(entry.version) : 0;
 }
+
+/** The graph of a model that passed `decodeModel` (which guarantees one). */
+export function graphOf(proto: onnx.IModelProto): onnx.GraphProto {
+  if (!proto.graph) throw new RecMarkError('The model has no graph.', 'model-corrupt');
+  return proto.graph as onnx.GraphProto;
+}
