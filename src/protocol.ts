@@ -17,5 +17,8 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | null {
   if (msg.type === 'copy' && typeof msg.text === 'string' && msg.text.length <= 10_000) {
     return { type: 'copy', text: msg.text };
   }
+  if (msg.type === 'action' && ACTIONS.includes(msg.action as WebviewAction)) {
+    return { type: 'action', action: msg.action as WebviewAction };
+  }
   return null;
 }

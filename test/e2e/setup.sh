@@ -100,19 +100,48 @@ say "installing code-server@$CODE_SERVER_VERSION into $CS_PREFIX (Node $NODE_VER
 rm -rf "$CS_PREFIX"
 mkdir -p "$CS_PREFIX"
 echo '{ "name": "recmark-e2e-code-server", "private": true }' >"$CS_PREFIX/package.json"
-# Scripts are run explicitly below, in a known order and with a known environment, whatever this
-# npm's policy on dependency install scripts is.
+# npm 11 holds back dependency install scripts it has no allowScripts entry for, so install with
+# scripts off and run the ones that matter explicitly, in a known order and environment.
 npm_in "$CS_PREFIX" install --no-package-lock --ignore-scripts --omit=dev \
   "code-server@$CODE_SERVER_VERSION" >&2
-# code-server's own dependencies with native parts (argon2 ships prebuilds; rebuild is a no-op
-# for those that already have a binary).
-npm_in "$CS_PREFIX" rebuild --foreground-scripts >&2
-# code-server's postinstall: `npm install --omit=dev` in lib/vscode and lib/vscode/extensions,
-# which compiles node-pty, spdlog, kerberos, sqlite3 ... against Node 24.
+# argon2 (password auth; ships prebuilds, so this only checks them).
+npm_in "$CS_PREFIX" rebuild --ignore-scripts=false argon2 >&2
+# code-server's postinstall: `npm install --omit=dev` in lib/vscode and lib/vscode/extensions.
 say "running code-server's postinstall (builds VS Code's native modules; takes minutes)"
 (cd "$CS_PKG" && sh ./postinstall.sh) >&2
 
-"$NODE_BIN" "$CS_ENTRY" --version >&2
+# The server's native modules must exist and load under Node 24. If npm skipped their install
+# scripts, rebuild them explicitly (node-gyp, against $npm_config_nodedir).
+VSCODE_MODULES="$CS_PKG/lib/vscode/node_modules"
+NATIVE=(
+  "@vscode/spdlog/build/Release/spdlog.node"
+  "@vscode/sqlite3/build/Release/vscode-sqlite3.node"
+  "@vscode/native-watchdog/build/Release/watchdog.node"
+  "kerberos/build/Release/kerberos.node"
+  "node-pty/prebuilds/linux-x64/pty.node|node-pty/build/Release/pty.node"
+)
+native_ok() {
+  local entry alt found
+  for entry in "${NATIVE[@]}"; do
+    found=""
+    IFS='|' read -ra alts <<<"$entry"
+    for alt in "${alts[@]}"; do [[ -f "$VSCODE_MODULES/$alt" ]] && found="$alt"; done
+    [[ -n "$found" ]] || return 1
+    node -e 'require(process.argv[1])' "$VSCODE_MODULES/$found" || return 1
+  done
+}
+if ! native_ok 2>/dev/null; then
+  say "native modules missing after postinstall; running npm rebuild in lib/vscode"
+  npm_in "$CS_PKG/lib/vscode" rebuild --ignore-scripts=false --foreground-scripts >&2
+  native_ok || {
+    say "VS Code's native modules did not build; see the log above"
+    exit 1
+  }
+fi
+
+# --version on a throwaway config dir (code-server writes a default config.yaml on first start).
+XDG_CONFIG_HOME="$CACHE/xdg-config" XDG_DATA_HOME="$CACHE/xdg-data" \
+  node "$CS_ENTRY" --version >&2
 echo "$STAMP_TEXT" >"$STAMP"
 say "done in $(($(date +%s) - start)) s; cache size $(du -sh "$CACHE" | cut -f1)"
 print_paths

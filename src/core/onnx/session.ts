@@ -10,7 +10,7 @@ import { topK } from './topk';
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Ort | undefined;
 /** Loaded on first use: the extension activates fast and only pays for ORT when it scores. */
-async function loadOrt(): Promise<Ort> {
+export async function loadOrt(): Promise<Ort> {
   ortModule ??= await import('onnxruntime-node');
   return ortModule;
 }

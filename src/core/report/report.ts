@@ -1,0 +1,111 @@
+/**
+ * The audit report: one JSON object that the CLI prints, the panel and the inline view render,
+ * and the HTML export embeds. It never holds a secret: keys appear by key id only.
+ */
+import { formatPValue, type PValue } from '../stats/tests';
+import type { ModelCard } from './modelCard';
+
+export type Verdict = 'present' | 'absent' | 'inconclusive';
+export type Scheme = 'grew' | 'aow';
+
+/** Between α and this p-value the evidence is suggestive but not conclusive. */
+export const INCONCLUSIVE_BELOW = 0.01;
+export const DEFAULT_ALPHA = 1e-4;
+
+export function decideVerdict(p: PValue, alpha: number): Verdict {
+  if (p.value < alpha || p.log10 < Math.log10(alpha)) return 'present';
+  if (p.value < INCONCLUSIVE_BELOW) return 'inconclusive';
+  return 'absent';
+}
+
+/** One sentence a non-statistician can repeat. */
+export function verdictSentence(verdict: Verdict, scheme: Scheme, p: PValue, alpha: number): string {
+  const evidence = scheme === 'grew' ? 'this much green-item bias' : 'this much of the watermark sequence';
+  if (verdict === 'present') {
+    const exponent = Math.max(1, Math.floor(-p.log10));
+    return `The chance that an unrelated model shows ${evidence} is below 1 in 10^${exponent}.`;
+  }
+  if (verdict === 'inconclusive') {
+    return `The model shows some ${scheme === 'grew' ? 'green-item bias' : 'watermark recall'} (p = ${formatPValue(p)}), but not enough to decide at α = ${formatPValue({ value: alpha, log10: Math.log10(alpha) })}; audit with more probes.`;
+  }
+  return `The model shows no more ${scheme === 'grew' ? 'green-item bias' : 'watermark recall'} than an unrelated model would (p = ${formatPValue(p)}).`;
+}
+
+export interface ReportModel {
+  fileName: string;
+  sha256: string;
+  bytes: number;
+  numItems: number;
+  parameters: number;
+  opset: number;
+  input: string;
+  output: string;
+  outputRank: 2 | 3;
+  padding: 'left' | 'right';
+  maskId: number | null;
+}
+
+export function reportModel(card: ModelCard): ReportModel {
+  const { fileName, sha256, bytes, numItems, parameters, opset, input, output, outputRank, padding, maskId } = card;
+  return { fileName, sha256, bytes, numItems, parameters, opset, input, output, outputRank, padding, maskId };
+}
+
+export interface GrewEvidence {
+  z: number;
+  zNull: number;
+  zClassic: number;
+  pEmpirical: number;
+  pClassic: number;
+  greenHits: number;
+  trials: number;
+  expectedHits: number;
+  sdHits: number;
+  gamma: number;
+  topK: number;
+  probes: number;
+  nullKeys: number;
+  distinctItems: number;
+  probeSource: 'data' | 'sampled';
+  perProbeGreen: number[];
+  nullPerProbeGreen: number[];
+  greenRateByRank: number[];
+  nullGreenHits: number[];
+}
+
+export interface UtilityRow {
+  metric: string;
+  before: number;
+  after: number;
+}
+
+export interface AuditReport {
+  kind: 'recmark-audit';
+  version: 1;
+  createdAt: string;
+  scheme: Scheme;
+  verdict: Verdict;
+  /** The verdict's p-value (may underflow to 0; `log10PValue` and `pValueText` do not). */
+  pValue: number;
+  log10PValue: number;
+  pValueText: string;
+  alpha: number;
+  sentence: string;
+  model: ReportModel;
+  keyId: string;
+  parameters: Record<string, string | number | boolean>;
+  timings: { step: string; ms: number }[];
+  grew?: GrewEvidence;
+  utility?: UtilityRow[];
+}
+
+export function reportVerdict(scheme: Scheme, p: PValue, alpha: number) {
+  const verdict = decideVerdict(p, alpha);
+  return {
+    verdict,
+    pValue: p.value,
+    log10PValue: p.log10,
+    pValueText: formatPValue(p),
+    alpha,
+    sentence: verdictSentence(verdict, scheme, p, alpha),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * GREW embedding as graph surgery: nodes appended after the score output apply decision-aligned
+ * masking and confidence-aware scaling (DESIGN.md §4), so the watermarked file is a drop-in
+ * replacement with the same input and output names and shapes.
+ *
+ *   s' = s + δ · u · σ · green · [s ≥ kth best real score]
+ *   u  = H(softmax(top-Kc)) / ln Kc,  σ = std(top-Kc)
+ *
+ * Means and sums over the Kc axis use MatMul with a constant vector, which behaves the same at
+ * every opset (ReduceSum/ReduceMean moved their axes from attribute to input across opsets).
+ */
+import { RecMarkError } from '../errors';
+import type { Adapter } from '../onnx/adapter';
+import { cloneModel, defaultOpset, graphOf, onnx } from '../onnx/model';
+
+export interface GrewGraphParams {
+  green: Uint8Array;
+  delta: number;
+  kc: number;
+}
+
+const PREFIX = 'score_calibration';
+const { DataType } = onnx.TensorProto;
+
+function floatInit(name: string, dims: number[], values: ArrayLike<number>): onnx.TensorProto {
+  const data = Float32Array.from(values);
+  return onnx.TensorProto.create({ name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) });
+}
+
+function int64Init(name: string, values: number[]): onnx.TensorProto {
+  const data = BigInt64Array.from(values.map(BigInt));
+  return onnx.TensorProto.create({ name, dims: [values.length], dataType: DataType.INT64, rawData: new Uint8Array(data.buffer) });
+}
+
+/** A copy of the model with the GREW bias appended after the adapter's score output. */
+export function appendGrewBias(proto: onnx.ModelProto, adapter: Adapter, params: GrewGraphParams): onnx.ModelProto {
+  const opset = defaultOpset(proto);
+  if (opset < 13) {
+    throw new RecMarkError(`The model uses opset ${opset}; GREW embedding needs opset 13 or later. Re-export at opset 13-17.`, 'model-unsupported');
+  }
+  const W = adapter.scoreWidth;
+  if (params.green.length !== W) throw new RecMarkError('The green set does not match the model catalogue.', 'key-mismatch');
+  if (!(params.kc >= 2 && params.kc <= adapter.numItems)) {
+    throw new RecMarkError(`kc must be between 2 and the number of items (${adapter.numItems}).`, 'usage');
+  }
+  const model = cloneModel(proto);
+  const graph = graphOf(model);
+  const out = adapter.output;
+  const raw = `${PREFIX}/raw_scores`;
+  const n = (name: string): string => `${PREFIX}/${name}`;
+  for (const node of graph.node) {
+    node.output = (node.output ?? []).map((o) => (o === out ? raw : o));
+    node.input = (node.input ?? []).map((i) => (i === out ? raw : i));
+  }
+
+  // Pad, mask and other non-items can never enter the competitive set.
+  const special = new Float32Array(W).fill(-1e9);
+  for (const id of adapter.itemIds) special[id] = 0;
+  const kc = params.kc;
+  graph.initializer.push(
+    floatInit(n('not_item_penalty'), [W], special),
+    floatInit(n('green'), [W], params.green),
+    int64Init(n('kc'), [kc]),
+    int64Init(n('kth_start'), [kc - 1]),
+    int64Init(n('kth_end'), [kc]),
+    int64Init(n('last_axis'), [-1]),
+    floatInit(n('mean_vec'), [kc, 1], new Float32Array(kc).fill(1 / kc)),
+    floatInit(n('inv_ln_kc'), [], [1 / Math.log(kc)]),
+    floatInit(n('minus_one'), [], [-1]),
+    floatInit(n('delta'), [], [params.delta]),
+    floatInit(n('kc_f'), [], [kc]),
+  );
+  const node = (opType: string, inputs: string[], output: string, attrs: onnx.IAttributeProto[] = []): onnx.NodeProto =>
+    onnx.NodeProto.create({ opType, input: inputs, output: [output], name: output, attribute: attrs });
+  const axis = { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 };
+  graph.node.push(
+    // Decision-aligned masking: only the top-Kc real items may move.
+    node('Add', [raw, n('not_item_penalty')], n('selectable')),
+    onnx.NodeProto.create({
+      opType: 'TopK',
+      input: [n('selectable'), n('kc')],
+      output: [n('top_values'), n('top_indices')],
+      name: n('top'),
+      attribute: [axis],
+    }),
+    node('Slice', [n('top_values'), n('kth_start'), n('kth_end'), n('last_axis')], n('kth_value')),
+    node('GreaterOrEqual', [n('selectable'), n('kth_value')], n('in_top')),
+    node('Cast', [n('in_top')], n('in_top_f'), [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }]),
+    // Confidence: normalised entropy of the softmax over the competitive set.
+    node('LogSoftmax', [n('top_values')], n('log_p'), [axis]),
+    node('Exp', [n('log_p')], n('p')),
+    node('Mul', [n('p'), n('log_p')], n('p_log_p')),
+    node('MatMul', [n('p_log_p'), n('mean_vec')], n('mean_p_log_p')),
+    node('Mul', [n('mean_p_log_p'), n('kc_f')], n('sum_p_log_p')),
+    node('Mul', [n('sum_p_log_p'), n('minus_one')], n('entropy')),
+    node('Mul', [n('entropy'), n('inv_ln_kc')], n('confidence')),
+    // Scale: standard deviation of the competitive scores.
+    node('MatMul', [n('top_values'), n('mean_vec')], n('top_mean')),
+    node('Sub', [n('top_values'), n('top_mean')], n('centered')),
+    node('Mul', [n('centered'), n('centered')], n('squared')),
+    node('MatMul', [n('squared'), n('mean_vec')], n('variance')),
+    node('Sqrt', [n('variance')], n('sigma')),
+    node('Mul', [n('confidence'), n('sigma')], n('u_sigma')),
+    node('Mul', [n('u_sigma'), n('delta')], n('bias')),
+    node('Mul', [n('in_top_f'), n('green')], n('green_in_top')),
+    node('Mul', [n('green_in_top'), n('bias')], n('shift')),
+    node('Add', [raw, n('shift')], out),
+  );
+  return model;
+}

@@ -1,0 +1,261 @@
+/**
+ * Watermark keys: the secret, the PRF, and the `*.wmkey.json` files (DESIGN.md §7). The only
+ * module that reads or writes key files. A key id (derived from the secret by the PRF, so it
+ * reveals nothing) is what reports and logs may show; the secret itself never leaves this module
+ * except inside an exported key file.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { RecMarkError } from '../errors';
+import { writeFileAtomic } from '../util/files';
+
+export const SECRET_BYTES = 32;
+
+/** HMAC-SHA256(secret, label || itemId) as a 48-bit number: enough to order a million items. */
+export function prf(secret: Uint8Array, label: string, itemId: number): number {
+  const message = Buffer.alloc(label.length + 4);
+  message.write(label, 0, 'latin1');
+  message.writeUInt32BE(itemId >>> 0, label.length);
+  const digest = createHmac('sha256', secret).update(message).digest();
+  return digest.readUIntBE(0, 6);
+}
+
+export function newSecret(): Uint8Array {
+  return randomBytes(SECRET_BYTES);
+}
+
+/** A public handle for a key: 16 hex digits of HMAC(secret, "key-id"). */
+export function keyIdOf(secret: Uint8Array): string {
+  return createHmac('sha256', secret).update('recmark/key-id').digest('hex').slice(0, 16);
+}
+
+/** A seed for a keyed PRNG (e.g. k-means++), derived from the secret and a purpose label. */
+export function keyedSeed(secret: Uint8Array, purpose: string): number {
+  return createHmac('sha256', secret).update(`recmark/seed/${purpose}`).digest().readUInt32BE(0);
+}
+
+export interface GrewKey {
+  scheme: 'grew';
+  version: 1;
+  keyId: string;
+  gamma: number;
+  delta: number;
+  kc: number;
+  topK: number;
+  /** Score columns of the model the key was made for (ids 0..scoreWidth-1). */
+  scoreWidth: number;
+  numItems: number;
+  numClusters: number;
+  /** Cluster of every id (0xffff for pad/mask and other non-items). */
+  clusters: Uint16Array;
+  /** Green flag of every id. */
+  green: Uint8Array;
+  /** Present only in keys that can re-derive the partition (exported key files, SecretStorage). */
+  secret?: Uint8Array;
+  /** Informational: the model the watermark was embedded in. */
+  model?: { fileName: string; sha256: string };
+  createdAt?: string;
+}
+
+export interface AowKey {
+  scheme: 'aow';
+  version: 1;
+  keyId: string;
+  sequence: number[];
+  L: number;
+  M: number;
+  start: 'cold' | 'pop' | 'random' | 'external';
+  secret?: Uint8Array;
+  model?: { fileName: string; sha256: string };
+  createdAt?: string;
+}
+
+export type WatermarkKey = GrewKey | AowKey;
+
+export const NOT_AN_ITEM = 0xffff;
+
+// ---------- serialisation ----------
+
+function packBits(flags: Uint8Array): string {
+  const bytes = new Uint8Array(Math.ceil(flags.length / 8));
+  flags.forEach((f, i) => {
+    if (f) bytes[i >> 3] |= 1 << (i & 7);
+  });
+  return Buffer.from(bytes).toString('base64');
+}
+
+function unpackBits(base64: string, length: number): Uint8Array | null {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length !== Math.ceil(length / 8)) return null;
+  const flags = new Uint8Array(length);
+  for (let i = 0; i < length; i++) flags[i] = (bytes[i >> 3] >> (i & 7)) & 1;
+  return flags;
+}
+
+function packClusters(clusters: Uint16Array): string {
+  const buf = Buffer.alloc(clusters.length * 2);
+  clusters.forEach((c, i) => buf.writeUInt16LE(c, i * 2));
+  return buf.toString('base64');
+}
+
+function unpackClusters(base64: string, length: number): Uint16Array | null {
+  const buf = Buffer.from(base64, 'base64');
+  if (buf.length !== length * 2) return null;
+  const out = new Uint16Array(length);
+  for (let i = 0; i < length; i++) out[i] = buf.readUInt16LE(i * 2);
+  return out;
+}
+
+/** The JSON form of a key. `includeSecret` is only true for an explicit export. */
+export function keyToJson(key: WatermarkKey, includeSecret: boolean): Record<string, unknown> {
+  const common = {
+    scheme: key.scheme,
+    version: key.version,
+    keyId: key.keyId,
+    ...(key.model ? { model: key.model } : {}),
+    ...(key.createdAt ? { createdAt: key.createdAt } : {}),
+  };
+  const secret = includeSecret && key.secret ? { secret: Buffer.from(key.secret).toString('hex') } : {};
+  if (key.scheme === 'aow') {
+    return { ...common, sequence: key.sequence, L: key.L, M: key.M, start: key.start, ...secret };
+  }
+  return {
+    ...common,
+    gamma: key.gamma,
+    delta: key.delta,
+    kc: key.kc,
+    topK: key.topK,
+    scoreWidth: key.scoreWidth,
+    numItems: key.numItems,
+    numClusters: key.numClusters,
+    clusters: packClusters(key.clusters),
+    green: packBits(key.green),
+    ...secret,
+  };
+}
+
+function invalid(label: string, problem: string): RecMarkError {
+  return new RecMarkError(`Key file ${label}: ${problem}`, 'key-invalid');
+}
+
+/** Parse and validate a key object (from a file or SecretStorage). */
+export function keyFromJson(value: unknown, label = ''): WatermarkKey {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(label, 'must hold a JSON object with a "scheme".');
+  }
+  const obj = value as Record<string, unknown>;
+  const num = (key: string, ok: (v: number) => boolean, want: string, fallback?: number): number => {
+    const v = obj[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
+      throw invalid(label, `"${key}" must be ${want}${v === undefined ? ' (missing)' : `, got ${JSON.stringify(v)}`}.`);
+    }
+    return v;
+  };
+  const int = (v: number): boolean => Number.isSafeInteger(v);
+  if (obj.version !== undefined && obj.version !== 1) {
+    throw invalid(label, `version ${JSON.stringify(obj.version)} is not supported (this RecMark reads version 1).`);
+  }
+  let secret: Uint8Array | undefined;
+  if (obj.secret !== undefined) {
+    if (typeof obj.secret !== 'string' || !/^[0-9a-fA-F]{64}$/.test(obj.secret)) {
+      throw invalid(label, '"secret" must be 64 hex digits.');
+    }
+    secret = Buffer.from(obj.secret, 'hex');
+  }
+  const model =
+    typeof obj.model === 'object' && obj.model !== null
+      ? {
+          fileName: String((obj.model as Record<string, unknown>).fileName ?? ''),
+          sha256: String((obj.model as Record<string, unknown>).sha256 ?? ''),
+        }
+      : undefined;
+  const createdAt = typeof obj.createdAt === 'string' ? obj.createdAt : undefined;
+
+  if (obj.scheme === 'aow') {
+    const seq = obj.sequence;
+    if (!Array.isArray(seq) || seq.length < 2 || seq.length > 100 || !seq.every((v) => Number.isSafeInteger(v) && v >= 0)) {
+      throw invalid(label, '"sequence" must be a list of 2 to 100 non-negative item ids.');
+    }
+    if (new Set(seq).size !== seq.length) throw invalid(label, '"sequence" repeats an item id.');
+    const start = obj.start ?? 'external';
+    if (!['cold', 'pop', 'random', 'external'].includes(start as string)) {
+      throw invalid(label, '"start" must be "cold", "pop", "random" or "external".');
+    }
+    const sequence = seq as number[];
+    return {
+      scheme: 'aow',
+      version: 1,
+      keyId: typeof obj.keyId === 'string' ? obj.keyId : (secret ? keyIdOf(secret) : `seq-${sequence.join('-')}`.slice(0, 40)),
+      sequence,
+      L: num('L', (v) => v === sequence.length, `the sequence length (${sequence.length})`, sequence.length),
+      M: num('M', (v) => int(v) && v >= 1, 'a positive integer', 100),
+      start: start as AowKey['start'],
+      secret,
+      model,
+      createdAt,
+    };
+  }
+  if (obj.scheme !== 'grew') {
+    throw invalid(label, `"scheme" must be "grew" or "aow", got ${JSON.stringify(obj.scheme)}.`);
+  }
+  const scoreWidth = num('scoreWidth', (v) => int(v) && v >= 2 && v < 2 ** 31, 'an integer ≥ 2');
+  const numClusters = num('numClusters', (v) => int(v) && v >= 1 && v <= 4096, 'an integer from 1 to 4096');
+  const clusters = typeof obj.clusters === 'string' ? unpackClusters(obj.clusters, scoreWidth) : null;
+  if (!clusters) throw invalid(label, `"clusters" must be base64 of ${scoreWidth} uint16 values.`);
+  const green = typeof obj.green === 'string' ? unpackBits(obj.green, scoreWidth) : null;
+  if (!green) throw invalid(label, `"green" must be base64 of a ${scoreWidth}-bit set.`);
+  let numItems = 0;
+  for (let i = 0; i < scoreWidth; i++) {
+    if (clusters[i] === NOT_AN_ITEM) {
+      if (green[i]) throw invalid(label, `id ${i} is green but belongs to no cluster; the key was altered.`);
+      continue;
+    }
+    if (clusters[i] >= numClusters) throw invalid(label, `id ${i} is in cluster ${clusters[i]}, beyond numClusters.`);
+    numItems++;
+  }
+  if (obj.numItems !== undefined && obj.numItems !== numItems) {
+    throw invalid(label, `"numItems" says ${String(obj.numItems)} but the clusters hold ${numItems} items.`);
+  }
+  return {
+    scheme: 'grew',
+    version: 1,
+    keyId: typeof obj.keyId === 'string' ? obj.keyId : secret ? keyIdOf(secret) : 'unknown',
+    gamma: num('gamma', (v) => v > 0 && v < 1, 'between 0 and 1 (exclusive)'),
+    delta: num('delta', (v) => v >= 0 && v <= 100, 'between 0 and 100'),
+    kc: num('kc', (v) => int(v) && v >= 2, 'an integer ≥ 2'),
+    topK: num('topK', (v) => int(v) && v >= 1, 'a positive integer', 20),
+    scoreWidth,
+    numItems,
+    numClusters,
+    clusters,
+    green,
+    secret,
+    model,
+    createdAt,
+  };
+}
+
+export async function readKeyFile(file: string): Promise<WatermarkKey> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RecMarkError(
+      code === 'ENOENT' ? `Key file not found: ${file}` : `Cannot read key file ${file}: ${(err as Error).message}`,
+      'key-missing',
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw invalid(file, `not valid JSON (${(err as Error).message}).`);
+  }
+  return keyFromJson(parsed, file);
+}
+
+/** Write a key file readable only by its owner (mode 0600), atomically. */
+export async function writeKeyFile(file: string, key: WatermarkKey, includeSecret = true): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(keyToJson(key, includeSecret), null, 2)}\n`, { mode: 0o600 });
+}
