@@ -3,11 +3,23 @@
  * handed finished objects and reports user intents back.
  */
 import type { ModelCard } from './core/report/modelCard';
+import type { AuditReport } from './core/report/report';
 
 export type HostMessage =
-  { type: 'modelCard'; card: ModelCard } | { type: 'error'; message: string; fix?: string };
+  /** The inline `.onnx` view: the model card and, when one exists, the latest report for it. */
+  | { type: 'modelCard'; card: ModelCard; report?: AuditReport }
+  /** The report panel. */
+  | { type: 'report'; report: AuditReport }
+  | { type: 'error'; message: string; fix?: string };
 
-export type WebviewMessage = { type: 'ready' } | { type: 'copy'; text: string };
+export type WebviewAction = 'exportHtml' | 'exportJson' | 'rerun';
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'copy'; text: string }
+  | { type: 'action'; action: WebviewAction };
+
+const ACTIONS: readonly WebviewAction[] = ['exportHtml', 'exportJson', 'rerun'];
 
 /** Validate a message from the webview: it is untrusted input like any other. */
 export function parseWebviewMessage(value: unknown): WebviewMessage | null {
