@@ -1,19 +1,35 @@
 /**
  * `recmark` — the headless CLI over core/. Exit codes: 0 success, 2 bad input or usage (one line
- * on stderr), 1 internal error. `--json` prints exactly one JSON object on stdout.
+ * on stderr), 1 internal error, 130 cancelled (Ctrl-C). `--json` prints exactly one JSON object.
  */
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CancelledError, RecMarkError } from './core/errors';
 import { formatModelCard, inspectModel } from './core/report/modelCard';
+import type { AuditReport } from './core/report/report';
+import { formatPValue } from './core/stats/tests';
+import { embedGrew, GREW_DEFAULTS, verifyGrew } from './core/watermark/grew';
+import { readKeyFile } from './core/watermark/key';
+import { writeFileAtomic } from './core/util/files';
 
 const USAGE = `Usage: recmark <command> [options]
 
 Commands:
-  inspect MODEL [--json]   Describe a recommender ONNX checkpoint: inputs, scores, catalogue, adapter.
+  inspect MODEL [--json]
+      Describe a recommender ONNX checkpoint: inputs, scores, catalogue, adapter.
+
+  embed grew MODEL --out OUT --key-out KEY [--data FILE] [--gamma 0.5] [--delta 0.5]
+                   [--kc 50] [--clusters C] [--seed 1] [--force] [--json]
+      Add a GREW (green/red) watermark after the score output; writes a new model and a key file.
+
+  verify MODEL --key KEY [--data FILE] [--probes 1000] [--top-k 20] [--null-keys 200]
+               [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
+      Check a suspect model for the watermark of KEY; prints the verdict and the evidence.
 
 Options:
-  -h, --help               Show this help.
-  --version                Print the version.`;
+  -h, --help     Show this help.
+  --version      Print the version.`;
 
 class UsageError extends RecMarkError {
   constructor(message: string) {
@@ -29,6 +45,29 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   }
 }
 
+function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${value}"`);
+  return n;
+}
+
+function intOption(value: string | undefined, name: string): number | undefined {
+  const n = numberOption(value, name);
+  if (n !== undefined && !Number.isSafeInteger(n)) throw new UsageError(`--${name} must be an integer, got "${value}"`);
+  return n;
+}
+
+/** Outputs are new files: never the input, never an existing file unless --force. */
+async function checkOutput(file: string, inputs: string[], force: boolean): Promise<void> {
+  const abs = path.resolve(file);
+  if (inputs.some((i) => path.resolve(i) === abs)) {
+    throw new RecMarkError(`Refusing to overwrite the input ${file}; choose a new output path.`, 'usage');
+  }
+  if (!force && existsSync(abs)) throw new RecMarkError(`${file} already exists; pass --force to replace it.`, 'usage');
+  if (!existsSync(path.dirname(abs))) throw new RecMarkError(`Folder ${path.dirname(abs)} does not exist.`, 'usage');
+}
+
 async function inspectCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   if (positionals.length !== 1) throw new UsageError('inspect takes exactly one MODEL path');
@@ -36,7 +75,131 @@ async function inspectCommand(args: string[]): Promise<void> {
   process.stdout.write(values.json ? `${JSON.stringify(card)}\n` : `${formatModelCard(card)}\n`);
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function embedCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    'key-out': { type: 'string' },
+    data: { type: 'string' },
+    gamma: { type: 'string' },
+    delta: { type: 'string' },
+    kc: { type: 'string' },
+    clusters: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [scheme, model, ...extra] = positionals;
+  if (scheme !== 'grew') {
+    throw new UsageError(scheme === undefined ? 'embed needs a scheme: "embed grew MODEL ..."' : `unknown scheme "${scheme}" (available: grew)`);
+  }
+  if (!model || extra.length > 0) throw new UsageError('embed grew takes exactly one MODEL path');
+  if (!values.out) throw new UsageError('embed grew needs --out OUT.onnx');
+  if (!values['key-out']) throw new UsageError('embed grew needs --key-out KEY.wmkey.json');
+  await checkOutput(values.out, [model], values.force ?? false);
+  await checkOutput(values['key-out'], [model, values.out], values.force ?? false);
+  const quiet = values.json ?? false;
+  const result = await embedGrew({
+    model,
+    out: values.out,
+    keyOut: values['key-out'],
+    data: values.data,
+    gamma: numberOption(values.gamma, 'gamma'),
+    delta: numberOption(values.delta, 'delta'),
+    kc: intOption(values.kc, 'kc'),
+    clusters: intOption(values.clusters, 'clusters'),
+    seed: intOption(values.seed, 'seed'),
+    signal,
+    progress: quiet ? undefined : ({ message }) => process.stderr.write(`… ${message}\n`),
+  });
+  const summary = {
+    scheme: 'grew',
+    out: result.out,
+    keyOut: result.keyOut,
+    keyId: result.key.keyId,
+    gamma: result.key.gamma,
+    delta: result.key.delta,
+    kc: result.key.kc,
+    numClusters: result.numClusters,
+    numItems: result.key.numItems,
+    topKOverlap: result.topKOverlap,
+    utility: result.utility,
+    timings: result.timings,
+  };
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const lines = [
+    `Watermarked model: ${result.out}`,
+    `Key file:          ${result.keyOut} (key id ${result.key.keyId}; keep it private)`,
+    `GREW:              γ=${result.key.gamma}, δ=${result.key.delta}, Kc=${result.key.kc}, ${result.numClusters} clusters over ${result.key.numItems} items`,
+    ...result.utility.map((u) => `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const fmt = (n: number): string => n.toFixed(4);
+const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
+
+async function verifyCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    key: { type: 'string' },
+    data: { type: 'string' },
+    probes: { type: 'string' },
+    'top-k': { type: 'string' },
+    'null-keys': { type: 'string' },
+    seed: { type: 'string' },
+    alpha: { type: 'string' },
+    'report-html': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length !== 1) throw new UsageError('verify takes exactly one MODEL path');
+  if (!values.key) throw new UsageError('verify needs --key KEY.wmkey.json');
+  const model = positionals[0];
+  if (values['report-html']) await checkOutput(values['report-html'], [model, values.key], true);
+  const key = await readKeyFile(values.key);
+  if (key.scheme !== 'grew') throw new RecMarkError(`${values.key} is an ${key.scheme.toUpperCase()} key; this RecMark verifies GREW keys so far.`, 'key-invalid');
+  const quiet = values.json ?? false;
+  const report = await verifyGrew({
+    model,
+    key,
+    data: values.data,
+    probes: intOption(values.probes, 'probes') ?? GREW_DEFAULTS.probes,
+    topK: intOption(values['top-k'], 'top-k'),
+    nullKeys: intOption(values['null-keys'], 'null-keys'),
+    seed: intOption(values.seed, 'seed'),
+    alpha: numberOption(values.alpha, 'alpha'),
+    signal,
+    progress: quiet ? undefined : ({ message }) => process.stderr.write(`… ${message}\n`),
+  });
+  if (values['report-html']) await writeHtmlReport(report, values['report-html']);
+  process.stdout.write(quiet ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+}
+
+function formatReport(r: AuditReport): string {
+  const lines = [`${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, p = ${r.pValueText}, α = ${formatPValue({ value: r.alpha, log10: Math.log10(r.alpha) })})`, r.sentence];
+  if (r.grew) {
+    const g = r.grew;
+    lines.push(
+      `green hits ${g.greenHits} of ${g.trials} (expected ${g.expectedHits.toFixed(0)} ± ${g.sdHits.toFixed(0)}), ${g.probes} probes (${g.probeSource}), top-${g.topK}, ${g.distinctItems} distinct items`,
+      `z_w = ${g.z.toFixed(2)}   z_null = ${g.zNull.toFixed(2)} (${g.nullKeys} null keys, empirical p = ${g.pEmpirical.toPrecision(2)})   classic z = ${g.zClassic.toFixed(2)}`,
+    );
+  }
+  lines.push(`model ${r.model.fileName} sha256 ${r.model.sha256.slice(0, 16)}…, key id ${r.keyId}`);
+  return lines.join('\n');
+}
+
+/** The standalone HTML export needs the webview bundle, which lives next to the CLI bundle. */
+async function writeHtmlReport(report: AuditReport, file: string): Promise<void> {
+  const { reportToHtml } = await import('./core/report/html');
+  const root = [__dirname, path.join(__dirname, '..', 'dist')].find((d) => existsSync(path.join(d, 'webview.js')));
+  const cssFile = [path.join(__dirname, '..', 'media', 'recmark.css')].find((f) => existsSync(f));
+  if (!root || !cssFile) throw new RecMarkError('The report assets (dist/webview.js, media/recmark.css) are missing; run "npm run build".', 'install-broken');
+  const [script, css] = await Promise.all([fs.readFile(path.join(root, 'webview.js'), 'utf8'), fs.readFile(cssFile, 'utf8')]);
+  await writeFileAtomic(file, reportToHtml(report, { script, css }));
+}
+
+export async function main(argv: string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -52,16 +215,22 @@ export async function main(argv: string[]): Promise<number> {
       case 'inspect':
         await inspectCommand(rest);
         return 0;
+      case 'embed':
+        await embedCommand(rest, signal);
+        return 0;
+      case 'verify':
+        await verifyCommand(rest, signal);
+        return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
     if (err instanceof RecMarkError) {
-      process.stderr.write(`recmark: ${err.message}\n`);
+      process.stderr.write(`recmark: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
       return 2;
     }
     if (err instanceof CancelledError) {
-      process.stderr.write('recmark: cancelled\n');
+      process.stderr.write('recmark: cancelled; no output was written\n');
       return 130;
     }
     process.stderr.write(`recmark: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
@@ -70,7 +239,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
+  const controller = new AbortController();
+  // First Ctrl-C cancels cleanly at the next batch; a second one exits at once.
+  process.once('SIGINT', () => {
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  main(process.argv.slice(2), controller.signal).then((code) => {
     process.exitCode = code;
   });
 }

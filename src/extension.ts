@@ -1,33 +1,52 @@
 /** Entry point: registers the commands and the model view. Heavy modules load on first use. */
 import * as vscode from 'vscode';
+import { embedGrewCommand } from './commands/embedGrew';
 import { inspectModelCommand } from './commands/inspectModel';
-import { errorMessage, RecMarkError } from './core/errors';
+import { exportKeyCommand, forgetKeyCommand, importKeyCommand } from './commands/keys';
+import { verifyWatermarkCommand } from './commands/verifyWatermark';
+import { CancelledError, errorMessage, RecMarkError } from './core/errors';
+import { KeyStore } from './keyStore';
 import { log } from './log';
 import { ModelEditorProvider } from './modelEditor';
 
 /** Run a command so that a failure becomes a notification, never an unhandled rejection. */
-function guarded<A extends unknown[]>(name: string, fn: (...args: A) => Promise<void>) {
+function guarded<A extends unknown[]>(name: string, fn: (...args: A) => Promise<unknown>, trusted = false) {
   return async (...args: A): Promise<void> => {
     try {
+      if (trusted && !vscode.workspace.isTrusted) {
+        void vscode.window.showWarningMessage(
+          `RecMark: ${name} runs models and writes files, so it is only available in a trusted workspace.`,
+        );
+        return;
+      }
       await fn(...args);
     } catch (err) {
+      if (err instanceof CancelledError) {
+        void vscode.window.showInformationMessage(`RecMark: ${name} cancelled; nothing was written.`);
+        return;
+      }
       if (!(err instanceof RecMarkError)) log.error(`${name} failed`, err);
-      const choice = await vscode.window.showErrorMessage(
-        `RecMark: ${errorMessage(err)}`,
-        'Show Log',
-      );
+      const choice = await vscode.window.showErrorMessage(`RecMark: ${errorMessage(err)}`, 'Show Log');
       if (choice === 'Show Log') log.show();
     }
   };
 }
 
 export function activate(context: vscode.ExtensionContext): void {
+  const keys = new KeyStore(context);
+  const command = (id: string, handler: (...args: never[]) => Promise<void>) =>
+    vscode.commands.registerCommand(id, handler);
   context.subscriptions.push(
     ModelEditorProvider.register(context),
-    vscode.commands.registerCommand(
-      'recmark.inspectModel',
-      guarded('Inspect Model', inspectModelCommand),
+    command('recmark.inspectModel', guarded('Inspect Model', inspectModelCommand)),
+    command('recmark.embedGrew', guarded('Embed GREW Watermark', (uri?: vscode.Uri) => embedGrewCommand(keys, uri), true)),
+    command(
+      'recmark.verifyWatermark',
+      guarded('Verify Watermark', (uri?: vscode.Uri) => verifyWatermarkCommand(context, keys, uri), true),
     ),
+    command('recmark.importKey', guarded('Import Key', (uri?: vscode.Uri) => importKeyCommand(keys, uri), true)),
+    command('recmark.exportKey', guarded('Export Key', () => exportKeyCommand(keys), true)),
+    command('recmark.forgetKey', guarded('Remove Stored Key', () => forgetKeyCommand(keys), true)),
     vscode.commands.registerCommand('recmark.showLog', () => log.show()),
     { dispose: () => log.dispose() },
   );

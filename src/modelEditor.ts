@@ -5,6 +5,8 @@
 import * as vscode from 'vscode';
 import { errorMessage, RecMarkError } from './core/errors';
 import { inspectModel } from './core/report/modelCard';
+import { latestReportFor } from './core/report/store';
+import { reportsRoot } from './settings';
 import { log } from './log';
 import { parseWebviewMessage, type HostMessage } from './protocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -60,7 +62,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
       watcher.onDidChange(() => void refresh());
       watcher.onDidCreate(() => void refresh());
       watcher.onDidDelete(() => void refresh());
-      disposables.push(watcher);
+      // A new audit report for this model shows up in the view as soon as it is saved.
+      const reports = vscode.workspace.createFileSystemWatcher('**/.recmark/reports/*.json');
+      reports.onDidCreate(() => void refresh());
+      reports.onDidChange(() => void refresh());
+      disposables.push(watcher, reports);
     }
     panel.onDidDispose(() => disposables.forEach((d) => d.dispose()));
   }
@@ -76,7 +82,9 @@ async function loadCard(uri: vscode.Uri): Promise<HostMessage> {
   try {
     const { card } = await inspectModel(uri.fsPath);
     log.info(`Inspected ${card.fileName}: ${card.numItems} items, opset ${card.opset}.`);
-    return { type: 'modelCard', card };
+    const root = reportsRoot(uri);
+    const report = root ? await latestReportFor(root, card.sha256) : null;
+    return report ? { type: 'modelCard', card, report } : { type: 'modelCard', card };
   } catch (err) {
     if (!(err instanceof RecMarkError)) log.error(`Internal error inspecting ${uri.fsPath}`, err);
     else log.warn(`Cannot inspect ${uri.fsPath}: ${err.message}`);

@@ -13,6 +13,8 @@ export interface TinyOptions {
   outputName?: string;
   inputType?: number;
   seed?: number;
+  /** Scores at every position ([batch, T, N]) instead of a mean-pooled [batch, N]. */
+  allPositions?: boolean;
 }
 
 const { DataType } = onnx.TensorProto;
@@ -52,13 +54,22 @@ export function tinyModel(options: TinyOptions = {}): onnx.ModelProto {
   const rand = mulberry32(options.seed ?? 1);
   const emb = new Float32Array((items + 1) * dim).map(() => rand() - 0.5);
   const proj = new Float32Array(dim * (items + 1)).map(() => rand() - 0.5);
-  const nodes = [
+  const seqLen = options.seqLen ?? 10;
+  const gather = onnx.NodeProto.create({
+    opType: 'Gather',
+    input: ['item_emb', input],
+    output: ['h'],
+    name: 'emb',
+  });
+  const head = (from: string) =>
     onnx.NodeProto.create({
-      opType: 'Gather',
-      input: ['item_emb', input],
-      output: ['h'],
-      name: 'emb',
-    }),
+      opType: 'MatMul',
+      input: [from, 'proj'],
+      output: [output],
+      name: 'head',
+    });
+  const pooled = [
+    gather,
     onnx.NodeProto.create({
       opType: 'ReduceMean',
       input: ['h'],
@@ -69,13 +80,9 @@ export function tinyModel(options: TinyOptions = {}): onnx.ModelProto {
         { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
       ],
     }),
-    onnx.NodeProto.create({
-      opType: 'MatMul',
-      input: ['pooled', 'proj'],
-      output: [output],
-      name: 'head',
-    }),
+    head('pooled'),
   ];
+  const nodes = options.allPositions ? [gather, head('h')] : pooled;
   return onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'recmark-test',
@@ -87,10 +94,14 @@ export function tinyModel(options: TinyOptions = {}): onnx.ModelProto {
         floatTensor('item_emb', [items + 1, dim], emb),
         floatTensor('proj', [dim, items + 1], proj),
       ],
-      input: [
-        valueInfo(input, options.inputType ?? DataType.INT64, ['batch', options.seqLen ?? 10]),
+      input: [valueInfo(input, options.inputType ?? DataType.INT64, ['batch', seqLen])],
+      output: [
+        valueInfo(
+          output,
+          DataType.FLOAT,
+          options.allPositions ? ['batch', seqLen, items + 1] : ['batch', items + 1],
+        ),
       ],
-      output: [valueInfo(output, DataType.FLOAT, ['batch', items + 1])],
     },
   });
 }

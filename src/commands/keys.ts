@@ -1,0 +1,84 @@
+/** Import, export and pick watermark keys (SecretStorage inside VS Code, files outside). */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { readKeyFile, writeKeyFile, type WatermarkKey } from '../core/watermark/key';
+import type { KeyStore } from '../keyStore';
+import { log } from '../log';
+
+export async function importKeyCommand(store: KeyStore, uri?: vscode.Uri): Promise<WatermarkKey | undefined> {
+  const file =
+    uri instanceof vscode.Uri
+      ? uri
+      : (
+          await vscode.window.showOpenDialog({
+            title: 'Import a RecMark key file',
+            canSelectMany: false,
+            filters: { 'RecMark keys': ['json'] },
+          })
+        )?.[0];
+  if (!file) return undefined;
+  const key = await readKeyFile(file.fsPath);
+  await store.add(key, path.basename(file.fsPath));
+  log.info(`Imported ${key.scheme.toUpperCase()} key ${key.keyId} into secret storage.`);
+  void vscode.window.showInformationMessage(
+    `Imported ${key.scheme.toUpperCase()} key ${key.keyId}. It now lives in VS Code's secret storage; the file can be moved somewhere safe.`,
+  );
+  return key;
+}
+
+export async function exportKeyCommand(store: KeyStore): Promise<void> {
+  const info = await pickStoredKey(store, 'Export which key?', false);
+  if (!info || info === 'import') return;
+  const key = await store.get(info.keyId);
+  if (!key) throw new Error(`Key ${info.keyId} is no longer in secret storage.`);
+  const confirm = await vscode.window.showWarningMessage(
+    `The exported file contains the secret of key ${key.keyId}. Anyone holding it can verify — and forge — this watermark. Store it like a password.`,
+    { modal: true },
+    'Export',
+  );
+  if (confirm !== 'Export') return;
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const target = await vscode.window.showSaveDialog({
+    title: 'Export the key file',
+    defaultUri: folder ? vscode.Uri.joinPath(folder, `${key.keyId}.wmkey.json`) : undefined,
+    filters: { 'RecMark keys': ['json'] },
+  });
+  if (!target) return;
+  await writeKeyFile(target.fsPath, key, true);
+  log.info(`Exported key ${key.keyId} to a file (mode 0600).`);
+  void vscode.window.showInformationMessage(`Key ${key.keyId} exported (readable only by you).`);
+}
+
+export async function forgetKeyCommand(store: KeyStore): Promise<void> {
+  const info = await pickStoredKey(store, 'Remove which key from secret storage?', false);
+  if (!info || info === 'import') return;
+  const confirm = await vscode.window.showWarningMessage(
+    `Remove key ${info.keyId} (${info.label}) from VS Code? Without an exported copy, its watermark can no longer be verified.`,
+    { modal: true },
+    'Remove',
+  );
+  if (confirm !== 'Remove') return;
+  await store.remove(info.keyId);
+  log.info(`Removed key ${info.keyId} from secret storage.`);
+}
+
+type Picked = ReturnType<KeyStore['list']>[number] | 'import';
+
+export async function pickStoredKey(store: KeyStore, title: string, offerImport = true): Promise<Picked | undefined> {
+  const keys = store.list();
+  if (keys.length === 0) {
+    if (!offerImport) {
+      void vscode.window.showInformationMessage('RecMark has no stored keys yet. Embed a watermark or import a key file first.');
+      return undefined;
+    }
+    return 'import';
+  }
+  const items: (vscode.QuickPickItem & { value: Picked })[] = keys.map((k) => ({
+    label: `$(key) ${k.label}`,
+    description: `${k.scheme.toUpperCase()} · ${k.keyId}`,
+    detail: k.createdAt ? `created ${new Date(k.createdAt).toLocaleString()}` : undefined,
+    value: k,
+  }));
+  if (offerImport) items.push({ label: '$(folder-opened) Import a key file…', value: 'import' });
+  return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true }))?.value;
+}

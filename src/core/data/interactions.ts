@@ -1,0 +1,99 @@
+/**
+ * Interaction files: lines `user item [timestamp]`, whitespace- or comma-separated, item ids in
+ * the model's index space (DESIGN.md §7). A first line with non-numeric fields is a header.
+ * Streams the file so large logs do not sit in memory as text.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { RecMarkError, throwIfAborted } from '../errors';
+import type { Adapter } from '../onnx/adapter';
+
+export interface Interactions {
+  /** One item sequence per user, in time order (file order when there are no timestamps). */
+  sequences: number[][];
+  users: string[];
+  lines: number;
+}
+
+export interface ReadOptions {
+  /** Largest item id allowed (exclusive); ids outside real items are errors. */
+  isItem?: (id: number) => boolean;
+  maxLines?: number;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_MAX_LINES = 20_000_000;
+
+export async function readInteractions(file: string, options: ReadOptions = {}): Promise<Interactions> {
+  const maxLines = options.maxLines ?? DEFAULT_MAX_LINES;
+  const byUser = new Map<string, { item: number; time: number; order: number }[]>();
+  let lineNo = 0;
+  let records = 0;
+  let hasTime = false;
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RecMarkError(
+      code === 'ENOENT' ? `Data file not found: ${file}` : `Cannot read data file ${file}: ${(err as Error).message}`,
+      'data-missing',
+    );
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const raw of lines) {
+      lineNo++;
+      if (lineNo > maxLines) {
+        throw new RecMarkError(`${file} has more than ${maxLines.toLocaleString('en-US')} lines; split it or sample users.`, 'data-too-large');
+      }
+      if (lineNo % 100_000 === 0) throwIfAborted(options.signal);
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#')) continue;
+      const fields = line.split(/[\s,;]+/);
+      const numeric = fields.slice(0, 3).every((f) => /^-?\d+(\.\d+)?$/.test(f));
+      if (!numeric) {
+        if (records === 0 && lineNo === 1) continue; // header
+        throw new RecMarkError(`${file} line ${lineNo}: expected "user item [timestamp]" with numbers, got "${line.slice(0, 80)}".`, 'data-invalid');
+      }
+      if (fields.length < 2) {
+        throw new RecMarkError(`${file} line ${lineNo}: expected at least "user item".`, 'data-invalid');
+      }
+      const item = Number(fields[1]);
+      if (!Number.isSafeInteger(item) || (options.isItem && !options.isItem(item))) {
+        throw new RecMarkError(
+          `${file} line ${lineNo}: item ${fields[1]} is not an item of this model. Data must be in the model's index space (real item ids only, not pad or mask).`,
+          'data-invalid',
+        );
+      }
+      const time = fields.length >= 3 ? Number(fields[2]) : 0;
+      if (fields.length >= 3) hasTime = true;
+      const list = byUser.get(fields[0]) ?? [];
+      list.push({ item, time, order: records++ });
+      byUser.set(fields[0], list);
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+  if (records === 0) throw new RecMarkError(`${file} holds no interactions.`, 'data-invalid');
+  const users: string[] = [];
+  const sequences: number[][] = [];
+  for (const [user, events] of byUser) {
+    if (hasTime) events.sort((a, b) => a.time - b.time || a.order - b.order);
+    users.push(user);
+    sequences.push(events.map((e) => e.item));
+  }
+  return { sequences, users, lines: lineNo };
+}
+
+/** The adapter's notion of a real item, for validating data. */
+export function itemPredicate(adapter: Adapter): (id: number) => boolean {
+  const flags = new Uint8Array(adapter.scoreWidth);
+  for (const id of adapter.itemIds) flags[id] = 1;
+  return (id) => id >= 0 && id < flags.length && flags[id] === 1;
+}

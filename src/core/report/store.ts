@@ -1,0 +1,65 @@
+/**
+ * Reports on disk: `<workspace>/.recmark/reports/<model>-<time>.json`. The inline model view
+ * shows the newest report whose model hash matches the file being viewed.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../util/files';
+import type { AuditReport } from './report';
+
+export const REPORTS_DIR = path.join('.recmark', 'reports');
+
+function stem(report: AuditReport): string {
+  const base = report.model.fileName.replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  const time = report.createdAt.replace(/[:.]/g, '-');
+  return `${base}-${report.scheme}-${time}`;
+}
+
+/** Save a report as JSON; returns the file path. */
+export async function saveReport(root: string, report: AuditReport): Promise<string> {
+  const dir = path.join(root, REPORTS_DIR);
+  await fs.mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${stem(report)}.json`);
+  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
+
+export function reportFileName(report: AuditReport, ext: 'json' | 'html'): string {
+  return `${stem(report)}.${ext}`;
+}
+
+function looksLikeReport(value: unknown): value is AuditReport {
+  const r = value as AuditReport;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    r.kind === 'recmark-audit' &&
+    typeof r.createdAt === 'string' &&
+    typeof r.model?.sha256 === 'string' &&
+    (r.verdict === 'present' || r.verdict === 'absent' || r.verdict === 'inconclusive')
+  );
+}
+
+/** The newest saved report for a model hash, or null. Unreadable files are skipped. */
+export async function latestReportFor(root: string, sha256: string): Promise<AuditReport | null> {
+  const dir = path.join(root, REPORTS_DIR);
+  let names: string[];
+  try {
+    names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
+  } catch {
+    return null;
+  }
+  let best: AuditReport | null = null;
+  for (const name of names) {
+    try {
+      const stat = await fs.stat(path.join(dir, name));
+      if (stat.size > 50 * 1024 * 1024) continue;
+      const parsed: unknown = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8'));
+      if (!looksLikeReport(parsed) || parsed.model.sha256 !== sha256) continue;
+      if (!best || parsed.createdAt > best.createdAt) best = parsed;
+    } catch {
+      // A damaged or foreign file in the folder is not this view's problem.
+    }
+  }
+  return best;
+}

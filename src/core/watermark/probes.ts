@@ -1,0 +1,61 @@
+/**
+ * Probe sequences for black-box checks: drawn from interaction data when the auditor has it,
+ * otherwise grown from the suspect itself (each next item uniform from its current top-k), the
+ * same way data-free extraction attacks query a model. Seeded, so audits are reproducible.
+ */
+import type { ScoringSession } from '../onnx/session';
+import { throwIfAborted } from '../errors';
+import { Rng } from '../util/random';
+
+export interface ProbeOptions {
+  count: number;
+  seed: number;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number) => void;
+}
+
+/** Histories of randomly chosen users, each cut at a random point (at least 3 items when possible). */
+export function probesFromData(sequences: readonly number[][], options: ProbeOptions): number[][] {
+  const rng = new Rng(options.seed);
+  const usable = sequences.filter((s) => s.length > 0);
+  if (usable.length === 0) return [];
+  const order = rng.shuffle(usable.map((_, i) => i));
+  const probes: number[][] = [];
+  for (let q = 0; q < options.count; q++) {
+    const seq = usable[order[q % order.length]];
+    // The first pass over users takes whole histories; later passes take random prefixes.
+    const cut = q < order.length ? seq.length : Math.min(seq.length, 3) + rng.int(Math.max(1, seq.length - 2));
+    probes.push(seq.slice(0, Math.min(seq.length, cut)));
+  }
+  return probes;
+}
+
+/** Sequences grown from the model: a random first item, then uniform picks from its top-k. */
+export async function probesFromModel(
+  session: ScoringSession,
+  options: ProbeOptions & { minLength?: number; maxLength?: number; topK?: number },
+): Promise<number[][]> {
+  const rng = new Rng(options.seed);
+  const ids = session.adapter.itemIds;
+  const minLength = options.minLength ?? 3;
+  const maxLength = Math.max(minLength, options.maxLength ?? 20);
+  const topK = options.topK ?? 20;
+  const targets = Array.from({ length: options.count }, () => minLength + rng.int(maxLength - minLength + 1));
+  const probes = targets.map(() => [ids[rng.int(ids.length)]]);
+  for (let step = 1; step < maxLength; step++) {
+    throwIfAborted(options.signal);
+    const growing = probes.map((p, i) => (p.length < targets[i] ? i : -1)).filter((i) => i >= 0);
+    if (growing.length === 0) break;
+    const lists = await session.topK(
+      growing.map((i) => probes[i]),
+      topK,
+      { signal: options.signal, excludeHistory: true, batchSize: 256 },
+    );
+    growing.forEach((i, j) => {
+      if (lists[j].length > 0) probes[i].push(lists[j][rng.int(lists[j].length)]);
+      else targets[i] = probes[i].length;
+    });
+    options.onProgress?.(step / (maxLength - 1));
+  }
+  return probes;
+}

@@ -1,0 +1,32 @@
+/** Typed access to RecMark's settings (contributed in package.json with their defaults). */
+import * as vscode from 'vscode';
+import { DEFAULT_ALPHA } from './core/report/report';
+import { GREW_DEFAULTS } from './core/watermark/grew';
+
+export function settings() {
+  const c = vscode.workspace.getConfiguration('recmark');
+  const dataFile = c.get<string>('dataFile', '').trim();
+  return {
+    alpha: c.get<number>('alpha', DEFAULT_ALPHA),
+    probes: c.get<number>('probes', GREW_DEFAULTS.probes),
+    topK: c.get<number>('topK', GREW_DEFAULTS.topK),
+    nullKeys: c.get<number>('grew.nullKeys', GREW_DEFAULTS.nullKeys),
+    gamma: c.get<number>('grew.gamma', GREW_DEFAULTS.gamma),
+    delta: c.get<number>('grew.delta', GREW_DEFAULTS.delta),
+    kc: c.get<number>('grew.kc', GREW_DEFAULTS.kc),
+    seed: c.get<number>('seed', 1),
+    /** Interaction data for probes and utility, resolved against the first workspace folder. */
+    dataFile: dataFile ? resolveWorkspacePath(dataFile) : undefined,
+  };
+}
+
+function resolveWorkspacePath(p: string): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder || p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p)) return p;
+  return vscode.Uri.joinPath(folder.uri, p).fsPath;
+}
+
+/** Where reports are saved: the workspace folder holding the model, else the first folder. */
+export function reportsRoot(model: vscode.Uri): string | undefined {
+  return (vscode.workspace.getWorkspaceFolder(model) ?? vscode.workspace.workspaceFolders?.[0])?.uri.fsPath;
+}
