@@ -48,13 +48,15 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 function numberOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a number, got "${value}"`);
   return n;
 }
 
 function intOption(value: string | undefined, name: string): number | undefined {
   const n = numberOption(value, name);
-  if (n !== undefined && !Number.isSafeInteger(n)) throw new UsageError(`--${name} must be an integer, got "${value}"`);
+  if (n !== undefined && !Number.isSafeInteger(n))
+    throw new UsageError(`--${name} must be an integer, got "${value}"`);
   return n;
 }
 
@@ -62,10 +64,15 @@ function intOption(value: string | undefined, name: string): number | undefined 
 async function checkOutput(file: string, inputs: string[], force: boolean): Promise<void> {
   const abs = path.resolve(file);
   if (inputs.some((i) => path.resolve(i) === abs)) {
-    throw new RecMarkError(`Refusing to overwrite the input ${file}; choose a new output path.`, 'usage');
+    throw new RecMarkError(
+      `Refusing to overwrite the input ${file}; choose a new output path.`,
+      'usage',
+    );
   }
-  if (!force && existsSync(abs)) throw new RecMarkError(`${file} already exists; pass --force to replace it.`, 'usage');
-  if (!existsSync(path.dirname(abs))) throw new RecMarkError(`Folder ${path.dirname(abs)} does not exist.`, 'usage');
+  if (!force && existsSync(abs))
+    throw new RecMarkError(`${file} already exists; pass --force to replace it.`, 'usage');
+  if (!existsSync(path.dirname(abs)))
+    throw new RecMarkError(`Folder ${path.dirname(abs)} does not exist.`, 'usage');
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
@@ -90,7 +97,11 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
   });
   const [scheme, model, ...extra] = positionals;
   if (scheme !== 'grew') {
-    throw new UsageError(scheme === undefined ? 'embed needs a scheme: "embed grew MODEL ..."' : `unknown scheme "${scheme}" (available: grew)`);
+    throw new UsageError(
+      scheme === undefined
+        ? 'embed needs a scheme: "embed grew MODEL ..."'
+        : `unknown scheme "${scheme}" (available: grew)`,
+    );
   }
   if (!model || extra.length > 0) throw new UsageError('embed grew takes exactly one MODEL path');
   if (!values.out) throw new UsageError('embed grew needs --out OUT.onnx');
@@ -133,7 +144,10 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     `Watermarked model: ${result.out}`,
     `Key file:          ${result.keyOut} (key id ${result.key.keyId}; keep it private)`,
     `GREW:              γ=${result.key.gamma}, δ=${result.key.delta}, Kc=${result.key.kc}, ${result.numClusters} clusters over ${result.key.numItems} items`,
-    ...result.utility.map((u) => `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`),
+    ...result.utility.map(
+      (u) =>
+        `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -158,7 +172,11 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
   const model = positionals[0];
   if (values['report-html']) await checkOutput(values['report-html'], [model, values.key], true);
   const key = await readKeyFile(values.key);
-  if (key.scheme !== 'grew') throw new RecMarkError(`${values.key} is an ${key.scheme.toUpperCase()} key; this RecMark verifies GREW keys so far.`, 'key-invalid');
+  if (key.scheme !== 'grew')
+    throw new RecMarkError(
+      `${values.key} is an ${key.scheme.toUpperCase()} key; this RecMark verifies GREW keys so far.`,
+      'key-invalid',
+    );
   const quiet = values.json ?? false;
   const report = await verifyGrew({
     model,
@@ -177,7 +195,10 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
 }
 
 function formatReport(r: AuditReport): string {
-  const lines = [`${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, p = ${r.pValueText}, α = ${formatPValue({ value: r.alpha, log10: Math.log10(r.alpha) })})`, r.sentence];
+  const lines = [
+    `${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, p = ${r.pValueText}, α = ${formatPValue({ value: r.alpha, log10: Math.log10(r.alpha) })})`,
+    r.sentence,
+  ];
   if (r.grew) {
     const g = r.grew;
     lines.push(
@@ -192,14 +213,26 @@ function formatReport(r: AuditReport): string {
 /** The standalone HTML export needs the webview bundle, which lives next to the CLI bundle. */
 async function writeHtmlReport(report: AuditReport, file: string): Promise<void> {
   const { reportToHtml } = await import('./core/report/html');
-  const root = [__dirname, path.join(__dirname, '..', 'dist')].find((d) => existsSync(path.join(d, 'webview.js')));
+  const root = [__dirname, path.join(__dirname, '..', 'dist')].find((d) =>
+    existsSync(path.join(d, 'webview.js')),
+  );
   const cssFile = [path.join(__dirname, '..', 'media', 'recmark.css')].find((f) => existsSync(f));
-  if (!root || !cssFile) throw new RecMarkError('The report assets (dist/webview.js, media/recmark.css) are missing; run "npm run build".', 'install-broken');
-  const [script, css] = await Promise.all([fs.readFile(path.join(root, 'webview.js'), 'utf8'), fs.readFile(cssFile, 'utf8')]);
+  if (!root || !cssFile)
+    throw new RecMarkError(
+      'The report assets (dist/webview.js, media/recmark.css) are missing; run "npm run build".',
+      'install-broken',
+    );
+  const [script, css] = await Promise.all([
+    fs.readFile(path.join(root, 'webview.js'), 'utf8'),
+    fs.readFile(cssFile, 'utf8'),
+  ]);
   await writeFileAtomic(file, reportToHtml(report, { script, css }));
 }
 
-export async function main(argv: string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function main(
+  argv: string[],
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {

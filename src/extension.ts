@@ -10,7 +10,11 @@ import { log } from './log';
 import { ModelEditorProvider } from './modelEditor';
 
 /** Run a command so that a failure becomes a notification, never an unhandled rejection. */
-function guarded<A extends unknown[]>(name: string, fn: (...args: A) => Promise<unknown>, trusted = false) {
+function guarded<A extends unknown[]>(
+  name: string,
+  fn: (...args: A) => Promise<unknown>,
+  trusted = false,
+) {
   return async (...args: A): Promise<void> => {
     try {
       if (trusted && !vscode.workspace.isTrusted) {
@@ -22,11 +26,16 @@ function guarded<A extends unknown[]>(name: string, fn: (...args: A) => Promise<
       await fn(...args);
     } catch (err) {
       if (err instanceof CancelledError) {
-        void vscode.window.showInformationMessage(`RecMark: ${name} cancelled; nothing was written.`);
+        void vscode.window.showInformationMessage(
+          `RecMark: ${name} cancelled; nothing was written.`,
+        );
         return;
       }
       if (!(err instanceof RecMarkError)) log.error(`${name} failed`, err);
-      const choice = await vscode.window.showErrorMessage(`RecMark: ${errorMessage(err)}`, 'Show Log');
+      const choice = await vscode.window.showErrorMessage(
+        `RecMark: ${errorMessage(err)}`,
+        'Show Log',
+      );
       if (choice === 'Show Log') log.show();
     }
   };
@@ -39,14 +48,30 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     ModelEditorProvider.register(context),
     command('recmark.inspectModel', guarded('Inspect Model', inspectModelCommand)),
-    command('recmark.embedGrew', guarded('Embed GREW Watermark', (uri?: vscode.Uri) => embedGrewCommand(keys, uri), true)),
+    command(
+      'recmark.embedGrew',
+      guarded('Embed GREW Watermark', (uri?: vscode.Uri) => embedGrewCommand(keys, uri), true),
+    ),
     command(
       'recmark.verifyWatermark',
-      guarded('Verify Watermark', (uri?: vscode.Uri) => verifyWatermarkCommand(context, keys, uri), true),
+      guarded(
+        'Verify Watermark',
+        (uri?: vscode.Uri) => verifyWatermarkCommand(context, keys, uri),
+        true,
+      ),
     ),
-    command('recmark.importKey', guarded('Import Key', (uri?: vscode.Uri) => importKeyCommand(keys, uri), true)),
-    command('recmark.exportKey', guarded('Export Key', () => exportKeyCommand(keys), true)),
-    command('recmark.forgetKey', guarded('Remove Stored Key', () => forgetKeyCommand(keys), true)),
+    command(
+      'recmark.importKey',
+      guarded('Import Key', (uri?: vscode.Uri) => importKeyCommand(keys, uri), true),
+    ),
+    command(
+      'recmark.exportKey',
+      guarded('Export Key', () => exportKeyCommand(keys), true),
+    ),
+    command(
+      'recmark.forgetKey',
+      guarded('Remove Stored Key', () => forgetKeyCommand(keys), true),
+    ),
     vscode.commands.registerCommand('recmark.showLog', () => log.show()),
     { dispose: () => log.dispose() },
   );

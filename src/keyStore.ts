@@ -32,7 +32,10 @@ export class KeyStore {
       modelSha256: key.model?.sha256,
       createdAt: key.createdAt,
     };
-    await this.context.globalState.update(INDEX, [info, ...this.list().filter((k) => k.keyId !== key.keyId)]);
+    await this.context.globalState.update(INDEX, [
+      info,
+      ...this.list().filter((k) => k.keyId !== key.keyId),
+    ]);
   }
 
   async get(keyId: string): Promise<WatermarkKey | null> {
@@ -42,6 +45,9 @@ export class KeyStore {
 
   async remove(keyId: string): Promise<void> {
     await this.context.secrets.delete(secretName(keyId));
-    await this.context.globalState.update(INDEX, this.list().filter((k) => k.keyId !== keyId));
+    await this.context.globalState.update(
+      INDEX,
+      this.list().filter((k) => k.keyId !== keyId),
+    );
   }
 }

@@ -15,9 +15,7 @@ export type HostMessage =
 export type WebviewAction = 'exportHtml' | 'exportJson' | 'rerun';
 
 export type WebviewMessage =
-  | { type: 'ready' }
-  | { type: 'copy'; text: string }
-  | { type: 'action'; action: WebviewAction };
+  { type: 'ready' } | { type: 'copy'; text: string } | { type: 'action'; action: WebviewAction };
 
 const ACTIONS: readonly WebviewAction[] = ['exportHtml', 'exportJson', 'rerun'];
 

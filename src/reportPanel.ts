@@ -17,7 +17,12 @@ export class ReportPanel {
   private ready = false;
 
   /** Show a report, reusing the open panel. `rerun` repeats the audit that produced it. */
-  static show(extensionUri: vscode.Uri, report: AuditReport, root: string | undefined, rerun?: () => Promise<void>): void {
+  static show(
+    extensionUri: vscode.Uri,
+    report: AuditReport,
+    root: string | undefined,
+    rerun?: () => Promise<void>,
+  ): void {
     if (!ReportPanel.current) ReportPanel.current = new ReportPanel(extensionUri);
     const panel = ReportPanel.current;
     panel.report = report;
@@ -32,10 +37,15 @@ export class ReportPanel {
   private readonly panel: vscode.WebviewPanel;
 
   private constructor(private readonly extensionUri: vscode.Uri) {
-    this.panel = vscode.window.createWebviewPanel(ReportPanel.viewType, 'RecMark audit', vscode.ViewColumn.Active, {
-      ...webviewOptions(extensionUri),
-      retainContextWhenHidden: true,
-    });
+    this.panel = vscode.window.createWebviewPanel(
+      ReportPanel.viewType,
+      'RecMark audit',
+      vscode.ViewColumn.Active,
+      {
+        ...webviewOptions(extensionUri),
+        retainContextWhenHidden: true,
+      },
+    );
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'recmark.svg');
     this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, 'RecMark audit');
     this.panel.onDidDispose(() => {
@@ -79,20 +89,30 @@ export class ReportPanel {
     if (defaultDir) await vscode.workspace.fs.createDirectory(defaultDir);
     const target = await vscode.window.showSaveDialog({
       title: ext === 'html' ? 'Export the audit report as HTML' : 'Export the audit report as JSON',
-      defaultUri: defaultDir ? vscode.Uri.joinPath(defaultDir, reportFileName(report, ext)) : undefined,
+      defaultUri: defaultDir
+        ? vscode.Uri.joinPath(defaultDir, reportFileName(report, ext))
+        : undefined,
       filters: ext === 'html' ? { 'HTML report': ['html'] } : { 'JSON report': ['json'] },
     });
     if (!target) return;
-    const text = ext === 'json' ? `${JSON.stringify(report, null, 2)}\n` : reportToHtml(report, await this.assets());
+    const text =
+      ext === 'json'
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : reportToHtml(report, await this.assets());
     if (target.scheme === 'file') await writeFileAtomic(target.fsPath, text);
     else await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
-    const open = await vscode.window.showInformationMessage(`Report exported to ${vscode.workspace.asRelativePath(target)}.`, 'Reveal');
+    const open = await vscode.window.showInformationMessage(
+      `Report exported to ${vscode.workspace.asRelativePath(target)}.`,
+      'Reveal',
+    );
     if (open === 'Reveal') await vscode.commands.executeCommand('revealFileInOS', target);
   }
 
   private async assets(): Promise<{ script: string; css: string }> {
     const read = async (...parts: string[]) =>
-      Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.extensionUri, ...parts))).toString('utf8');
+      Buffer.from(
+        await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.extensionUri, ...parts)),
+      ).toString('utf8');
     return { script: await read('dist', 'webview.js'), css: await read('media', 'recmark.css') };
   }
 }

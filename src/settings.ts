@@ -28,5 +28,6 @@ function resolveWorkspacePath(p: string): string {
 
 /** Where reports are saved: the workspace folder holding the model, else the first folder. */
 export function reportsRoot(model: vscode.Uri): string | undefined {
-  return (vscode.workspace.getWorkspaceFolder(model) ?? vscode.workspace.workspaceFolders?.[0])?.uri.fsPath;
+  return (vscode.workspace.getWorkspaceFolder(model) ?? vscode.workspace.workspaceFolders?.[0])?.uri
+    .fsPath;
 }

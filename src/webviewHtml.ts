@@ -22,7 +22,8 @@ export function webviewHtml(
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'recmark.css'));
   const csp = [
     "default-src 'none'",
-    `style-src ${webview.cspSource}`,
+    // The toolkit injects one <style> at start-up and reads the nonce from the csp-nonce meta.
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
     `font-src ${webview.cspSource}`,
     `img-src ${webview.cspSource} data:`,
     `script-src 'nonce-${nonce}'`,
@@ -32,6 +33,7 @@ export function webviewHtml(
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta property="csp-nonce" content="${nonce}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <link rel="stylesheet" href="${style}">
   <title>${escapeHtml(title)}</title>

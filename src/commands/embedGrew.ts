@@ -9,14 +9,19 @@ import { pickModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
 export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promise<void> {
-  const model = uri instanceof vscode.Uri ? uri : await pickModel('Embed a GREW watermark into which model?');
+  const model =
+    uri instanceof vscode.Uri ? uri : await pickModel('Embed a GREW watermark into which model?');
   if (!model) return;
   const s = settings();
   const delta = await vscode.window.showInputBox({
     title: 'Watermark strength δ (in standard deviations of the top scores)',
-    prompt: 'Higher δ gives stronger evidence and survives more attacks, at some cost in ranking quality. 0.5 is a good start.',
+    prompt:
+      'Higher δ gives stronger evidence and survives more attacks, at some cost in ranking quality. 0.5 is a good start.',
     value: String(s.delta),
-    validateInput: (v) => (Number.isFinite(Number(v)) && Number(v) > 0 && Number(v) <= 10 ? undefined : 'Enter a number between 0 and 10.'),
+    validateInput: (v) =>
+      Number.isFinite(Number(v)) && Number(v) > 0 && Number(v) <= 10
+        ? undefined
+        : 'Enter a number between 0 and 10.',
   });
   if (delta === undefined) return;
   const suggested = model.fsPath.replace(/\.onnx$/i, '') + '.grew.onnx';
@@ -26,22 +31,27 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
     filters: { 'ONNX models': ['onnx'] },
   });
   if (!out) return;
-  if (out.fsPath === model.fsPath) throw new Error('The watermarked model must be a new file; the original is never modified.');
-  const result = await withCancellableProgress('RecMark: embedding GREW watermark', (signal, progress) =>
-    embedGrew({
-      model: model.fsPath,
-      out: out.fsPath,
-      data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
-      gamma: s.gamma,
-      delta: Number(delta),
-      kc: s.kc,
-      seed: s.seed,
-      signal,
-      progress,
-    }),
+  if (out.fsPath === model.fsPath)
+    throw new Error('The watermarked model must be a new file; the original is never modified.');
+  const result = await withCancellableProgress(
+    'RecMark: embedding GREW watermark',
+    (signal, progress) =>
+      embedGrew({
+        model: model.fsPath,
+        out: out.fsPath,
+        data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
+        gamma: s.gamma,
+        delta: Number(delta),
+        kc: s.kc,
+        seed: s.seed,
+        signal,
+        progress,
+      }),
   );
   await store.add(result.key, `${result.card.fileName} → ${vscode.workspace.asRelativePath(out)}`);
-  log.info(`Embedded GREW key ${result.key.keyId} into ${out.fsPath}; top-10 overlap ${(result.topKOverlap * 100).toFixed(1)}%.`);
+  log.info(
+    `Embedded GREW key ${result.key.keyId} into ${out.fsPath}; top-10 overlap ${(result.topKOverlap * 100).toFixed(1)}%.`,
+  );
   const choice = await vscode.window.showInformationMessage(
     `Watermarked model written to ${vscode.workspace.asRelativePath(out)} (top-10 overlap with the original ${(result.topKOverlap * 100).toFixed(1)}%). Key ${result.key.keyId} is in VS Code's secret storage.`,
     'Verify Now',

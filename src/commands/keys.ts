@@ -5,7 +5,10 @@ import { readKeyFile, writeKeyFile, type WatermarkKey } from '../core/watermark/
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 
-export async function importKeyCommand(store: KeyStore, uri?: vscode.Uri): Promise<WatermarkKey | undefined> {
+export async function importKeyCommand(
+  store: KeyStore,
+  uri?: vscode.Uri,
+): Promise<WatermarkKey | undefined> {
   const file =
     uri instanceof vscode.Uri
       ? uri
@@ -64,11 +67,17 @@ export async function forgetKeyCommand(store: KeyStore): Promise<void> {
 
 type Picked = ReturnType<KeyStore['list']>[number] | 'import';
 
-export async function pickStoredKey(store: KeyStore, title: string, offerImport = true): Promise<Picked | undefined> {
+export async function pickStoredKey(
+  store: KeyStore,
+  title: string,
+  offerImport = true,
+): Promise<Picked | undefined> {
   const keys = store.list();
   if (keys.length === 0) {
     if (!offerImport) {
-      void vscode.window.showInformationMessage('RecMark has no stored keys yet. Embed a watermark or import a key file first.');
+      void vscode.window.showInformationMessage(
+        'RecMark has no stored keys yet. Embed a watermark or import a key file first.',
+      );
       return undefined;
     }
     return 'import';

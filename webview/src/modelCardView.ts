@@ -99,11 +99,17 @@ export function renderModelCard(card: ModelCard, copy: (text: string) => void): 
   );
 }
 
-export function renderError(message: string): HTMLElement {
-  return el(
+export function renderError(
+  message: string,
+  fix?: string,
+  title = 'This model cannot be read',
+): HTMLElement {
+  const view = el(
     'article',
     { class: 'card error', role: 'alert' },
-    el('h1', {}, 'This model cannot be read'),
+    el('h1', {}, title),
     el('p', {}, message),
   );
+  if (fix) view.append(el('p', { class: 'muted' }, fix));
+  return view;
 }

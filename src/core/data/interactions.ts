@@ -24,7 +24,10 @@ export interface ReadOptions {
 
 export const DEFAULT_MAX_LINES = 20_000_000;
 
-export async function readInteractions(file: string, options: ReadOptions = {}): Promise<Interactions> {
+export async function readInteractions(
+  file: string,
+  options: ReadOptions = {},
+): Promise<Interactions> {
   const maxLines = options.maxLines ?? DEFAULT_MAX_LINES;
   const byUser = new Map<string, { item: number; time: number; order: number }[]>();
   let lineNo = 0;
@@ -40,7 +43,9 @@ export async function readInteractions(file: string, options: ReadOptions = {}):
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new RecMarkError(
-      code === 'ENOENT' ? `Data file not found: ${file}` : `Cannot read data file ${file}: ${(err as Error).message}`,
+      code === 'ENOENT'
+        ? `Data file not found: ${file}`
+        : `Cannot read data file ${file}: ${(err as Error).message}`,
       'data-missing',
     );
   }
@@ -49,7 +54,10 @@ export async function readInteractions(file: string, options: ReadOptions = {}):
     for await (const raw of lines) {
       lineNo++;
       if (lineNo > maxLines) {
-        throw new RecMarkError(`${file} has more than ${maxLines.toLocaleString('en-US')} lines; split it or sample users.`, 'data-too-large');
+        throw new RecMarkError(
+          `${file} has more than ${maxLines.toLocaleString('en-US')} lines; split it or sample users.`,
+          'data-too-large',
+        );
       }
       if (lineNo % 100_000 === 0) throwIfAborted(options.signal);
       const line = raw.trim();
@@ -58,10 +66,16 @@ export async function readInteractions(file: string, options: ReadOptions = {}):
       const numeric = fields.slice(0, 3).every((f) => /^-?\d+(\.\d+)?$/.test(f));
       if (!numeric) {
         if (records === 0 && lineNo === 1) continue; // header
-        throw new RecMarkError(`${file} line ${lineNo}: expected "user item [timestamp]" with numbers, got "${line.slice(0, 80)}".`, 'data-invalid');
+        throw new RecMarkError(
+          `${file} line ${lineNo}: expected "user item [timestamp]" with numbers, got "${line.slice(0, 80)}".`,
+          'data-invalid',
+        );
       }
       if (fields.length < 2) {
-        throw new RecMarkError(`${file} line ${lineNo}: expected at least "user item".`, 'data-invalid');
+        throw new RecMarkError(
+          `${file} line ${lineNo}: expected at least "user item".`,
+          'data-invalid',
+        );
       }
       const item = Number(fields[1]);
       if (!Number.isSafeInteger(item) || (options.isItem && !options.isItem(item))) {

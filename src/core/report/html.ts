@@ -77,7 +77,16 @@ function fallbackSummary(report: AuditReport): string {
  * template or regular-expression literal) and CSS, `<\/` means the same as `</`.
  */
 function inlineText(text: string, element: 'script' | 'style'): string {
-  return text.replace(new RegExp(`</(${element})`, 'gi'), '<\\/$1');
+  const safe = text.replace(new RegExp(`</(${element})`, 'gi'), '<\\/$1');
+  // `<!--` followed by `<script` (before any `-->`) would put the HTML parser in a state where
+  // even the real end tag does not end the script. No rewrite keeps every JavaScript construct
+  // intact, so refuse rather than write a broken file.
+  if (element === 'script' && /<!--(?:(?!-->)[\s\S])*<script[\s/>]/i.test(safe)) {
+    throw new Error(
+      'The webview bundle cannot be inlined: it contains "<!--" followed by "<script".',
+    );
+  }
+  return safe;
 }
 
 function stripSourceMap(script: string): string {

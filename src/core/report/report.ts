@@ -19,8 +19,14 @@ export function decideVerdict(p: PValue, alpha: number): Verdict {
 }
 
 /** One sentence a non-statistician can repeat. */
-export function verdictSentence(verdict: Verdict, scheme: Scheme, p: PValue, alpha: number): string {
-  const evidence = scheme === 'grew' ? 'this much green-item bias' : 'this much of the watermark sequence';
+export function verdictSentence(
+  verdict: Verdict,
+  scheme: Scheme,
+  p: PValue,
+  alpha: number,
+): string {
+  const evidence =
+    scheme === 'grew' ? 'this much green-item bias' : 'this much of the watermark sequence';
   if (verdict === 'present') {
     const exponent = Math.max(1, Math.floor(-p.log10));
     return `The chance that an unrelated model shows ${evidence} is below 1 in 10^${exponent}.`;
@@ -46,8 +52,32 @@ export interface ReportModel {
 }
 
 export function reportModel(card: ModelCard): ReportModel {
-  const { fileName, sha256, bytes, numItems, parameters, opset, input, output, outputRank, padding, maskId } = card;
-  return { fileName, sha256, bytes, numItems, parameters, opset, input, output, outputRank, padding, maskId };
+  const {
+    fileName,
+    sha256,
+    bytes,
+    numItems,
+    parameters,
+    opset,
+    input,
+    output,
+    outputRank,
+    padding,
+    maskId,
+  } = card;
+  return {
+    fileName,
+    sha256,
+    bytes,
+    numItems,
+    parameters,
+    opset,
+    input,
+    output,
+    outputRank,
+    padding,
+    maskId,
+  };
 }
 
 export interface GrewEvidence {

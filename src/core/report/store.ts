@@ -10,7 +10,10 @@ import type { AuditReport } from './report';
 export const REPORTS_DIR = path.join('.recmark', 'reports');
 
 function stem(report: AuditReport): string {
-  const base = report.model.fileName.replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  const base = report.model.fileName
+    .replace(/\.onnx$/i, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .slice(0, 80);
   const time = report.createdAt.replace(/[:.]/g, '-');
   return `${base}-${report.scheme}-${time}`;
 }

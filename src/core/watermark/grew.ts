@@ -8,7 +8,13 @@ import type { Adapter } from '../onnx/adapter';
 import { encodeModel, writeModel, type LoadedModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
 import { inspectModel, type ModelCard } from '../report/modelCard';
-import { reportModel, reportVerdict, DEFAULT_ALPHA, type AuditReport, type UtilityRow } from '../report/report';
+import {
+  reportModel,
+  reportVerdict,
+  DEFAULT_ALPHA,
+  type AuditReport,
+  type UtilityRow,
+} from '../report/report';
 import { leaveOneOut, topKOverlap } from '../stats/ranking';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { writeKeyFile, keyIdOf, newSecret, type GrewKey } from './key';
@@ -18,7 +24,14 @@ import { defaultClusterCount, semanticPartition } from './partition';
 import { probesFromData, probesFromModel } from './probes';
 import { promises as fs } from 'node:fs';
 
-export const GREW_DEFAULTS = { gamma: 0.5, delta: 0.5, kc: 50, topK: 20, probes: 1000, nullKeys: 200 };
+export const GREW_DEFAULTS = {
+  gamma: 0.5,
+  delta: 0.5,
+  kc: 50,
+  topK: 20,
+  probes: 1000,
+  nullKeys: 200,
+};
 
 export interface EmbedGrewOptions {
   model: string;
@@ -52,11 +65,18 @@ export interface EmbedGrewResult {
 function checkRange(name: string, value: number, lo: number, hi: number, open = false): void {
   const ok = open ? value > lo && value < hi : value >= lo && value <= hi;
   if (!Number.isFinite(value) || !ok) {
-    throw new RecMarkError(`${name} must be ${open ? 'strictly ' : ''}between ${lo} and ${hi}, got ${value}.`, 'usage');
+    throw new RecMarkError(
+      `${name} must be ${open ? 'strictly ' : ''}between ${lo} and ${hi}, got ${value}.`,
+      'usage',
+    );
   }
 }
 
-async function loadData(file: string | undefined, adapter: Adapter, signal?: AbortSignal): Promise<number[][] | null> {
+async function loadData(
+  file: string | undefined,
+  adapter: Adapter,
+  signal?: AbortSignal,
+): Promise<number[][] | null> {
   if (!file) return null;
   const { sequences } = await readInteractions(file, { isItem: itemPredicate(adapter), signal });
   return sequences;
@@ -79,7 +99,9 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
 
   const secret = options.secret ?? newSecret();
   const numClusters = options.clusters ?? defaultClusterCount(adapter.numItems);
-  progress({ message: `Clustering ${adapter.numItems.toLocaleString('en-US')} items into ${numClusters} groups` });
+  progress({
+    message: `Clustering ${adapter.numItems.toLocaleString('en-US')} items into ${numClusters} groups`,
+  });
   const partition = await semanticPartition(model, adapter, secret, {
     gamma,
     clusters: numClusters,
@@ -135,7 +157,11 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
 }
 
 /** Write the model, then the key; if the key cannot be written, the model is removed again. */
-async function writeOutputs(out: string, proto: Parameters<typeof writeModel>[0], key: { file: string; key: GrewKey } | null): Promise<void> {
+async function writeOutputs(
+  out: string,
+  proto: Parameters<typeof writeModel>[0],
+  key: { file: string; key: GrewKey } | null,
+): Promise<void> {
   await writeModel(proto, out);
   if (!key) return;
   try {
@@ -161,10 +187,17 @@ async function compareUtility(
     if (data) {
       const a = await leaveOneOut(before, data, 10, { signal: options.signal });
       const b = await leaveOneOut(after, data, 10, { signal: options.signal });
-      rows.push({ metric: 'Recall@10', before: a.recall, after: b.recall }, { metric: 'NDCG@10', before: a.ndcg, after: b.ndcg });
+      rows.push(
+        { metric: 'Recall@10', before: a.recall, after: b.recall },
+        { metric: 'NDCG@10', before: a.ndcg, after: b.ndcg },
+      );
       probes = data.filter((s) => s.length >= 2).map((s) => s.slice(0, -1));
     } else {
-      probes = await probesFromModel(before, { count: options.probes, seed: options.seed, signal: options.signal });
+      probes = await probesFromModel(before, {
+        count: options.probes,
+        seed: options.seed,
+        signal: options.signal,
+      });
     }
     const listsBefore = await before.topK(probes, 10, { signal: options.signal });
     const listsAfter = await after.topK(probes, 10, { signal: options.signal });
@@ -215,20 +248,24 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
   timer.lap('load');
   const session = await ScoringSession.open(card.file, adapter);
   try {
-    progress({ message: data ? 'Drawing probes from the data' : 'Sampling probe sequences from the model' });
+    progress({
+      message: data ? 'Drawing probes from the data' : 'Sampling probe sequences from the model',
+    });
     const probes = data
       ? probesFromData(data, { count: probesWanted, seed })
       : await probesFromModel(session, {
           count: probesWanted,
           seed,
           signal: options.signal,
-          onProgress: (f) => progress({ message: 'Sampling probe sequences from the model', fraction: f * 0.5 }),
+          onProgress: (f) =>
+            progress({ message: 'Sampling probe sequences from the model', fraction: f * 0.5 }),
         });
     timer.lap('probes');
     progress({ message: `Querying top-${topK} for ${probes.length} probes`, fraction: 0.5 });
     const lists = await session.topK(probes, topK, {
       signal: options.signal,
-      onProgress: (done, total) => progress({ message: `Querying top-${topK}`, fraction: 0.5 + (0.45 * done) / total }),
+      onProgress: (done, total) =>
+        progress({ message: `Querying top-${topK}`, fraction: 0.5 + (0.45 * done) / total }),
     });
     timer.lap('queries');
     progress({ message: 'Testing the green-item bias', fraction: 0.95 });
@@ -242,7 +279,14 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
       ...reportVerdict('grew', stats.pValue, alpha),
       model: reportModel(card),
       keyId: key.keyId,
-      parameters: { probes: probes.length, topK, nullKeys, seed, gamma: key.gamma, probeSource: data ? 'data' : 'sampled' },
+      parameters: {
+        probes: probes.length,
+        topK,
+        nullKeys,
+        seed,
+        gamma: key.gamma,
+        probeSource: data ? 'data' : 'sampled',
+      },
       timings: timer.steps,
       grew: {
         z: stats.z,

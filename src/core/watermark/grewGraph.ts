@@ -24,24 +24,45 @@ const { DataType } = onnx.TensorProto;
 
 function floatInit(name: string, dims: number[], values: ArrayLike<number>): onnx.TensorProto {
   const data = Float32Array.from(values);
-  return onnx.TensorProto.create({ name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) });
+  return onnx.TensorProto.create({
+    name,
+    dims,
+    dataType: DataType.FLOAT,
+    rawData: new Uint8Array(data.buffer),
+  });
 }
 
 function int64Init(name: string, values: number[]): onnx.TensorProto {
   const data = BigInt64Array.from(values.map(BigInt));
-  return onnx.TensorProto.create({ name, dims: [values.length], dataType: DataType.INT64, rawData: new Uint8Array(data.buffer) });
+  return onnx.TensorProto.create({
+    name,
+    dims: [values.length],
+    dataType: DataType.INT64,
+    rawData: new Uint8Array(data.buffer),
+  });
 }
 
 /** A copy of the model with the GREW bias appended after the adapter's score output. */
-export function appendGrewBias(proto: onnx.ModelProto, adapter: Adapter, params: GrewGraphParams): onnx.ModelProto {
+export function appendGrewBias(
+  proto: onnx.ModelProto,
+  adapter: Adapter,
+  params: GrewGraphParams,
+): onnx.ModelProto {
   const opset = defaultOpset(proto);
   if (opset < 13) {
-    throw new RecMarkError(`The model uses opset ${opset}; GREW embedding needs opset 13 or later. Re-export at opset 13-17.`, 'model-unsupported');
+    throw new RecMarkError(
+      `The model uses opset ${opset}; GREW embedding needs opset 13 or later. Re-export at opset 13-17.`,
+      'model-unsupported',
+    );
   }
   const W = adapter.scoreWidth;
-  if (params.green.length !== W) throw new RecMarkError('The green set does not match the model catalogue.', 'key-mismatch');
+  if (params.green.length !== W)
+    throw new RecMarkError('The green set does not match the model catalogue.', 'key-mismatch');
   if (!(params.kc >= 2 && params.kc <= adapter.numItems)) {
-    throw new RecMarkError(`kc must be between 2 and the number of items (${adapter.numItems}).`, 'usage');
+    throw new RecMarkError(
+      `kc must be between 2 and the number of items (${adapter.numItems}).`,
+      'usage',
+    );
   }
   const model = cloneModel(proto);
   const graph = graphOf(model);
@@ -70,8 +91,19 @@ export function appendGrewBias(proto: onnx.ModelProto, adapter: Adapter, params:
     floatInit(n('delta'), [], [params.delta]),
     floatInit(n('kc_f'), [], [kc]),
   );
-  const node = (opType: string, inputs: string[], output: string, attrs: onnx.IAttributeProto[] = []): onnx.NodeProto =>
-    onnx.NodeProto.create({ opType, input: inputs, output: [output], name: output, attribute: attrs });
+  const node = (
+    opType: string,
+    inputs: string[],
+    output: string,
+    attrs: onnx.IAttributeProto[] = [],
+  ): onnx.NodeProto =>
+    onnx.NodeProto.create({
+      opType,
+      input: inputs,
+      output: [output],
+      name: output,
+      attribute: attrs,
+    });
   const axis = { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 };
   graph.node.push(
     // Decision-aligned masking: only the top-Kc real items may move.
@@ -85,7 +117,9 @@ export function appendGrewBias(proto: onnx.ModelProto, adapter: Adapter, params:
     }),
     node('Slice', [n('top_values'), n('kth_start'), n('kth_end'), n('last_axis')], n('kth_value')),
     node('GreaterOrEqual', [n('selectable'), n('kth_value')], n('in_top')),
-    node('Cast', [n('in_top')], n('in_top_f'), [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }]),
+    node('Cast', [n('in_top')], n('in_top_f'), [
+      { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT },
+    ]),
     // Confidence: normalised entropy of the softmax over the competitive set.
     node('LogSoftmax', [n('top_values')], n('log_p'), [axis]),
     node('Exp', [n('log_p')], n('p')),

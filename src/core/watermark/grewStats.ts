@@ -99,7 +99,8 @@ export function grewStatistics(
     if (size[j] === 0) continue;
     const p = greenCount[j] / size[j];
     mean += p * s1[j];
-    if (size[j] > 1) variance += p * (1 - p) * (size[j] / (size[j] - 1)) * (s2[j] - (s1[j] * s1[j]) / size[j]);
+    if (size[j] > 1)
+      variance += p * (1 - p) * (size[j] / (size[j] - 1)) * (s2[j] - (s1[j] * s1[j]) / size[j]);
   }
   const sd = Math.sqrt(Math.max(variance, 0));
   const z = sd > 0 ? (greenHits - mean) / sd : 0;
@@ -136,10 +137,12 @@ export function grewStatistics(
   }
   const nullMean = nullGreenHits.reduce((a, b) => a + b, 0) / Math.max(1, nullGreenHits.length);
   const nullSd = Math.sqrt(
-    nullGreenHits.reduce((a, b) => a + (b - nullMean) ** 2, 0) / Math.max(1, nullGreenHits.length - 1),
+    nullGreenHits.reduce((a, b) => a + (b - nullMean) ** 2, 0) /
+      Math.max(1, nullGreenHits.length - 1),
   );
   const zNull = nullGreenHits.length > 1 && nullSd > 0 ? (greenHits - nullMean) / nullSd : z;
-  const pEmpirical = (1 + nullGreenHits.filter((g) => g >= greenHits).length) / (nullGreenHits.length + 1);
+  const pEmpirical =
+    (1 + nullGreenHits.filter((g) => g >= greenHits).length) / (nullGreenHits.length + 1);
   const zDecision = Math.min(z, zNull);
   const classic = oneProportionZ(greenHits, trials, gamma);
   return {

@@ -115,7 +115,8 @@ export function keyToJson(key: WatermarkKey, includeSecret: boolean): Record<str
     ...(key.model ? { model: key.model } : {}),
     ...(key.createdAt ? { createdAt: key.createdAt } : {}),
   };
-  const secret = includeSecret && key.secret ? { secret: Buffer.from(key.secret).toString('hex') } : {};
+  const secret =
+    includeSecret && key.secret ? { secret: Buffer.from(key.secret).toString('hex') } : {};
   if (key.scheme === 'aow') {
     return { ...common, sequence: key.sequence, L: key.L, M: key.M, start: key.start, ...secret };
   }
@@ -144,16 +145,27 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
     throw invalid(label, 'must hold a JSON object with a "scheme".');
   }
   const obj = value as Record<string, unknown>;
-  const num = (key: string, ok: (v: number) => boolean, want: string, fallback?: number): number => {
+  const num = (
+    key: string,
+    ok: (v: number) => boolean,
+    want: string,
+    fallback?: number,
+  ): number => {
     const v = obj[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
-      throw invalid(label, `"${key}" must be ${want}${v === undefined ? ' (missing)' : `, got ${JSON.stringify(v)}`}.`);
+      throw invalid(
+        label,
+        `"${key}" must be ${want}${v === undefined ? ' (missing)' : `, got ${JSON.stringify(v)}`}.`,
+      );
     }
     return v;
   };
   const int = (v: number): boolean => Number.isSafeInteger(v);
   if (obj.version !== undefined && obj.version !== 1) {
-    throw invalid(label, `version ${JSON.stringify(obj.version)} is not supported (this RecMark reads version 1).`);
+    throw invalid(
+      label,
+      `version ${JSON.stringify(obj.version)} is not supported (this RecMark reads version 1).`,
+    );
   }
   let secret: Uint8Array | undefined;
   if (obj.secret !== undefined) {
@@ -173,7 +185,12 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
 
   if (obj.scheme === 'aow') {
     const seq = obj.sequence;
-    if (!Array.isArray(seq) || seq.length < 2 || seq.length > 100 || !seq.every((v) => Number.isSafeInteger(v) && v >= 0)) {
+    if (
+      !Array.isArray(seq) ||
+      seq.length < 2 ||
+      seq.length > 100 ||
+      !seq.every((v) => Number.isSafeInteger(v) && v >= 0)
+    ) {
       throw invalid(label, '"sequence" must be a list of 2 to 100 non-negative item ids.');
     }
     if (new Set(seq).size !== seq.length) throw invalid(label, '"sequence" repeats an item id.');
@@ -185,9 +202,19 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
     return {
       scheme: 'aow',
       version: 1,
-      keyId: typeof obj.keyId === 'string' ? obj.keyId : (secret ? keyIdOf(secret) : `seq-${sequence.join('-')}`.slice(0, 40)),
+      keyId:
+        typeof obj.keyId === 'string'
+          ? obj.keyId
+          : secret
+            ? keyIdOf(secret)
+            : `seq-${sequence.join('-')}`.slice(0, 40),
       sequence,
-      L: num('L', (v) => v === sequence.length, `the sequence length (${sequence.length})`, sequence.length),
+      L: num(
+        'L',
+        (v) => v === sequence.length,
+        `the sequence length (${sequence.length})`,
+        sequence.length,
+      ),
       M: num('M', (v) => int(v) && v >= 1, 'a positive integer', 100),
       start: start as AowKey['start'],
       secret,
@@ -199,22 +226,32 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
     throw invalid(label, `"scheme" must be "grew" or "aow", got ${JSON.stringify(obj.scheme)}.`);
   }
   const scoreWidth = num('scoreWidth', (v) => int(v) && v >= 2 && v < 2 ** 31, 'an integer ≥ 2');
-  const numClusters = num('numClusters', (v) => int(v) && v >= 1 && v <= 4096, 'an integer from 1 to 4096');
-  const clusters = typeof obj.clusters === 'string' ? unpackClusters(obj.clusters, scoreWidth) : null;
+  const numClusters = num(
+    'numClusters',
+    (v) => int(v) && v >= 1 && v <= 4096,
+    'an integer from 1 to 4096',
+  );
+  const clusters =
+    typeof obj.clusters === 'string' ? unpackClusters(obj.clusters, scoreWidth) : null;
   if (!clusters) throw invalid(label, `"clusters" must be base64 of ${scoreWidth} uint16 values.`);
   const green = typeof obj.green === 'string' ? unpackBits(obj.green, scoreWidth) : null;
   if (!green) throw invalid(label, `"green" must be base64 of a ${scoreWidth}-bit set.`);
   let numItems = 0;
   for (let i = 0; i < scoreWidth; i++) {
     if (clusters[i] === NOT_AN_ITEM) {
-      if (green[i]) throw invalid(label, `id ${i} is green but belongs to no cluster; the key was altered.`);
+      if (green[i])
+        throw invalid(label, `id ${i} is green but belongs to no cluster; the key was altered.`);
       continue;
     }
-    if (clusters[i] >= numClusters) throw invalid(label, `id ${i} is in cluster ${clusters[i]}, beyond numClusters.`);
+    if (clusters[i] >= numClusters)
+      throw invalid(label, `id ${i} is in cluster ${clusters[i]}, beyond numClusters.`);
     numItems++;
   }
   if (obj.numItems !== undefined && obj.numItems !== numItems) {
-    throw invalid(label, `"numItems" says ${String(obj.numItems)} but the clusters hold ${numItems} items.`);
+    throw invalid(
+      label,
+      `"numItems" says ${String(obj.numItems)} but the clusters hold ${numItems} items.`,
+    );
   }
   return {
     scheme: 'grew',
@@ -242,7 +279,9 @@ export async function readKeyFile(file: string): Promise<WatermarkKey> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new RecMarkError(
-      code === 'ENOENT' ? `Key file not found: ${file}` : `Cannot read key file ${file}: ${(err as Error).message}`,
+      code === 'ENOENT'
+        ? `Key file not found: ${file}`
+        : `Cannot read key file ${file}: ${(err as Error).message}`,
       'key-missing',
     );
   }
@@ -256,6 +295,12 @@ export async function readKeyFile(file: string): Promise<WatermarkKey> {
 }
 
 /** Write a key file readable only by its owner (mode 0600), atomically. */
-export async function writeKeyFile(file: string, key: WatermarkKey, includeSecret = true): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(keyToJson(key, includeSecret), null, 2)}\n`, { mode: 0o600 });
+export async function writeKeyFile(
+  file: string,
+  key: WatermarkKey,
+  includeSecret = true,
+): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(keyToJson(key, includeSecret), null, 2)}\n`, {
+    mode: 0o600,
+  });
 }

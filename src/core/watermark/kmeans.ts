@@ -47,11 +47,17 @@ function assignmentGraph(): Uint8Array {
       type: {
         tensorType: {
           elemType: type,
-          shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+          shape: {
+            dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+          },
         },
       },
     });
-  const ints = (name: string, value: number) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
+  const ints = (name: string, value: number) => ({
+    name,
+    type: onnx.AttributeProto.AttributeType.INT,
+    i: value,
+  });
   const intList = (name: string, value: number[]) => ({
     name,
     type: onnx.AttributeProto.AttributeType.INTS,
@@ -65,8 +71,18 @@ function assignmentGraph(): Uint8Array {
         name: 'kmeans_assign',
         node: [
           { opType: 'MatMul', input: ['X', 'C'], output: ['S'] },
-          { opType: 'ArgMax', input: ['S'], output: ['best'], attribute: [ints('axis', 1), ints('keepdims', 0)] },
-          { opType: 'ReduceMax', input: ['S'], output: ['sim'], attribute: [intList('axes', [1]), ints('keepdims', 0)] },
+          {
+            opType: 'ArgMax',
+            input: ['S'],
+            output: ['best'],
+            attribute: [ints('axis', 1), ints('keepdims', 0)],
+          },
+          {
+            opType: 'ReduceMax',
+            input: ['S'],
+            output: ['sim'],
+            attribute: [intList('axes', [1]), ints('keepdims', 0)],
+          },
         ],
         input: [tensor('X', DataType.FLOAT, ['n', 'd']), tensor('C', DataType.FLOAT, ['d', 'k'])],
         output: [tensor('best', DataType.INT64, ['n']), tensor('sim', DataType.FLOAT, ['n'])],
@@ -76,8 +92,18 @@ function assignmentGraph(): Uint8Array {
 }
 
 /** k-means++ on a sample: each next centre drawn with probability ∝ (1 − best cosine). */
-function initCentroids(x: Float32Array, n: number, dim: number, k: number, rng: Rng, sampleSize: number): Float32Array {
-  const sample = n <= sampleSize ? Array.from({ length: n }, (_, i) => i) : rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, sampleSize);
+function initCentroids(
+  x: Float32Array,
+  n: number,
+  dim: number,
+  k: number,
+  rng: Rng,
+  sampleSize: number,
+): Float32Array {
+  const sample =
+    n <= sampleSize
+      ? Array.from({ length: n }, (_, i) => i)
+      : rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, sampleSize);
   const centroids = new Float32Array(k * dim);
   const dist = new Float64Array(sample.length).fill(Infinity);
   let chosen = sample[rng.int(sample.length)];
@@ -111,7 +137,11 @@ function initCentroids(x: Float32Array, n: number, dim: number, k: number, rng: 
  * Cluster n unit rows of x (n × dim, row-major) into k clusters by cosine similarity.
  * Deterministic for a given seed.
  */
-export async function sphericalKMeans(x: Float32Array, dim: number, options: KMeansOptions): Promise<KMeansResult> {
+export async function sphericalKMeans(
+  x: Float32Array,
+  dim: number,
+  options: KMeansOptions,
+): Promise<KMeansResult> {
   const n = x.length / dim;
   const k = Math.max(1, Math.min(options.clusters, n));
   const rng = new Rng(options.seed);
@@ -129,7 +159,8 @@ export async function sphericalKMeans(x: Float32Array, dim: number, options: KMe
       iterations = iter + 1;
       // Transpose centroids to [dim, k] for X · C.
       const ct = new Float32Array(dim * k);
-      for (let c = 0; c < k; c++) for (let d = 0; d < dim; d++) ct[d * k + c] = centroids[c * dim + d];
+      for (let c = 0; c < k; c++)
+        for (let d = 0; d < dim; d++) ct[d * k + c] = centroids[c * dim + d];
       const cTensor = new Tensor('float32', ct, [dim, k]);
       let changed = 0;
       for (let start = 0; start < n; start += CHUNK_ROWS) {

@@ -24,7 +24,10 @@ export function defaultClusterCount(numItems: number): number {
 }
 
 /** The real items' embedding rows (unit-normalised), in adapter.itemIds order. */
-export function itemEmbeddings(model: LoadedModel, adapter: Adapter): { vectors: Float32Array; dim: number } {
+export function itemEmbeddings(
+  model: LoadedModel,
+  adapter: Adapter,
+): { vectors: Float32Array; dim: number } {
   if (!adapter.itemEmbedding) {
     throw new RecMarkError(
       'GREW needs the item-embedding table to cluster items, and none was found. Set "itemEmbedding" ' +
@@ -48,7 +51,8 @@ export function itemEmbeddings(model: LoadedModel, adapter: Adapter): { vectors:
   }
   const vectors = new Float32Array(adapter.itemIds.length * dim);
   adapter.itemIds.forEach((id, i) => {
-    for (let d = 0; d < dim; d++) vectors[i * dim + d] = byRow ? table[id * dim + d] : table[d * rows + id];
+    for (let d = 0; d < dim; d++)
+      vectors[i * dim + d] = byRow ? table[id * dim + d] : table[d * rows + id];
   });
   return { vectors: normalizeRows(vectors, dim), dim };
 }
@@ -57,7 +61,11 @@ export function itemEmbeddings(model: LoadedModel, adapter: Adapter): { vectors:
  * Inside each cluster, order items by PRF(secret, "green", id) and make the first round(γ·n) green.
  * Deterministic from (clusters, secret, γ), which also lets a key file be checked for tampering.
  */
-export function greenFromClusters(clusters: Uint16Array, secret: Uint8Array, gamma: number): Uint8Array {
+export function greenFromClusters(
+  clusters: Uint16Array,
+  secret: Uint8Array,
+  gamma: number,
+): Uint8Array {
   const members = new Map<number, { id: number; rank: number }[]>();
   clusters.forEach((c, id) => {
     if (c === NOT_AN_ITEM) return;
@@ -78,7 +86,12 @@ export async function semanticPartition(
   model: LoadedModel,
   adapter: Adapter,
   secret: Uint8Array,
-  options: { gamma: number; clusters?: number; signal?: AbortSignal; onProgress?: (iteration: number) => void },
+  options: {
+    gamma: number;
+    clusters?: number;
+    signal?: AbortSignal;
+    onProgress?: (iteration: number) => void;
+  },
 ): Promise<Partition> {
   const { vectors, dim } = itemEmbeddings(model, adapter);
   const numClusters = options.clusters ?? defaultClusterCount(adapter.numItems);

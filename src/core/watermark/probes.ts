@@ -24,7 +24,10 @@ export function probesFromData(sequences: readonly number[][], options: ProbeOpt
   for (let q = 0; q < options.count; q++) {
     const seq = usable[order[q % order.length]];
     // The first pass over users takes whole histories; later passes take random prefixes.
-    const cut = q < order.length ? seq.length : Math.min(seq.length, 3) + rng.int(Math.max(1, seq.length - 2));
+    const cut =
+      q < order.length
+        ? seq.length
+        : Math.min(seq.length, 3) + rng.int(Math.max(1, seq.length - 2));
     probes.push(seq.slice(0, Math.min(seq.length, cut)));
   }
   return probes;
@@ -40,7 +43,10 @@ export async function probesFromModel(
   const minLength = options.minLength ?? 3;
   const maxLength = Math.max(minLength, options.maxLength ?? 20);
   const topK = options.topK ?? 20;
-  const targets = Array.from({ length: options.count }, () => minLength + rng.int(maxLength - minLength + 1));
+  const targets = Array.from(
+    { length: options.count },
+    () => minLength + rng.int(maxLength - minLength + 1),
+  );
   const probes = targets.map(() => [ids[rng.int(ids.length)]]);
   for (let step = 1; step < maxLength; step++) {
     throwIfAborted(options.signal);

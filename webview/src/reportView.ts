@@ -1,0 +1,319 @@
+/**
+ * The audit report (DESIGN.md §4b), top to bottom: verdict, evidence, utility, model card,
+ * parameters and timings, actions. One column, two on wide panels. The same view renders in the
+ * report panel, under the model card of the inline `.onnx` view, and in the HTML export.
+ */
+import type { AuditReport, Verdict } from '../../src/core/report/report';
+import type { WebviewAction } from '../../src/protocol';
+import { bytes, dateTime, duration, int, num, percent, probability, signed } from './format';
+import { renderGrewEvidence } from './grewEvidence';
+import { dataTable, keyValueTable } from './tables';
+import { el } from './toolkit';
+
+export interface ReportViewOptions {
+  /** Export / re-run buttons are shown only when there is someone to handle them. */
+  onAction?(action: WebviewAction): void;
+  /** Copy to the clipboard (the host does it in VS Code; the browser API in the export). */
+  onCopy?(text: string): void;
+  /** Rendered inside another view (the model card): no page title, headings one level down. */
+  nested?: boolean;
+}
+
+const VERDICT_TEXT: Record<Verdict, { lead: string; word: string }> = {
+  present: { lead: 'Watermark', word: 'PRESENT' },
+  absent: { lead: 'Watermark', word: 'ABSENT' },
+  inconclusive: { lead: 'Evidence', word: 'INCONCLUSIVE' },
+};
+
+const SCHEME_TEXT: Record<AuditReport['scheme'], string> = {
+  grew: 'GREW (green/red item lists)',
+  aow: 'AOW (out-of-distribution sequence)',
+};
+
+export function renderReport(report: AuditReport, options: ReportViewOptions = {}): HTMLElement {
+  const level = options.nested ? 3 : 2;
+  const heading = (text: string, id: string): HTMLElement => el(`h${level}`, { id }, text);
+  const ids = uniqueIds();
+
+  const root = el('article', { class: 'rm-report', 'aria-label': 'Watermark audit report' });
+  if (!options.nested) {
+    root.append(
+      el(
+        'header',
+        { class: 'rm-header' },
+        el('h1', {}, 'Watermark audit'),
+        el(
+          'p',
+          { class: 'rm-subtitle' },
+          el('span', { class: 'rm-file' }, report.model.fileName),
+          el('span', { 'aria-hidden': 'true' }, ' · '),
+          el('time', { datetime: report.createdAt }, dateTime(report.createdAt)),
+        ),
+      ),
+    );
+  }
+  root.append(verdictBanner(report));
+
+  const evidenceId = ids('evidence');
+  const evidence = el(
+    'section',
+    { class: 'rm-section', 'aria-labelledby': evidenceId },
+    heading('Evidence', evidenceId),
+  );
+  if (report.grew) evidence.append(renderGrewEvidence(report.grew, level + 1));
+  else
+    evidence.append(
+      el(
+        'p',
+        { class: 'rm-note' },
+        `This ${report.scheme.toUpperCase()} report carries no chart data; the verdict above rests on the p-value alone.`,
+      ),
+    );
+  root.append(evidence);
+
+  const panels = el('div', { class: 'rm-columns' });
+  if (report.utility && report.utility.length > 0) {
+    panels.append(panel(heading, ids('utility'), 'Utility', utilityTable(report)));
+  }
+  panels.append(
+    panel(heading, ids('model'), 'Model', modelTable(report, options.onCopy)),
+    panel(heading, ids('parameters'), 'Parameters', parametersTable(report)),
+    panel(heading, ids('timings'), 'Run', timingsTable(report)),
+  );
+  root.append(panels);
+
+  if (options.onAction) root.append(actionBar(options.onAction));
+  return root;
+}
+
+function verdictBanner(report: AuditReport): HTMLElement {
+  const text = VERDICT_TEXT[report.verdict];
+  return el(
+    'section',
+    {
+      class: `rm-banner rm-${report.verdict}`,
+      role: 'status',
+      'aria-label': `Verdict: ${text.lead} ${text.word.toLowerCase()}`,
+    },
+    verdictIcon(report.verdict),
+    el(
+      'div',
+      { class: 'rm-banner-body' },
+      el(
+        'p',
+        { class: 'rm-verdict' },
+        el('span', { class: 'rm-verdict-lead' }, `${text.lead} `),
+        el('strong', { class: 'rm-verdict-word' }, text.word),
+      ),
+      el(
+        'p',
+        { class: 'rm-banner-meta' },
+        chip('Scheme', SCHEME_TEXT[report.scheme]),
+        chip('p', report.pValueText),
+        chip('α', probability(report.alpha)),
+      ),
+      el('p', { class: 'rm-sentence' }, ...withPowers(report.sentence)),
+    ),
+    ...keyFigures(report),
+  );
+}
+
+/** The few numbers behind the verdict, beside it. */
+function keyFigures(report: AuditReport): HTMLElement[] {
+  const g = report.grew;
+  if (!g) return [];
+  const figure = (label: string, value: string, note: string): HTMLElement =>
+    el(
+      'div',
+      { class: 'rm-figure-stat' },
+      el('dt', {}, label),
+      el('dd', {}, el('span', { class: 'rm-figure-value' }, value), el('span', {}, note)),
+    );
+  const z = Math.min(g.z, g.zNull);
+  return [
+    el(
+      'dl',
+      { class: 'rm-key-figures' },
+      figure(
+        'Green rate',
+        percent(g.greenHits / Math.max(1, g.trials)),
+        `expected ${percent(g.expectedHits / Math.max(1, g.trials))}`,
+      ),
+      figure(
+        'Evidence',
+        `z = ${num(z, 1)}`,
+        `std. deviations ${z >= 0 ? 'above' : 'below'} chance`,
+      ),
+      figure('Probes', int(g.probes), `top-${g.topK} lists`),
+    ),
+  ];
+}
+
+/** "1 in 10^12" with a real superscript. */
+function withPowers(text: string): (string | HTMLElement)[] {
+  return text
+    .split(/(10\^-?\d+)/)
+    .filter((part) => part !== '')
+    .map((part) => {
+      const power = /^10\^(-?\d+)$/.exec(part);
+      return power ? el('span', {}, '10', el('sup', {}, power[1])) : part;
+    });
+}
+
+function chip(name: string, value: string): HTMLElement {
+  return el(
+    'span',
+    { class: 'rm-chip' },
+    el('span', { class: 'rm-chip-name' }, name === 'Scheme' ? '' : `${name} = `),
+    value,
+  );
+}
+
+/** Verdicts are told apart by shape and word as well as colour. */
+function verdictIcon(verdict: Verdict): SVGElement {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'rm-banner-icon');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const paths: Record<Verdict, string[]> = {
+    // A shield with a check mark.
+    present: [
+      'M12 2.5 4 5.5v6c0 5 3.4 9.1 8 10.5 4.6-1.4 8-5.5 8-10.5v-6z',
+      'm8.2 12.2 2.6 2.6 5-5.4',
+    ],
+    // A circle with a horizontal bar.
+    absent: ['M12 2.75a9.25 9.25 0 1 0 0 18.5 9.25 9.25 0 0 0 0-18.5z', 'M7.5 12h9'],
+    // A triangle with an exclamation mark.
+    inconclusive: ['M12 3 2.5 20h19z', 'M12 9.5v5', 'M12 17.2v.3'],
+  };
+  for (const d of paths[verdict]) {
+    const path = document.createElementNS(NS, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+function panel(
+  heading: (text: string, id: string) => HTMLElement,
+  id: string,
+  title: string,
+  ...content: HTMLElement[]
+): HTMLElement {
+  return el(
+    'section',
+    { class: 'rm-panel', 'aria-labelledby': id },
+    heading(title, id),
+    ...content,
+  );
+}
+
+function utilityTable(report: AuditReport): HTMLElement {
+  const rows = (report.utility ?? []).map((u) => {
+    const change = u.before !== 0 ? u.after / u.before - 1 : NaN;
+    const changeCell = Number.isFinite(change)
+      ? el(
+          'span',
+          { class: change < -0.01 ? 'rm-worse' : 'rm-same' },
+          `${signed(change * 100, 1)}%`,
+        )
+      : '—';
+    return [u.metric, metric(u.before), metric(u.after), changeCell];
+  });
+  return dataTable('Utility before and after', ['Metric', 'Before', 'After', 'Change'], rows, [
+    false,
+    true,
+    true,
+    true,
+  ]);
+}
+
+const metric = (x: number): string => (Math.abs(x) < 10 ? x.toFixed(4) : int(x));
+
+function modelTable(report: AuditReport, onCopy?: (text: string) => void): HTMLElement {
+  const m = report.model;
+  const hash = el('span', { class: 'rm-hash' }, el('code', {}, m.sha256));
+  if (onCopy) hash.append(copyButton(m.sha256, 'Copy SHA-256', onCopy));
+  return keyValueTable('Model', [
+    ['File', `${m.fileName} (${bytes(m.bytes)})`],
+    ['SHA-256', hash],
+    ['Catalogue', `${int(m.numItems)} items`],
+    ['Parameters', int(m.parameters)],
+    ['ONNX opset', String(m.opset)],
+    ['Input', el('code', {}, m.input)],
+    [
+      'Output',
+      el(
+        'span',
+        {},
+        el('code', {}, m.output),
+        m.outputRank === 2 ? ' [batch, N]' : ' [batch, T, N]',
+      ),
+    ],
+    ['Padding', `${m.padding}; mask token ${m.maskId === null ? 'none' : String(m.maskId)}`],
+    ['Key id', el('code', {}, report.keyId)],
+  ]);
+}
+
+function copyButton(text: string, label: string, onCopy: (text: string) => void): HTMLElement {
+  const node = el(
+    'button',
+    { type: 'button', class: 'rm-button rm-small', 'aria-label': label },
+    'Copy',
+  );
+  node.addEventListener('click', () => {
+    onCopy(text);
+    node.textContent = 'Copied';
+    window.setTimeout(() => (node.textContent = 'Copy'), 1500);
+  });
+  return node;
+}
+
+function parametersTable(report: AuditReport): HTMLElement {
+  const entries = Object.entries(report.parameters);
+  if (entries.length === 0) return el('p', { class: 'rm-note' }, 'No parameters recorded.');
+  return keyValueTable(
+    'Parameters',
+    entries.map(([key, value]) => [key, el('code', {}, String(value))]),
+  );
+}
+
+function timingsTable(report: AuditReport): HTMLElement {
+  const total = report.timings.reduce((sum, t) => sum + t.ms, 0);
+  const rows: [string, Node | string][] = [
+    ['Created', el('time', { datetime: report.createdAt }, dateTime(report.createdAt))],
+    ...report.timings.map((t): [string, string] => [t.step, duration(t.ms)]),
+  ];
+  if (report.timings.length > 0) rows.push(['Total', duration(total)]);
+  const table = keyValueTable('Run', rows);
+  table.classList.add('rm-timings');
+  return table;
+}
+
+function actionBar(onAction: (action: WebviewAction) => void): HTMLElement {
+  const action = (label: string, a: WebviewAction, primary = false): HTMLElement => {
+    const node = el(
+      'button',
+      { type: 'button', class: primary ? 'rm-button rm-primary' : 'rm-button' },
+      label,
+    );
+    node.addEventListener('click', () => onAction(a));
+    return node;
+  };
+  return el(
+    'div',
+    { class: 'rm-actions', role: 'group', 'aria-label': 'Report actions' },
+    action('Export HTML', 'exportHtml', true),
+    action('Export JSON', 'exportJson'),
+    action('Re-run', 'rerun'),
+  );
+}
+
+/** Element ids unique within the document, even with two reports on one page. */
+let idCounter = 0;
+function uniqueIds(): (name: string) => string {
+  const prefix = `rm${++idCounter}`;
+  return (name) => `${prefix}-${name}`;
+}
