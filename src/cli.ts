@@ -19,9 +19,10 @@ Commands:
   inspect MODEL [--json]
       Describe a recommender ONNX checkpoint: inputs, scores, catalogue, adapter.
 
-  embed grew MODEL --out OUT --key-out KEY [--data FILE] [--gamma 0.5] [--delta 0.5]
-                   [--kc 50] [--clusters C] [--seed 1] [--force] [--json]
+  embed grew MODEL --out OUT --key-out KEY [--data FILE] [--gamma 0.5] [--delta 1]
+                   [--kc 50] [--protect-head 10] [--clusters C] [--seed 1] [--force] [--json]
       Add a GREW (green/red) watermark after the score output; writes a new model and a key file.
+      The top --protect-head items keep their order (0 biases the whole top-Kc).
 
   verify MODEL --key KEY [--data FILE] [--probes 1000] [--top-k 20] [--null-keys 200]
                [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
@@ -90,6 +91,7 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     gamma: { type: 'string' },
     delta: { type: 'string' },
     kc: { type: 'string' },
+    'protect-head': { type: 'string' },
     clusters: { type: 'string' },
     seed: { type: 'string' },
     force: { type: 'boolean' },
@@ -117,6 +119,7 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     gamma: numberOption(values.gamma, 'gamma'),
     delta: numberOption(values.delta, 'delta'),
     kc: intOption(values.kc, 'kc'),
+    protectHead: intOption(values['protect-head'], 'protect-head'),
     clusters: intOption(values.clusters, 'clusters'),
     seed: intOption(values.seed, 'seed'),
     signal,
@@ -130,9 +133,11 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     gamma: result.key.gamma,
     delta: result.key.delta,
     kc: result.key.kc,
+    protectHead: result.key.protectHead,
     numClusters: result.numClusters,
     numItems: result.key.numItems,
     topKOverlap: result.topKOverlap,
+    evidence: result.evidence,
     utility: result.utility,
     timings: result.timings,
   };
@@ -143,7 +148,8 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
   const lines = [
     `Watermarked model: ${result.out}`,
     `Key file:          ${result.keyOut} (key id ${result.key.keyId}; keep it private)`,
-    `GREW:              γ=${result.key.gamma}, δ=${result.key.delta}, Kc=${result.key.kc}, ${result.numClusters} clusters over ${result.key.numItems} items`,
+    `GREW:              γ=${result.key.gamma}, δ=${result.key.delta}, Kc=${result.key.kc}, top ${result.key.protectHead} protected, ${result.numClusters} clusters over ${result.key.numItems} items`,
+    `Evidence:          z_w = ${result.evidence.z.toFixed(2)}, p = ${result.evidence.pValueText} on ${result.evidence.probes} ${result.evidence.probeSource} probes, top-${result.evidence.topK} (raise δ for more, lower it for less change)`,
     ...result.utility.map(
       (u) =>
         `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`,

@@ -14,6 +14,7 @@ export function settings() {
     gamma: c.get<number>('grew.gamma', GREW_DEFAULTS.gamma),
     delta: c.get<number>('grew.delta', GREW_DEFAULTS.delta),
     kc: c.get<number>('grew.kc', GREW_DEFAULTS.kc),
+    protectHead: c.get<number>('grew.protectHead', GREW_DEFAULTS.protectHead),
     seed: c.get<number>('seed', 1),
     /** Interaction data for probes and utility, resolved against the first workspace folder. */
     dataFile: dataFile ? resolveWorkspacePath(dataFile) : undefined,

@@ -16,7 +16,7 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
   const delta = await vscode.window.showInputBox({
     title: 'Watermark strength δ (in standard deviations of the top scores)',
     prompt:
-      'Higher δ gives stronger evidence and survives more attacks, at some cost in ranking quality. 0.5 is a good start.',
+      'Higher δ gives stronger evidence and survives more attacks, at some cost in ranking quality below the protected top items. 1 is a good start.',
     value: String(s.delta),
     validateInput: (v) =>
       Number.isFinite(Number(v)) && Number(v) > 0 && Number(v) <= 10
@@ -43,6 +43,7 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
         gamma: s.gamma,
         delta: Number(delta),
         kc: s.kc,
+        protectHead: s.protectHead,
         seed: s.seed,
         signal,
         progress,
@@ -53,7 +54,7 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
     `Embedded GREW key ${result.key.keyId} into ${out.fsPath}; top-10 overlap ${(result.topKOverlap * 100).toFixed(1)}%.`,
   );
   const choice = await vscode.window.showInformationMessage(
-    `Watermarked model written to ${vscode.workspace.asRelativePath(out)} (top-10 overlap with the original ${(result.topKOverlap * 100).toFixed(1)}%). Key ${result.key.keyId} is in VS Code's secret storage.`,
+    `Watermarked model written to ${vscode.workspace.asRelativePath(out)}: evidence z = ${result.evidence.z.toFixed(1)} (p = ${result.evidence.pValueText}) on ${result.evidence.probes} probes; top-10 overlap with the original ${(result.topKOverlap * 100).toFixed(1)}%. Key ${result.key.keyId} is in VS Code's secret storage.`,
     'Verify Now',
     'Export Key…',
   );

@@ -9,13 +9,17 @@ import { appendGrewBias } from '../../src/core/watermark/grewGraph';
 import { mulberry32, tempDir } from './helpers';
 import { tinyModel } from './tinyModel';
 
-/** DESIGN.md §4 by hand: s' = s + δ·u·σ·green·[i in top-Kc], over real items only. */
+/**
+ * DESIGN.md §4 by hand: s' = s + δ·u·σ·green·[i in top-Kc], over real items only; with head
+ * protection m the best m keep their scores and boosts stop 1e-4·σ below the m-th score.
+ */
 function expected(
   scores: Float32Array,
   realIds: Int32Array,
   green: Uint8Array,
   delta: number,
   kc: number,
+  head: number,
 ): Float64Array {
   const top = [...realIds].sort((a, b) => scores[b] - scores[a]).slice(0, kc);
   const vals = top.map((id) => scores[id]);
@@ -27,12 +31,21 @@ function expected(
   const sigma = Math.sqrt(vals.reduce((a, v) => a + (v - mean) ** 2, 0) / kc);
   const bias = delta * (entropy / Math.log(kc)) * sigma;
   const out = Float64Array.from(scores);
-  for (const id of top) if (green[id]) out[id] += bias;
+  const cap = head > 0 ? scores[top[head - 1]] - 1e-4 * sigma : Infinity;
+  top.slice(head).forEach((id) => {
+    if (green[id]) out[id] = Math.min(out[id] + bias, cap);
+  });
   return out;
 }
 
-for (const allPositions of [false, true]) {
-  test(`the appended GREW nodes compute the formula (${allPositions ? '[B,T,N]' : '[B,N]'} output)`, async () => {
+for (const [allPositions, head] of [
+  [false, 0],
+  [true, 0],
+  [false, 4],
+  [true, 4],
+] as const) {
+  const shape = allPositions ? '[B,T,N]' : '[B,N]';
+  test(`the appended GREW nodes compute the formula (${shape} output, head ${head})`, async () => {
     const items = 60;
     const kc = 12;
     const delta = 0.8;
@@ -43,7 +56,7 @@ for (const allPositions of [false, true]) {
     const adapter = detectAdapter(model);
     const rand = mulberry32(3);
     const green = new Uint8Array(items + 1).map((_, id) => (id > 0 && rand() < 0.5 ? 1 : 0));
-    const marked = appendGrewBias(model.proto, adapter, { green, delta, kc });
+    const marked = appendGrewBias(model.proto, adapter, { green, delta, kc, protectHead: head });
     const before = await ScoringSession.open(file, adapter);
     const after = await ScoringSession.open(encodeModel(marked), adapter);
     const seqs = [[1, 2, 3], [7], [10, 20, 30, 40, 50, 60, 5]];
@@ -51,7 +64,7 @@ for (const allPositions of [false, true]) {
     await before.forEachScores(seqs, (i, s) => (raw[i] = Float32Array.from(s)));
     let changed = 0;
     await after.forEachScores(seqs, (i, s) => {
-      const want = expected(raw[i], adapter.itemIds, green, delta, kc);
+      const want = expected(raw[i], adapter.itemIds, green, delta, kc, head);
       for (let id = 0; id <= items; id++) {
         assert.ok(Math.abs(s[id] - want[id]) < 1e-4, `seq ${i} id ${id}: ${s[id]} vs ${want[id]}`);
         if (s[id] !== raw[i][id]) changed++;

@@ -29,6 +29,7 @@ function sampleKey(): GrewKey {
     gamma: 0.5,
     delta: 0.5,
     kc: 50,
+    protectHead: 10,
     topK: 20,
     scoreWidth: 101,
     numItems: 100,

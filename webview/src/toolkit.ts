@@ -4,23 +4,19 @@
  */
 import {
   provideVSCodeDesignSystem,
-  vsCodeBadge,
   vsCodeButton,
   vsCodeDataGrid,
   vsCodeDataGridCell,
   vsCodeDataGridRow,
   vsCodeDivider,
-  vsCodeTag,
 } from '@vscode/webview-ui-toolkit';
 
 provideVSCodeDesignSystem().register(
-  vsCodeBadge(),
   vsCodeButton(),
   vsCodeDataGrid(),
   vsCodeDataGridCell(),
   vsCodeDataGridRow(),
   vsCodeDivider(),
-  vsCodeTag(),
 );
 
 type Child = Node | string;
@@ -39,11 +35,13 @@ export function el(
 }
 
 export function badge(text: string): HTMLElement {
-  return el('vscode-badge', {}, text);
+  // A plain span: the toolkit's badge (and tag) template binds a style attribute, which a strict
+  // style-src (no 'unsafe-inline') refuses on every render.
+  return el('span', { class: 'badge' }, text);
 }
 
 export function tag(text: string): HTMLElement {
-  return el('vscode-tag', {}, text);
+  return el('span', { class: 'tag' }, text);
 }
 
 export function divider(): HTMLElement {

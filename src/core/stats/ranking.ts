@@ -9,28 +9,32 @@ export interface RankingMetrics {
   k: number;
 }
 
-/** Recall@k and NDCG@k of predicting each sequence's last item from the rest. */
+/**
+ * Recall@k and NDCG@k of predicting each sequence's last item from the rest, for every k in
+ * `ks` from one top-max(ks) query per user.
+ */
 export async function leaveOneOut(
   session: ScoringSession,
   sequences: readonly number[][],
-  k = 10,
+  ks: readonly number[] = [10],
   options: RunOptions = {},
-): Promise<RankingMetrics> {
+): Promise<RankingMetrics[]> {
   const usable = sequences.filter((s) => s.length >= 2);
   const histories = usable.map((s) => s.slice(0, -1));
-  const lists = await session.topK(histories, k, options);
-  let hits = 0;
-  let dcg = 0;
-  lists.forEach((list, i) => {
-    const target = usable[i][usable[i].length - 1];
-    const rank = list.indexOf(target);
-    if (rank >= 0) {
-      hits++;
-      dcg += 1 / Math.log2(rank + 2);
-    }
-  });
+  const lists = await session.topK(histories, Math.max(...ks), options);
   const n = Math.max(1, usable.length);
-  return { recall: hits / n, ndcg: dcg / n, users: usable.length, k };
+  return ks.map((k) => {
+    let hits = 0;
+    let dcg = 0;
+    lists.forEach((list, i) => {
+      const rank = list.subarray(0, k).indexOf(usable[i][usable[i].length - 1]);
+      if (rank >= 0) {
+        hits++;
+        dcg += 1 / Math.log2(rank + 2);
+      }
+    });
+    return { recall: hits / n, ndcg: dcg / n, users: usable.length, k };
+  });
 }
 
 /** Mean overlap of two sets of top-k lists (|A ∩ B| / k), e.g. before and after embedding. */

@@ -6,6 +6,11 @@
  *   s' = s + δ · u · σ · green · [s ≥ kth best real score]
  *   u  = H(softmax(top-Kc)) / ln Kc,  σ = std(top-Kc)
  *
+ * Head protection (our addition, `protectHead` = m > 0): the m best items keep their scores and
+ * order, and a boosted item is capped just below the m-th score. What a user sees first (the
+ * top m) is untouched; the evidence lives in ranks m+1..k of the top-k lists, where green items
+ * from the rest of the competitive set move in. With m = 0 this is exactly the formula above.
+ *
  * Means and sums over the Kc axis use MatMul with a constant vector, which behaves the same at
  * every opset (ReduceSum/ReduceMean moved their axes from attribute to input across opsets).
  */
@@ -17,6 +22,8 @@ export interface GrewGraphParams {
   green: Uint8Array;
   delta: number;
   kc: number;
+  /** Leave the m best items untouched (0 = bias the whole competitive set). */
+  protectHead: number;
 }
 
 const PREFIX = 'score_calibration';
@@ -58,6 +65,16 @@ export function appendGrewBias(
   const W = adapter.scoreWidth;
   if (params.green.length !== W)
     throw new RecMarkError('The green set does not match the model catalogue.', 'key-mismatch');
+  if (!(
+    Number.isSafeInteger(params.protectHead) &&
+    params.protectHead >= 0 &&
+    params.protectHead < params.kc
+  )) {
+    throw new RecMarkError(
+      `protectHead must be an integer from 0 to kc - 1 (${params.kc - 1}).`,
+      'usage',
+    );
+  }
   if (!(params.kc >= 2 && params.kc <= adapter.numItems)) {
     throw new RecMarkError(
       `kc must be between 2 and the number of items (${adapter.numItems}).`,
@@ -84,6 +101,9 @@ export function appendGrewBias(
     int64Init(n('kc'), [kc]),
     int64Init(n('kth_start'), [kc - 1]),
     int64Init(n('kth_end'), [kc]),
+    int64Init(n('head_start'), [Math.max(0, params.protectHead - 1)]),
+    int64Init(n('head_end'), [Math.max(1, params.protectHead)]),
+    floatInit(n('cap_margin'), [], [1e-4]),
     int64Init(n('last_axis'), [-1]),
     floatInit(n('mean_vec'), [kc, 1], new Float32Array(kc).fill(1 / kc)),
     floatInit(n('inv_ln_kc'), [], [1 / Math.log(kc)]),
@@ -136,9 +156,37 @@ export function appendGrewBias(
     node('Sqrt', [n('variance')], n('sigma')),
     node('Mul', [n('confidence'), n('sigma')], n('u_sigma')),
     node('Mul', [n('u_sigma'), n('delta')], n('bias')),
-    node('Mul', [n('in_top_f'), n('green')], n('green_in_top')),
-    node('Mul', [n('green_in_top'), n('bias')], n('shift')),
-    node('Add', [raw, n('shift')], out),
   );
+  if (params.protectHead === 0) {
+    graph.node.push(
+      node('Mul', [n('in_top_f'), n('green')], n('green_in_top')),
+      node('Mul', [n('green_in_top'), n('bias')], n('shift')),
+      node('Add', [raw, n('shift')], out),
+    );
+  } else {
+    graph.node.push(
+      // The head: items scoring at least the m-th best real score keep their place.
+      node(
+        'Slice',
+        [n('top_values'), n('head_start'), n('head_end'), n('last_axis')],
+        n('head_value'),
+      ),
+      node('GreaterOrEqual', [n('selectable'), n('head_value')], n('in_head')),
+      node('Not', [n('in_head')], n('below_head')),
+      node('And', [n('in_top'), n('below_head')], n('eligible')),
+      node('Cast', [n('eligible')], n('eligible_f'), [
+        { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT },
+      ]),
+      node('Mul', [n('eligible_f'), n('green')], n('boost_mask')),
+      // Boosted scores stop just below the head (a margin of 1e-4 σ) so ties never enter it.
+      node('Mul', [n('sigma'), n('cap_margin')], n('margin')),
+      node('Sub', [n('head_value'), n('margin')], n('cap')),
+      node('Add', [raw, n('bias')], n('boosted_all')),
+      node('Min', [n('boosted_all'), n('cap')], n('boosted')),
+      node('Sub', [n('boosted'), raw], n('gain')),
+      node('Mul', [n('gain'), n('boost_mask')], n('shift')),
+      node('Add', [raw, n('shift')], out),
+    );
+  }
   return model;
 }

@@ -41,6 +41,8 @@ export interface GrewKey {
   gamma: number;
   delta: number;
   kc: number;
+  /** The m best items were left untouched at embedding; evidence lives in ranks m+1..topK. */
+  protectHead: number;
   topK: number;
   /** Score columns of the model the key was made for (ids 0..scoreWidth-1). */
   scoreWidth: number;
@@ -125,6 +127,7 @@ export function keyToJson(key: WatermarkKey, includeSecret: boolean): Record<str
     gamma: key.gamma,
     delta: key.delta,
     kc: key.kc,
+    protectHead: key.protectHead,
     topK: key.topK,
     scoreWidth: key.scoreWidth,
     numItems: key.numItems,
@@ -260,6 +263,7 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
     gamma: num('gamma', (v) => v > 0 && v < 1, 'between 0 and 1 (exclusive)'),
     delta: num('delta', (v) => v >= 0 && v <= 100, 'between 0 and 100'),
     kc: num('kc', (v) => int(v) && v >= 2, 'an integer ≥ 2'),
+    protectHead: num('protectHead', (v) => int(v) && v >= 0, 'a non-negative integer', 0),
     topK: num('topK', (v) => int(v) && v >= 1, 'a positive integer', 20),
     scoreWidth,
     numItems,

@@ -33,7 +33,11 @@ export function probesFromData(sequences: readonly number[][], options: ProbeOpt
   return probes;
 }
 
-/** Sequences grown from the model: a random first item, then uniform picks from its top-k. */
+/**
+ * Sequences grown from the model: a random first item, then uniform picks from its top-k
+ * (k = 100, as in data-free extraction; picking from the top 20 gave RNN models' probes too few
+ * distinct items: GRU4Rec z_w 4.5 instead of 6.5 at δ = 1).
+ */
 export async function probesFromModel(
   session: ScoringSession,
   options: ProbeOptions & { minLength?: number; maxLength?: number; topK?: number },
@@ -42,7 +46,7 @@ export async function probesFromModel(
   const ids = session.adapter.itemIds;
   const minLength = options.minLength ?? 3;
   const maxLength = Math.max(minLength, options.maxLength ?? 20);
-  const topK = options.topK ?? 20;
+  const topK = options.topK ?? 100;
   const targets = Array.from(
     { length: options.count },
     () => minLength + rng.int(maxLength - minLength + 1),

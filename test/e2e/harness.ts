@@ -1,0 +1,369 @@
+/**
+ * The pieces of the end-to-end run (DESIGN.md §8): the cached Node 24 + code-server from
+ * setup.sh, the packaged .vsix, a code-server on a free loopback port with throwaway data
+ * folders, and Debian's chromium driven by playwright-core. Every wait is bounded, and every
+ * process started here is ended by `stop()` (and, as a last resort, when node exits).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const SCREENSHOTS = path.join(__dirname, 'screenshots');
+
+/** Logs with elapsed time, to stderr so the test reporter's output stays readable. */
+const t0 = Date.now();
+export function note(message: string): void {
+  process.stderr.write(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${message}\n`);
+}
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a program to completion with a hard time limit; rejects with its output on failure. */
+export function run(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      {
+        cwd: options.cwd ?? ROOT,
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const why = err.killed ? `timed out after ${options.timeoutMs} ms` : err.message;
+          reject(
+            new Error(`${path.basename(file)} ${args.join(' ')}: ${why}\n${stdout}\n${stderr}`),
+          );
+        } else resolve({ stdout, stderr });
+      },
+    );
+    child.stdin?.end();
+  });
+}
+
+export interface Tools {
+  node: string; // Node 24
+  codeServer: string; // code-server's out/node/entry.js
+  chromium: string;
+}
+
+/** setup.sh: a fast no-op once the cache is warm; a few minutes on a cold machine. */
+export async function setup(): Promise<Tools> {
+  const { stdout } = await run('bash', [path.join(__dirname, 'setup.sh')], {
+    timeoutMs: 15 * 60_000,
+  });
+  const vars = Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((line) => /^([A-Z_]+)=(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+  if (!vars.NODE || !vars.CODE_SERVER) throw new Error(`setup.sh printed no paths:\n${stdout}`);
+  return { node: vars.NODE, codeServer: vars.CODE_SERVER, chromium: vars.CHROMIUM };
+}
+
+/**
+ * The .vsix under test: $RECMARK_VSIX if set, else `vsce package` into .cache/e2e/recmark.vsix
+ * (git-ignored; vsce first runs the `vscode:prepublish` script, i.e. the production build).
+ * Packaging needs no network: vsce asks the local `npm list` for the dependencies.
+ */
+export async function packageVsix(): Promise<string> {
+  if (process.env.RECMARK_VSIX) return path.resolve(process.env.RECMARK_VSIX);
+  const vsix = path.join(ROOT, '.cache', 'e2e', 'recmark.vsix');
+  mkdirSync(path.dirname(vsix), { recursive: true });
+  const vsce = path.join(path.dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
+  await run(
+    process.execPath,
+    [vsce, 'package', '--target', 'linux-x64', '--skip-license', '--out', vsix],
+    { timeoutMs: 180_000 },
+  );
+  return vsix;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+/** Settings for a quiet, offline workbench: no welcome page, chat, update or gallery traffic. */
+const USER_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'chat.commandCenter.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'security.workspace.trust.enabled': false,
+  'git.enabled': false,
+  'npm.autoDetect': 'off',
+};
+
+/** No extension gallery at all (code-server's default is open-vsx.org, unreachable here). */
+const NO_GALLERY = '{}';
+
+/** Runs in every frame, webview frames included: CSP violations become console errors with detail. */
+const REPORT_CSP = `document.addEventListener('securitypolicyviolation', (e) => {
+  console.error('CSP violation: ' + JSON.stringify({
+    directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample,
+    source: e.sourceFile, line: e.lineNumber, column: e.columnNumber, page: location.href,
+  }));
+});`;
+
+export interface Session {
+  root: string; // temp folder holding everything below
+  workspace: string;
+  extensions: string; // --extensions-dir
+  port: number;
+  url: string;
+  page: Page;
+  console: ConsoleMessage[];
+  pageErrors: Error[];
+  screenshot(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function start(
+  tools: Tools,
+  vsix: string,
+  fillWorkspace: (dir: string) => void,
+): Promise<Session> {
+  const root = mkdtempSync(path.join(tmpdir(), 'recmark-e2e-'));
+  const workspace = path.join(root, 'workspace');
+  const userData = path.join(root, 'user-data');
+  const extensions = path.join(root, 'extensions');
+  const home = path.join(root, 'home');
+  for (const dir of [workspace, path.join(userData, 'User'), extensions, home]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  fillWorkspace(workspace);
+  // Screenshots and logs of this run only.
+  rmSync(SCREENSHOTS, { recursive: true, force: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        ...USER_SETTINGS,
+        // e.g. RECMARK_E2E_THEME="Default Dark Modern" to look at the webview in a dark theme.
+        ...(process.env.RECMARK_E2E_THEME && {
+          'workbench.colorTheme': process.env.RECMARK_E2E_THEME,
+        }),
+      },
+      null,
+      2,
+    ),
+  );
+  const config = path.join(root, 'config.yaml');
+  writeFileSync(config, 'auth: none\ncert: false\n');
+
+  // code-server and its children write their state only under `root`.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    EXTENSIONS_GALLERY: NO_GALLERY,
+    VSCODE_CLI_DISABLE_KEYCHAIN_ENCRYPT: '1',
+  };
+  delete env.NODE_OPTIONS; // tsx's loader must not leak into the server or extension host
+  const common = [
+    '--config',
+    config,
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    extensions,
+    '--disable-telemetry',
+    '--disable-update-check',
+  ];
+
+  const processes: ChildProcess[] = [];
+  let browser: Browser | undefined;
+  const killAll = (signal: NodeJS.Signals): void => {
+    for (const child of processes) {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+      try {
+        process.kill(-child.pid, signal); // the whole group: server, extension host, pty host
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  const onExit = (): void => killAll('SIGKILL');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killAll('SIGKILL');
+    if (!process.env.RECMARK_E2E_KEEP) rmSync(root, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const stop = async (): Promise<void> => {
+    if (browser) {
+      const closing = browser.close().catch(() => undefined);
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000))]);
+      browser = undefined;
+    }
+    killAll('SIGTERM');
+    const exited = processes.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve();
+          else child.once('exit', () => resolve());
+        }),
+    );
+    const timer = new Promise<void>((r) => setTimeout(r, 5_000));
+    await Promise.race([Promise.all(exited), timer]);
+    killAll('SIGKILL');
+    process.removeListener('exit', onExit);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    if (!process.env.RECMARK_E2E_KEEP) rmSync(root, { recursive: true, force: true });
+    else note(`kept ${root}`);
+  };
+
+  try {
+    note(`installing ${path.basename(vsix)}`);
+    const installed = await run(
+      tools.node,
+      [tools.codeServer, ...common, '--install-extension', vsix, '--force'],
+      { env, timeoutMs: 90_000 },
+    );
+    if (!/successfully installed/i.test(installed.stdout + installed.stderr)) {
+      throw new Error(
+        `--install-extension did not succeed:\n${installed.stdout}${installed.stderr}`,
+      );
+    }
+
+    const port = await freePort();
+    const log = path.join(SCREENSHOTS, 'code-server.log');
+    const server = spawn(
+      tools.node,
+      [
+        tools.codeServer,
+        ...common,
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--auth',
+        'none',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        '--ignore-last-opened',
+        workspace,
+      ],
+      { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    processes.push(server);
+    let serverOutput = '';
+    const keep = (chunk: Buffer): void => {
+      serverOutput += chunk.toString();
+      if (serverOutput.length > 200_000) serverOutput = serverOutput.slice(-100_000);
+    };
+    server.stdout?.on('data', keep);
+    server.stderr?.on('data', keep);
+    server.once('exit', () => writeFileSync(log, serverOutput));
+
+    const url = `http://127.0.0.1:${port}`;
+    note(`waiting for code-server on ${url}`);
+    await waitFor(
+      'code-server /healthz',
+      async () => {
+        if (server.exitCode !== null) throw new Error(`code-server exited:\n${serverOutput}`);
+        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
+        return res.ok ? true : undefined;
+      },
+      60_000,
+    );
+
+    browser = await chromium.launch({
+      executablePath: tools.chromium || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+      timeout: 60_000,
+    });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    context.setDefaultTimeout(30_000);
+    await context.addInitScript({ content: REPORT_CSP });
+    const page = await context.newPage();
+    const consoleMessages: ConsoleMessage[] = [];
+    const pageErrors: Error[] = [];
+    page.on('console', (msg) => consoleMessages.push(msg));
+    page.on('pageerror', (err) => pageErrors.push(err));
+    let shot = 0;
+
+    return {
+      root,
+      workspace,
+      extensions,
+      port,
+      url,
+      page,
+      console: consoleMessages,
+      pageErrors,
+      async screenshot(name: string): Promise<string> {
+        const file = path.join(SCREENSHOTS, `${String(++shot).padStart(2, '0')}-${name}.png`);
+        await page.screenshot({ path: file, timeout: 15_000 });
+        return file;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
