@@ -16,11 +16,10 @@ export function topK(
   let filled = 0;
   for (let c = 0; c < candidates.length; c++) {
     const id = candidates[c];
+    const v = sign * scores[id];
+    // Cheapest test first: most ids fall below the current k-th value (NaN fails it too).
+    if (filled === size ? !(v > vals[size - 1]) : Number.isNaN(v)) continue;
     if (exclude?.has(id)) continue;
-    const raw = scores[id];
-    if (Number.isNaN(raw)) continue;
-    const v = sign * raw;
-    if (filled === size && !(v > vals[size - 1])) continue;
     // Insertion into the sorted (descending) buffer; k is small, so this beats a heap.
     let pos = filled === size ? size - 1 : filled++;
     while (pos > 0 && vals[pos - 1] < v) {

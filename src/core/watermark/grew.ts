@@ -139,7 +139,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   timer.lap('graph');
 
   progress({ message: 'Measuring utility before and after' });
-  const { rows, overlap } = await compareUtility(model, markedBytes, adapter, data, {
+  const { rows, overlap, probes } = await compareUtility(model, markedBytes, adapter, data, {
     probes: options.probes ?? GREW_DEFAULTS.probes,
     seed,
     signal: options.signal,
@@ -170,12 +170,13 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const checkSession = await ScoringSession.open(markedBytes, adapter);
   let selfCheck: AuditReport;
   try {
+    // Without data, the utility probes serve again, so nothing is sampled twice.
     selfCheck = await auditGrew(
       checkSession,
       card,
       key,
       data,
-      { seed, signal: options.signal, progress: noProgress },
+      { seed, signal: options.signal, progress: noProgress, probeSet: data ? undefined : probes },
       new StepTimer(),
     );
   } finally {
@@ -227,7 +228,7 @@ async function compareUtility(
   adapter: Adapter,
   data: number[][] | null,
   options: { probes: number; seed: number; signal?: AbortSignal },
-): Promise<{ rows: UtilityRow[]; overlap: number }> {
+): Promise<{ rows: UtilityRow[]; overlap: number; probes: number[][] }> {
   const before = await ScoringSession.open(model.file, adapter);
   const after = await ScoringSession.open(markedBytes, adapter);
   try {
@@ -255,7 +256,7 @@ async function compareUtility(
     const listsAfter = await after.topK(probes, 10, { signal: options.signal });
     const overlap = topKOverlap(listsBefore, listsAfter);
     rows.push({ metric: 'Top-10 overlap with original', before: 1, after: overlap });
-    return { rows, overlap };
+    return { rows, overlap, probes };
   } finally {
     await before.release();
     await after.release();
@@ -297,7 +298,11 @@ async function auditGrew(
   card: ModelCard,
   key: GrewKey,
   data: number[][] | null,
-  options: Omit<VerifyGrewOptions, 'model' | 'key' | 'data'> & { progress: Progress },
+  options: Omit<VerifyGrewOptions, 'model' | 'key' | 'data'> & {
+    progress: Progress;
+    /** Probes already drawn (embedding's self-check); otherwise drawn here. */
+    probeSet?: number[][];
+  },
   timer: StepTimer,
 ): Promise<AuditReport> {
   const { progress } = options;
@@ -327,14 +332,16 @@ async function auditGrew(
   }
   const sampling = 'Sampling probe sequences from the model';
   progress({ message: data ? 'Drawing probes from the data' : sampling });
-  const probes = data
-    ? probesFromData(data, { count: probesWanted, seed })
-    : await probesFromModel(session, {
-        count: probesWanted,
-        seed,
-        signal: options.signal,
-        onProgress: (f) => progress({ message: sampling, fraction: f * 0.5 }),
-      });
+  const probes = options.probeSet
+    ? options.probeSet
+    : data
+      ? probesFromData(data, { count: probesWanted, seed })
+      : await probesFromModel(session, {
+          count: probesWanted,
+          seed,
+          signal: options.signal,
+          onProgress: (f) => progress({ message: sampling, fraction: f * 0.5 }),
+        });
   timer.lap('probes');
   progress({ message: `Querying top-${topK} for ${probes.length} probes`, fraction: 0.5 });
   const lists = await session.topK(probes, topK, {
