@@ -9,7 +9,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type ConsoleMessage,
+  type FrameLocator,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const SCREENSHOTS = path.join(__dirname, 'screenshots');
@@ -366,4 +373,173 @@ export async function start(
     await stop();
     throw err;
   }
+}
+
+// ---- Driving the workbench ------------------------------------------------------------------
+// Shared by the suites in workbench.test.ts. Every wait below has its own bound.
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A label matcher: a string matches the whole label, a RegExp as written. */
+function labelPattern(label: string | RegExp): RegExp {
+  return typeof label === 'string' ? new RegExp(`^${escapeRegExp(label)}$`) : label;
+}
+
+/** The content frame of the visible webview: outer iframe.webview, inner #active-frame. */
+export function webview(page: Page): FrameLocator {
+  return page
+    .locator('iframe.webview.ready:visible')
+    .contentFrame()
+    .locator('#active-frame')
+    .contentFrame();
+}
+
+export function quickInput(page: Page): Locator {
+  return page.locator('.quick-input-widget');
+}
+
+/** A row of the open quick pick whose label matches. */
+export function quickPickRow(page: Page, label: string | RegExp): Locator {
+  return quickInput(page).locator('.quick-input-list .monaco-list-row', {
+    has: page.locator('.label-name', { hasText: labelPattern(label) }),
+  });
+}
+
+/** Type into the quick input (F1 / Ctrl+P) and pick the row whose label is exactly `label`. */
+export async function pick(page: Page, key: string, text: string, label: string): Promise<void> {
+  const widget = quickInput(page);
+  await page.keyboard.press(key);
+  const input = widget.locator('input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(text);
+  await quickPickRow(page, label).first().click({ timeout: 15_000 });
+  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
+/**
+ * Wait for the quick input an extension opened (known by its title, so a quick pick that closes
+ * and the next one that opens are never confused) and return it.
+ */
+export async function quickInputTitled(page: Page, title: string | RegExp): Promise<Locator> {
+  const widget = quickInput(page).filter({
+    has: page.locator('.quick-input-title', { hasText: title }),
+  });
+  await widget.waitFor({ state: 'visible', timeout: 20_000 });
+  return widget;
+}
+
+/** In the quick pick titled `title`, click the row whose label matches. */
+export async function choose(
+  page: Page,
+  title: string | RegExp,
+  label: string | RegExp,
+): Promise<void> {
+  await quickInputTitled(page, title);
+  await quickPickRow(page, label).first().click({ timeout: 15_000 });
+}
+
+/** Quick Open (Ctrl+P), the way a person opens a file by name. */
+export async function quickOpen(page: Page, name: string): Promise<void> {
+  await pick(page, 'Control+P', name, name);
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 15_000 });
+}
+
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await pick(page, 'F1', `>${title}`, title);
+}
+
+export async function closeAllEditors(page: Page): Promise<void> {
+  await runCommand(page, 'View: Close All Editors');
+  await page.locator('.tab').first().waitFor({ state: 'detached', timeout: 10_000 });
+}
+
+/** The Explorer row of a workspace file, by its exact name. */
+export function explorerRow(page: Page, name: string): Locator {
+  return page.locator('.explorer-folders-view .monaco-list-row', {
+    has: page.locator('.label-name', { hasText: labelPattern(name) }),
+  });
+}
+
+/** A notification toast (or the notification centre's row) whose text matches. */
+export function notification(page: Page, text: string | RegExp): Locator {
+  return page.locator('.notifications-toasts .notification-toast, .notifications-center', {
+    hasText: text,
+  });
+}
+
+/** Dismiss every notification toast, so they do not cover what the next screenshot shows. */
+export async function clearNotifications(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+}
+
+// ---- One workbench for every suite ----------------------------------------------------------
+
+/**
+ * A group of end-to-end tests that runs in the shared workbench. `prepare` (slow work such as
+ * embedding a watermark with the CLI) runs while the .vsix is packaged; `fill` then copies files
+ * into the workspace; `register` declares the tests (inside the caller's describe); `dispose`
+ * removes whatever `prepare` made outside the session's temp folder.
+ */
+export interface Suite {
+  name: string;
+  prepare?(): Promise<void>;
+  fill(workspace: string): void;
+  register(e2e: E2E): void;
+  dispose?(): void;
+}
+
+/** What the tests see: the running session, filled in by the shared `before` hook. */
+export class E2E {
+  tools!: Tools;
+  session!: Session;
+
+  get page(): Page {
+    return this.session.page;
+  }
+
+  get workspace(): string {
+    return this.session.workspace;
+  }
+
+  /** Runs one step; on failure leaves a screenshot named after it before rethrowing. */
+  async step(name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      await this.session?.screenshot(`FAILED-${name}`).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  screenshot(name: string): Promise<string> {
+    return this.session.screenshot(name);
+  }
+}
+
+/**
+ * setup.sh, packaging (while the suites prepare), code-server with every suite's files in the
+ * workspace, and the workbench loaded in Chromium with `firstFile` listed in the Explorer.
+ */
+export async function openWorkbench(e2e: E2E, suites: Suite[], firstFile: string): Promise<void> {
+  e2e.tools = await setup();
+  note(`setup ok: ${e2e.tools.codeServer}`);
+  const [vsix] = await Promise.all([
+    packageVsix(),
+    ...suites.map(async (suite) => {
+      const began = Date.now();
+      await suite.prepare?.();
+      if (suite.prepare) note(`${suite.name}: prepared in ${Date.now() - began} ms`);
+    }),
+  ]);
+  note(`vsix: ${vsix}`);
+  e2e.session = await start(e2e.tools, vsix, (dir) => suites.forEach((s) => s.fill(dir)));
+  const { page, url, workspace } = e2e.session;
+  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { timeout: 60_000 });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  // The Explorer lists the workspace once the remote connection and file service are up.
+  await explorerRow(page, firstFile).waitFor({ timeout: 60_000 });
+  note('workbench ready');
+  await e2e.screenshot('workbench');
 }

@@ -1,0 +1,284 @@
+/**
+ * Verify and embed through the UI, the way a person does it:
+ *   1. Explorer context menu → Verify Watermark on a GREW-watermarked copy → no key stored yet, so
+ *      the open dialog (code-server's simple file dialog) imports the key file → report PRESENT,
+ *      with drawn charts, saved as JSON under .recmark/reports/.
+ *   2. Palette → Verify Watermark → the original model → the stored key → ABSENT.
+ *   3. Palette → Embed GREW Watermark on the original → δ default → save dialog default → a new
+ *      `.grew.onnx` in the Explorer; the original is byte-identical.
+ *   4. The watermarked model's inline view shows the model card and the latest audit.
+ * The watermarked copy and its key come from the CLI (src/cli.ts), made while the .vsix packages.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import type { AuditReport } from '../../src/core/report/report';
+import {
+  choose,
+  clearNotifications,
+  closeAllEditors,
+  explorerRow,
+  note,
+  notification,
+  quickInputTitled,
+  quickOpen,
+  ROOT,
+  run,
+  runCommand,
+  waitFor,
+  webview,
+  type E2E,
+  type Suite,
+} from './harness';
+import { expectModelCard } from './modelView.suite';
+
+const ORIGINAL = 'sasrec_opset17.onnx';
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', ORIGINAL);
+const MARKED = 'sasrec.grew.onnx';
+const KEY_FILE = 'sasrec.wmkey.json';
+/** What Embed GREW Watermark suggests for the original. */
+const EMBEDDED = 'sasrec_opset17.grew.onnx';
+
+/** The CLI's output, outside the workspace (a key file is kept away from the models). */
+let made: string | undefined;
+const keyPath = (): string => path.join(made!, KEY_FILE);
+
+const sha256 = (file: string): string =>
+  createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function savedReports(workspace: string): AuditReport[] {
+  const dir = path.join(workspace, '.recmark', 'reports');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as AuditReport);
+}
+
+interface CanvasState {
+  width: number;
+  height: number;
+  painted: number; // share of pixels that are not fully transparent
+}
+
+/** Every chart canvas inside a <figure> of `scope` (a CSS selector) in the visible webview. */
+async function chartCanvases(e2e: E2E, scope: string): Promise<CanvasState[]> {
+  return webview(e2e.page)
+    .locator('body')
+    .evaluate((body, sel) => {
+      const canvases = Array.from(body.querySelectorAll<HTMLCanvasElement>(`${sel} figure canvas`));
+      return canvases.map((c) => {
+        const { width, height } = c;
+        let painted = 0;
+        if (width > 0 && height > 0) {
+          const data = c.getContext('2d')!.getImageData(0, 0, width, height).data;
+          for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
+        }
+        return { width, height, painted: width && height ? painted / (width * height) : 0 };
+      });
+    }, scope);
+}
+
+/**
+ * Waits until the charts in `scope` are drawn (chart.js animates, so pixels arrive over a few
+ * frames): at least one canvas, every canvas sized, and every one with some ink on it.
+ */
+async function expectChartsDrawn(e2e: E2E, scope: string): Promise<CanvasState[]> {
+  return waitFor(
+    `drawn charts in ${scope}`,
+    async () => {
+      const states = await chartCanvases(e2e, scope);
+      const drawn =
+        states.length > 0 && states.every((s) => s.width > 0 && s.height > 0 && s.painted > 0.002);
+      return drawn ? states : undefined;
+    },
+    20_000,
+    500,
+  );
+}
+
+/** The report panel shows the audit of `file` with `verdict` (the panel is reused per audit). */
+async function expectReport(e2e: E2E, file: string, verdict: string): Promise<void> {
+  const { page } = e2e;
+  await page.locator('.tab.active', { hasText: `Audit: ${file}` }).waitFor({ timeout: 90_000 });
+  const frame = webview(page);
+  await frame.locator('.rm-header .rm-file', { hasText: file }).waitFor({ timeout: 20_000 });
+  await frame
+    .locator('.rm-banner .rm-verdict-word', { hasText: new RegExp(`^${verdict}$`) })
+    .waitFor({ timeout: 20_000 });
+}
+
+export const verifySuite: Suite = {
+  name: 'verify and embed',
+
+  async prepare() {
+    made = mkdtempSync(path.join(tmpdir(), 'recmark-e2e-grew-'));
+    // From the sources (tsx), so this can run while `vsce package` rebuilds dist/.
+    await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'src', 'cli.ts'),
+        'embed',
+        'grew',
+        FIXTURE,
+        '--out',
+        path.join(made, MARKED),
+        '--key-out',
+        keyPath(),
+      ],
+      { timeoutMs: 180_000 },
+    );
+  },
+
+  fill(dir) {
+    copyFileSync(FIXTURE, path.join(dir, ORIGINAL));
+    copyFileSync(path.join(made!, MARKED), path.join(dir, MARKED));
+  },
+
+  dispose() {
+    if (made) rmSync(made, { recursive: true, force: true });
+  },
+
+  register(e2e) {
+    describe('verify and embed', () => {
+      test('Explorer → Verify Watermark imports the key and reports PRESENT', () =>
+        e2e.step('verify-present', async () => {
+          const { page, workspace } = e2e;
+          await closeAllEditors(page);
+          await explorerRow(page, MARKED).click({ button: 'right', timeout: 15_000 });
+          const item = page.locator('.monaco-menu .action-item', {
+            has: page.locator('.action-label', { hasText: /^Verify Watermark$/ }),
+          });
+          await item.waitFor({ timeout: 10_000 });
+          await e2e.screenshot('explorer-context-menu');
+          await item.click({ timeout: 10_000 });
+
+          // No stored key: straight to the open dialog (the simple file dialog in code-server).
+          const dialog = await quickInputTitled(page, 'Import a RecMark key file');
+          const input = dialog.locator('input');
+          await input.fill(keyPath());
+          await e2e.screenshot('import-key-dialog');
+          await input.press('Enter');
+
+          await notification(page, `RecMark: verifying ${MARKED}`)
+            .first()
+            .waitFor({ timeout: 20_000 });
+          await e2e.screenshot('verify-progress');
+          await expectReport(e2e, MARKED, 'PRESENT');
+          const charts = await expectChartsDrawn(e2e, '.rm-report');
+          note(`report charts: ${JSON.stringify(charts)}`);
+          await notification(page, /Imported GREW key/)
+            .first()
+            .waitFor({ timeout: 10_000 });
+
+          const reports = await waitFor(
+            'a saved JSON report',
+            async () => {
+              const r = savedReports(workspace);
+              return r.length > 0 ? r : undefined;
+            },
+            10_000,
+          );
+          assert.equal(reports.length, 1);
+          assert.equal(reports[0].model.fileName, MARKED);
+          assert.equal(reports[0].verdict, 'present');
+          assert.equal(reports[0].model.sha256, sha256(path.join(workspace, MARKED)));
+          await e2e.screenshot('report-present');
+          await clearNotifications(page);
+          await e2e.screenshot('report-present-clean');
+          // The rest of the report, scrolled into view.
+          await webview(page).locator('.rm-columns').scrollIntoViewIfNeeded({ timeout: 10_000 });
+          await e2e.screenshot('report-present-lower');
+        }));
+
+      test('Palette → Verify Watermark on the original, with the stored key, reports ABSENT', () =>
+        e2e.step('verify-absent', async () => {
+          const { page, workspace } = e2e;
+          await runCommand(page, 'RecMark: Verify Watermark');
+          await choose(page, 'Verify a watermark in which model?', ORIGINAL);
+          await quickInputTitled(page, 'Verify with which key?');
+          await e2e.screenshot('pick-stored-key');
+          await choose(page, 'Verify with which key?', new RegExp(KEY_FILE.replace(/\./g, '\\.')));
+          await expectReport(e2e, ORIGINAL, 'ABSENT');
+          await expectChartsDrawn(e2e, '.rm-report');
+          await e2e.screenshot('report-absent');
+
+          const reports = await waitFor(
+            'a second JSON report',
+            async () => {
+              const r = savedReports(workspace);
+              return r.length > 1 ? r : undefined;
+            },
+            10_000,
+          );
+          const mine = reports.filter((r) => r.model.fileName === ORIGINAL);
+          assert.equal(mine.length, 1);
+          assert.equal(mine[0].verdict, 'absent');
+        }));
+
+      test('Palette → Embed GREW Watermark writes a new model and leaves the original alone', () =>
+        e2e.step('embed', async () => {
+          const { page, workspace } = e2e;
+          const original = path.join(workspace, ORIGINAL);
+          const before = sha256(original);
+          await closeAllEditors(page);
+          await runCommand(page, 'RecMark: Embed GREW Watermark');
+          await choose(page, 'Embed a GREW watermark into which model?', ORIGINAL);
+
+          const strength = await quickInputTitled(page, /Watermark strength δ/);
+          assert.equal(await strength.locator('input').inputValue(), '1');
+          await e2e.screenshot('embed-delta');
+          await strength.locator('input').press('Enter');
+
+          const save = await quickInputTitled(page, 'Save the watermarked model as');
+          const target = path.join(workspace, EMBEDDED);
+          // The simple file dialog shows the suggested path; accept it as it is.
+          await waitFor(
+            'the suggested file name',
+            async () =>
+              (await save.locator('input').inputValue()).endsWith(EMBEDDED) ? true : undefined,
+            10_000,
+          );
+          await e2e.screenshot('embed-save-dialog');
+          await save.locator('input').press('Enter');
+
+          await notification(page, 'RecMark: embedding GREW watermark')
+            .first()
+            .waitFor({ timeout: 20_000 });
+          await e2e.screenshot('embed-progress');
+          await notification(page, `Watermarked model written to ${EMBEDDED}`)
+            .first()
+            .waitFor({ timeout: 90_000 });
+          await explorerRow(page, EMBEDDED).waitFor({ timeout: 20_000 });
+          await e2e.screenshot('embed-done');
+
+          assert.ok(existsSync(target), `${EMBEDDED} was written`);
+          assert.notEqual(sha256(target), before, 'the watermarked model differs');
+          assert.equal(sha256(original), before, 'the original is byte-identical');
+          await clearNotifications(page);
+        }));
+
+      test('the watermarked model’s view shows its card and the latest audit', () =>
+        e2e.step('model-latest-audit', async () => {
+          const { page } = e2e;
+          await closeAllEditors(page);
+          await quickOpen(page, MARKED);
+          await expectModelCard(e2e, MARKED);
+          const frame = webview(page);
+          const latest = frame.locator('section.rm-latest');
+          await latest.locator('h2', { hasText: 'Latest audit' }).waitFor({ timeout: 20_000 });
+          await latest
+            .locator('.rm-verdict-word', { hasText: /^PRESENT$/ })
+            .waitFor({ timeout: 10_000 });
+          await e2e.screenshot('model-view-top');
+          await latest.scrollIntoViewIfNeeded({ timeout: 10_000 });
+          await expectChartsDrawn(e2e, 'section.rm-latest');
+          await e2e.screenshot('model-view-latest-audit');
+        }));
+    });
+  },
+};

@@ -1,0 +1,41 @@
+/** Cancelling an embed at any step leaves no output file and the original byte-identical. */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { CancelledError } from '../../src/core/errors';
+import { embedGrew } from '../../src/core/watermark/grew';
+import { fixture, tempDir } from './helpers';
+
+const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+test('cancel during each step of a GREW embed: nothing written, original unchanged', async () => {
+  const model = fixture('sasrec_opset17.onnx');
+  const before = sha(model);
+  const steps: string[] = [];
+  await embedGrew({
+    model,
+    out: path.join(tempDir(), 'probe.onnx'),
+    progress: ({ message }) => void steps.push(message),
+  });
+  const unique = [...new Set(steps)].filter((s) => !s.startsWith('Writing'));
+  assert.ok(unique.length >= 4, `steps: ${unique.join(' | ')}`);
+  for (const step of unique) {
+    const dir = tempDir();
+    const controller = new AbortController();
+    const run = embedGrew({
+      model,
+      out: path.join(dir, 'out.onnx'),
+      keyOut: path.join(dir, 'key.wmkey.json'),
+      signal: controller.signal,
+      progress: ({ message }) => {
+        if (message === step) controller.abort();
+      },
+    });
+    await assert.rejects(run, CancelledError, `cancel at "${step}"`);
+    assert.deepEqual(readdirSync(dir), [], `files left after cancelling at "${step}"`);
+  }
+  assert.equal(sha(model), before);
+  assert.ok(!existsSync(`${model}.recmark.json`));
+});
