@@ -37,47 +37,25 @@ export function verdictSentence(
   return `The model shows no more ${scheme === 'grew' ? 'green-item bias' : 'watermark recall'} than an unrelated model would (p = ${formatPValue(p)}).`;
 }
 
-export interface ReportModel {
-  fileName: string;
-  sha256: string;
-  bytes: number;
-  numItems: number;
-  parameters: number;
-  opset: number;
-  input: string;
-  output: string;
-  outputRank: 2 | 3;
-  padding: 'left' | 'right';
-  maskId: number | null;
-}
+/** The model-card fields a report carries (the card also has adapter sources and operators). */
+const REPORT_MODEL_FIELDS = [
+  'fileName',
+  'sha256',
+  'bytes',
+  'numItems',
+  'parameters',
+  'opset',
+  'input',
+  'output',
+  'outputRank',
+  'padding',
+  'maskId',
+] as const;
+
+export type ReportModel = Pick<ModelCard, (typeof REPORT_MODEL_FIELDS)[number]>;
 
 export function reportModel(card: ModelCard): ReportModel {
-  const {
-    fileName,
-    sha256,
-    bytes,
-    numItems,
-    parameters,
-    opset,
-    input,
-    output,
-    outputRank,
-    padding,
-    maskId,
-  } = card;
-  return {
-    fileName,
-    sha256,
-    bytes,
-    numItems,
-    parameters,
-    opset,
-    input,
-    output,
-    outputRank,
-    padding,
-    maskId,
-  };
+  return Object.fromEntries(REPORT_MODEL_FIELDS.map((k) => [k, card[k]])) as ReportModel;
 }
 
 export interface GrewEvidence {
