@@ -8,6 +8,7 @@ import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { encodeModel, onnx } from '../../src/core/onnx/model';
 import { loadOrt } from '../../src/core/onnx/session';
 import { buildTrainingGraph } from '../../src/core/train/autodiff';
+import type { ValueShape } from '../../src/core/train/emitter';
 import { probeShapes } from '../../src/core/train/shapes';
 import { mulberry32 } from './helpers';
 
@@ -18,7 +19,7 @@ export interface CaseInput {
   name: string;
   dims: number[];
   /** Float inputs are trainable unless `fixed`; int64 inputs are constants. */
-  type?: 'float' | 'int64' | 'bool';
+  type?: 'float' | 'int64' | 'int32' | 'bool';
   fixed?: boolean;
   values?: number[];
   /** Range for random float values. */
@@ -32,6 +33,8 @@ export interface OpCase {
   /** The value the loss reads (default "y"). */
   output?: string;
   opset?: number;
+  /** A graph rewrite applied before differentiation (e.g. unrollRecurrent); shapes re-probed. */
+  rewrite?: (proto: onnx.ModelProto, shapes: Map<string, ValueShape>) => onnx.ModelProto;
 }
 
 export function node(
@@ -64,6 +67,15 @@ function tensor(
       name,
       dims,
       dataType: DataType.INT64,
+      rawData: new Uint8Array(data.buffer),
+    });
+  }
+  if (type === 'int32') {
+    const data = Int32Array.from(values);
+    return onnx.TensorProto.create({
+      name,
+      dims,
+      dataType: DataType.INT32,
       rawData: new Uint8Array(data.buffer),
     });
   }
@@ -126,8 +138,13 @@ export async function gradCheck(c: OpCase, seed = 1): Promise<GradCheckResult> {
     [tensor('R', yShape, 'float', r)],
     ['loss'],
   );
-  const shapes = await probeShapes(forward, {});
-  const training = buildTrainingGraph(forward, 'loss', trainable, shapes);
+  let shapes = await probeShapes(forward, {});
+  let rewritten = forward;
+  if (c.rewrite) {
+    rewritten = c.rewrite(forward, shapes);
+    shapes = await probeShapes(rewritten, {});
+  }
+  const training = buildTrainingGraph(rewritten, 'loss', trainable, shapes);
   const session = await InferenceSession.create(encodeModel(training.proto));
   const feedsFor = (override?: {
     name: string;

@@ -127,6 +127,16 @@ export class Emitter {
 
   // ---- small composite helpers shared by many rules ----
 
+  /** A float tensor of zeros with static `dims`. */
+  zeros(dims: number[]): string {
+    return this.one('ConstantOfShape', [this.constInt64(dims)]);
+  }
+
+  /** `x` as int64 (index tensors may be int32). */
+  int64(x: string): string {
+    return this.elemType(x) === DataType.INT64 ? x : this.one('Cast', [x], { to: DataType.INT64 });
+  }
+
   /** Sum a broadcast gradient back down to `target`'s shape (numpy broadcasting rules). */
   unbroadcast(grad: string, gradDims: number[], targetDims: number[]): string {
     if (gradDims.length === targetDims.length && gradDims.every((d, i) => d === targetDims[i]))
