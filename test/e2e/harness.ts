@@ -176,6 +176,25 @@ export interface Session {
   stop(): Promise<void>;
 }
 
+/**
+ * Let the workbench's finite CSS animations and transitions end (a toast fading in, the quick
+ * input opening), so a screenshot shows the state rather than a frame of the fade. Infinite
+ * ones (progress bars) are left running. At most 2 s; only screenshots depend on it.
+ */
+async function settle(page: Page): Promise<void> {
+  await page
+    .evaluate(() => {
+      const finite = document
+        .getAnimations()
+        .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity);
+      return Promise.race([
+        Promise.all(finite.map((a) => a.finished.catch(() => undefined))),
+        new Promise((resolve) => setTimeout(resolve, 2_000)),
+      ]);
+    })
+    .catch(() => undefined);
+}
+
 export async function start(
   tools: Tools,
   vsix: string,
@@ -364,6 +383,7 @@ export async function start(
       pageErrors,
       async screenshot(name: string): Promise<string> {
         const file = path.join(SCREENSHOTS, `${String(++shot).padStart(2, '0')}-${name}.png`);
+        await settle(page);
         await page.screenshot({ path: file, timeout: 15_000 });
         return file;
       },
@@ -415,7 +435,15 @@ export async function pick(page: Page, key: string, text: string, label: string)
   await input.waitFor({ state: 'visible', timeout: 10_000 });
   await input.fill(text);
   await quickPickRow(page, label).first().click({ timeout: 15_000 });
-  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+  // Done when this quick input is gone: hidden, or replaced by the next one the command opens
+  // (the widget is reused, so that one shows a different value).
+  await waitFor(
+    `the quick input to close after picking ${label}`,
+    async () =>
+      !(await widget.isVisible()) || (await input.inputValue()) !== text ? true : undefined,
+    10_000,
+    100,
+  );
 }
 
 /**
@@ -438,6 +466,72 @@ export async function choose(
 ): Promise<void> {
   await quickInputTitled(page, title);
   await quickPickRow(page, label).first().click({ timeout: 15_000 });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The value of a file dialog's input once it has stopped changing. code-server's "simple file
+ * dialog" is a quick input that loads its folder asynchronously and rewrites the input when it
+ * is done, so anything typed before then can be overwritten.
+ */
+export async function settledDialogValue(dialog: Locator): Promise<string> {
+  const input = dialog.locator('input');
+  const rows = dialog.locator('.quick-input-list .monaco-list-row');
+  return waitFor(
+    'the file dialog to settle',
+    async () => {
+      const first = await input.inputValue();
+      if ((await rows.count()) === 0) return undefined; // not loaded: not even ".." yet
+      await sleep(300);
+      return (await input.inputValue()) === first ? first : undefined;
+    },
+    20_000,
+    100,
+  );
+}
+
+/**
+ * Enter `file` (an absolute path) in the simple file dialog titled `title` and accept it, the
+ * way a person types a path and presses Enter. `exists`: the file is on disk, so the dialog must
+ * list it once it has followed the typed path. Retries (at most 3 times) if the dialog is still
+ * open after Enter, e.g. because a late folder load replaced the typed path. `beforeEnter` runs
+ * once, with the path in place (a screenshot, say).
+ */
+export async function enterPathInFileDialog(
+  page: Page,
+  title: string,
+  file: string,
+  exists: boolean,
+  beforeEnter?: () => Promise<unknown>,
+): Promise<void> {
+  const dialog = await quickInputTitled(page, title);
+  const input = dialog.locator('input');
+  const listed = quickPickRow(page, path.basename(file));
+  for (let attempt = 1; ; attempt++) {
+    if ((await settledDialogValue(dialog)) !== file) {
+      await input.focus();
+      await input.press('ControlOrMeta+A');
+      await page.keyboard.insertText(file);
+    }
+    await waitFor(
+      `the file dialog to hold ${file}`,
+      async () => {
+        if (exists && !(await listed.first().isVisible())) return undefined;
+        return (await settledDialogValue(dialog)) === file ? true : undefined;
+      },
+      20_000,
+    );
+    if (attempt === 1) await beforeEnter?.();
+    await input.press('Enter');
+    try {
+      await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      note(`file dialog "${title}" still open after Enter (attempt ${attempt}); trying again`);
+    }
+  }
 }
 
 /** Quick Open (Ctrl+P), the way a person opens a file by name. */

@@ -7,11 +7,20 @@
  *   3. Palette → Embed GREW Watermark on the original → δ default → save dialog default → a new
  *      `.grew.onnx` in the Explorer; the original is byte-identical.
  *   4. The watermarked model's inline view shows the model card and the latest audit.
- * The watermarked copy and its key come from the CLI (src/cli.ts), made while the .vsix packages.
+ * The watermarked copy and its key come from the CLI (src/cli.ts), made while the .vsix packages
+ * and cached in .cache/e2e/grew-<hash of the fixture and src/> for the next run.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
@@ -20,6 +29,7 @@ import {
   choose,
   clearNotifications,
   closeAllEditors,
+  enterPathInFileDialog,
   explorerRow,
   note,
   notification,
@@ -28,6 +38,7 @@ import {
   ROOT,
   run,
   runCommand,
+  settledDialogValue,
   waitFor,
   webview,
   type E2E,
@@ -45,6 +56,28 @@ const EMBEDDED = 'sasrec_opset17.grew.onnx';
 /** The CLI's output, outside the workspace (a key file is kept away from the models). */
 let made: string | undefined;
 const keyPath = (): string => path.join(made!, KEY_FILE);
+
+/** What the first test leaves for the later ones, so a failure there is reported once, clearly. */
+const done = { imported: false, reportedMarked: false };
+function needs(what: keyof typeof done, test: string): void {
+  assert.ok(done[what], `skipped: ${test} needs the first verify test to have passed`);
+}
+
+/**
+ * Names the CLI's output in .cache/e2e: the fixture and every source file that could change
+ * what `recmark embed grew` writes (src/, package.json for the version it records).
+ */
+function sourceHash(): string {
+  const hash = createHash('sha256').update(readFileSync(FIXTURE));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]))
+      .sort();
+  for (const file of [...walk(path.join(ROOT, 'src')), path.join(ROOT, 'package.json')]) {
+    hash.update(path.relative(ROOT, file)).update('\0').update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
 
 const sha256 = (file: string): string =>
   createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -114,7 +147,18 @@ export const verifySuite: Suite = {
   name: 'verify and embed',
 
   async prepare() {
+    if (!existsSync(FIXTURE)) {
+      throw new Error(
+        `${path.relative(ROOT, FIXTURE)} is missing; test/fixtures/make_fixtures.py makes it`,
+      );
+    }
     made = mkdtempSync(path.join(tmpdir(), 'recmark-e2e-grew-'));
+    const cached = path.join(ROOT, '.cache', 'e2e', `grew-${sourceHash()}`);
+    if ([MARKED, KEY_FILE].every((f) => existsSync(path.join(cached, f)))) {
+      for (const f of [MARKED, KEY_FILE]) copyFileSync(path.join(cached, f), path.join(made, f));
+      note(`${MARKED} and its key from ${path.relative(ROOT, cached)}`);
+      return;
+    }
     // From the sources (tsx), so this can run while `vsce package` rebuilds dist/.
     await run(
       process.execPath,
@@ -132,6 +176,13 @@ export const verifySuite: Suite = {
       ],
       { timeoutMs: 180_000 },
     );
+    // Kept for the next run while the fixture and the sources stay the same (older ones go).
+    const cache = path.dirname(cached);
+    for (const old of readdirSync(cache).filter((d) => d.startsWith('grew-'))) {
+      rmSync(path.join(cache, old), { recursive: true, force: true });
+    }
+    mkdirSync(cached, { recursive: true });
+    for (const f of [MARKED, KEY_FILE]) copyFileSync(path.join(made, f), path.join(cached, f));
   },
 
   fill(dir) {
@@ -157,13 +208,16 @@ export const verifySuite: Suite = {
           await e2e.screenshot('explorer-context-menu');
           await item.click({ timeout: 10_000 });
 
-          // No stored key: straight to the open dialog (the simple file dialog in code-server).
-          const dialog = await quickInputTitled(page, 'Import a RecMark key file');
-          const input = dialog.locator('input');
-          await input.fill(keyPath());
-          await e2e.screenshot('import-key-dialog');
-          await input.press('Enter');
+          // No stored key: straight to the open dialog (the simple file dialog in code-server),
+          // where the key's path is typed in full.
+          await enterPathInFileDialog(page, 'Import a RecMark key file', keyPath(), true, () =>
+            e2e.screenshot('import-key-dialog'),
+          );
 
+          // The key is imported (a toast that hides itself after a while), then the audit runs.
+          await notification(page, /Imported GREW key/)
+            .first()
+            .waitFor({ timeout: 20_000 });
           await notification(page, `RecMark: verifying ${MARKED}`)
             .first()
             .waitFor({ timeout: 20_000 });
@@ -171,9 +225,6 @@ export const verifySuite: Suite = {
           await expectReport(e2e, MARKED, 'PRESENT');
           const charts = await expectChartsDrawn(e2e, '.rm-report');
           note(`report charts: ${JSON.stringify(charts)}`);
-          await notification(page, /Imported GREW key/)
-            .first()
-            .waitFor({ timeout: 10_000 });
 
           const reports = await waitFor(
             'a saved JSON report',
@@ -187,6 +238,8 @@ export const verifySuite: Suite = {
           assert.equal(reports[0].model.fileName, MARKED);
           assert.equal(reports[0].verdict, 'present');
           assert.equal(reports[0].model.sha256, sha256(path.join(workspace, MARKED)));
+          done.imported = true;
+          done.reportedMarked = true;
           await e2e.screenshot('report-present');
           await clearNotifications(page);
           await e2e.screenshot('report-present-clean');
@@ -197,6 +250,7 @@ export const verifySuite: Suite = {
 
       test('Palette → Verify Watermark on the original, with the stored key, reports ABSENT', () =>
         e2e.step('verify-absent', async () => {
+          needs('imported', 'verifying with the stored key');
           const { page, workspace } = e2e;
           await runCommand(page, 'RecMark: Verify Watermark');
           await choose(page, 'Verify a watermark in which model?', ORIGINAL);
@@ -234,17 +288,14 @@ export const verifySuite: Suite = {
           await e2e.screenshot('embed-delta');
           await strength.locator('input').press('Enter');
 
-          const save = await quickInputTitled(page, 'Save the watermarked model as');
+          // The save dialog suggests <name>.grew.onnx next to the model; accept it as it is.
+          const title = 'Save the watermarked model as';
+          const save = await quickInputTitled(page, title);
           const target = path.join(workspace, EMBEDDED);
-          // The simple file dialog shows the suggested path; accept it as it is.
-          await waitFor(
-            'the suggested file name',
-            async () =>
-              (await save.locator('input').inputValue()).endsWith(EMBEDDED) ? true : undefined,
-            10_000,
+          assert.equal(await settledDialogValue(save), target);
+          await enterPathInFileDialog(page, title, target, false, () =>
+            e2e.screenshot('embed-save-dialog'),
           );
-          await e2e.screenshot('embed-save-dialog');
-          await save.locator('input').press('Enter');
 
           await notification(page, 'RecMark: embedding GREW watermark')
             .first()
@@ -264,6 +315,7 @@ export const verifySuite: Suite = {
 
       test('the watermarked model’s view shows its card and the latest audit', () =>
         e2e.step('model-latest-audit', async () => {
+          needs('reportedMarked', 'the latest audit in the model view');
           const { page } = e2e;
           await closeAllEditors(page);
           await quickOpen(page, MARKED);

@@ -73,9 +73,9 @@ export function palette(): Palette {
     foreground: read('--rm-chart-fg', '#4d5561'),
     muted: read('--rm-muted', '#6b7280'),
     grid: read('--rm-chart-lines', 'rgba(128, 128, 128, 0.3)'),
-    suspect: read('--rm-chart-suspect', '#1f6feb'),
-    nullKeys: read('--rm-chart-null', '#8b949e'),
-    expected: read('--rm-chart-expected', '#d4731a'),
+    suspect: opaque(read('--rm-chart-suspect', '#1f6feb')),
+    nullKeys: opaque(read('--rm-chart-null', '#8b949e')),
+    expected: opaque(read('--rm-chart-expected', '#d4731a')),
     fontFamily: read('--rm-font', 'system-ui, sans-serif'),
     fontSize: Number.isFinite(fontSize) && fontSize > 0 ? Math.min(fontSize, 14) : 12,
   };
@@ -185,4 +185,18 @@ export function chartBox(summary: string, config: ReportChartConfig): HTMLElemen
   const box = el('div', { class: 'rm-chart' }, canvas);
   live.add(new Chart(canvas, config));
   return box;
+}
+
+/**
+ * `color` at full opacity: themes that do not set charts.* fall back to translucent defaults
+ * (charts.orange = #EA5C0055), which makes thin reference lines vanish.
+ */
+export function opaque(color: string): string {
+  const ctx = document.createElement('canvas').getContext('2d');
+  if (!ctx) return color;
+  ctx.fillStyle = '#000000';
+  ctx.fillStyle = color;
+  const normal = String(ctx.fillStyle);
+  const m = /^rgba\(([^,]+),([^,]+),([^,)]+),[^)]+\)$/.exec(normal);
+  return m ? `rgb(${m[1].trim()}, ${m[2].trim()}, ${m[3].trim()})` : normal;
 }
