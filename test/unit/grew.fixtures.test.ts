@@ -58,7 +58,13 @@ async function embed(name: string) {
   return entry;
 }
 
-for (const name of ['sasrec_opset17.onnx', 'sasrec_opset13.onnx', 'gru4rec.onnx', 'narm.onnx']) {
+for (const name of [
+  'sasrec_opset17.onnx',
+  'sasrec_opset13.onnx',
+  'gru4rec.onnx',
+  'narm.onnx',
+  'bert4rec.onnx',
+]) {
   describe(`GREW on ${name}`, () => {
     test('embedding keeps utility: NDCG@10 within 2% and top-10 overlap ≥ 80%', async () => {
       const { result } = await embed(name);
