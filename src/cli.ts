@@ -5,6 +5,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { finetuneAttack } from './core/attack/finetune';
 import { CancelledError, RecMarkError } from './core/errors';
 import { formatModelCard, inspectModel } from './core/report/modelCard';
 import type { AuditReport } from './core/report/report';
@@ -27,6 +28,11 @@ Commands:
   verify MODEL --key KEY [--data FILE] [--probes 1000] [--top-k 20] [--null-keys 200]
                [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
       Check a suspect model for the watermark of KEY; prints the verdict and the evidence.
+
+  attack finetune MODEL --data FILE --out OUT [--epochs 1] [--lr 1e-3] [--fraction 0.1]
+                  [--seed 1] [--batch-size 64] [--max-steps N] [--force] [--json]
+      Simulate a thief fine-tuning MODEL on a fraction of the users in FILE (next-item
+      cross-entropy); prints the loss curve and utility before/after, writes the tuned copy.
 
 Options:
   -h, --help     Show this help.
@@ -216,6 +222,68 @@ function formatReport(r: AuditReport): string {
   return lines.join('\n');
 }
 
+async function attackCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    epochs: { type: 'string' },
+    lr: { type: 'string' },
+    fraction: { type: 'string' },
+    seed: { type: 'string' },
+    'batch-size': { type: 'string' },
+    'max-steps': { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [kind, model, ...extra] = positionals;
+  if (kind !== 'finetune') {
+    throw new UsageError(
+      kind === undefined
+        ? 'attack needs a kind: "attack finetune MODEL ..."'
+        : `unknown attack "${kind}" (available: finetune)`,
+    );
+  }
+  if (!model || extra.length > 0)
+    throw new UsageError('attack finetune takes exactly one MODEL path');
+  if (!values.data) throw new UsageError('attack finetune needs --data FILE');
+  if (!values.out) throw new UsageError('attack finetune needs --out OUT.onnx');
+  await checkOutput(values.out, [model, values.data], values.force ?? false);
+  const quiet = values.json ?? false;
+  const r = await finetuneAttack({
+    model,
+    data: values.data,
+    out: values.out,
+    epochs: intOption(values.epochs, 'epochs'),
+    lr: numberOption(values.lr, 'lr'),
+    fraction: numberOption(values.fraction, 'fraction'),
+    seed: intOption(values.seed, 'seed'),
+    batchSize: intOption(values['batch-size'], 'batch-size'),
+    maxSteps: intOption(values['max-steps'], 'max-steps'),
+    signal,
+    progress: quiet ? undefined : ({ message }) => process.stderr.write(`… ${message}\n`),
+  });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ attack: 'finetune', ...r })}\n`);
+    return;
+  }
+  const every = Math.max(1, Math.ceil(r.curve.length / 10));
+  const lines = [
+    `Fine-tuned model: ${r.out}`,
+    `Fine-tuned on:    ${r.users.finetuned} of ${r.users.total} users (${r.examples.toLocaleString('en-US')} examples), ${r.steps} steps, ${r.stepsPerSecond.toFixed(2)} steps/s`,
+    `Loss by epoch:    ${r.epochs.map((e) => `${e.epoch}: ${fmt(e.loss)}`).join(', ')}`,
+    `Loss by step:     ${r.curve
+      .filter((_c, i) => i % every === 0 || i === r.curve.length - 1)
+      .map((c) => `${c.step}: ${c.loss.toFixed(3)}`)
+      .join(', ')}`,
+    `Training loss:    ${fmt(r.trainLoss.before)} → ${fmt(r.trainLoss.after)} (on ${r.trainLoss.examples} examples)`,
+    ...r.utility.map(
+      (u) =>
+        `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 /** The standalone HTML export needs the webview bundle, which lives next to the CLI bundle. */
 async function writeHtmlReport(report: AuditReport, file: string): Promise<void> {
   const { reportToHtml } = await import('./core/report/html');
@@ -259,6 +327,9 @@ export async function main(
         return 0;
       case 'verify':
         await verifyCommand(rest, signal);
+        return 0;
+      case 'attack':
+        await attackCommand(rest, signal);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -1,5 +1,6 @@
 /** Entry point: registers the commands and the model view. Heavy modules load on first use. */
 import * as vscode from 'vscode';
+import { attackFinetuneCommand } from './commands/attackFinetune';
 import { embedGrewCommand } from './commands/embedGrew';
 import { inspectModelCommand } from './commands/inspectModel';
 import { exportKeyCommand, forgetKeyCommand, importKeyCommand } from './commands/keys';
@@ -57,6 +58,14 @@ export function activate(context: vscode.ExtensionContext): void {
       guarded(
         'Verify Watermark',
         (uri?: vscode.Uri) => verifyWatermarkCommand(context, keys, uri),
+        true,
+      ),
+    ),
+    command(
+      'recmark.attackFinetune',
+      guarded(
+        'Simulate Fine-Tuning Attack',
+        (uri?: vscode.Uri) => attackFinetuneCommand(uri),
         true,
       ),
     ),

@@ -1,0 +1,199 @@
+/**
+ * Attack simulation: a thief fine-tunes a stolen model on a fraction of users' sequences
+ * (DESIGN.md §6). Next-item cross-entropy at the query position of every prefix of each chosen
+ * user's sequence (its last item held out); reports the loss curve and leave-one-out utility
+ * before and after, and writes the fine-tuned copy. The input model is never touched.
+ */
+import { RecMarkError, throwIfAborted } from '../errors';
+import { itemPredicate, readInteractions } from '../data/interactions';
+import type { Adapter } from '../onnx/adapter';
+import { encodeModel, writeModel } from '../onnx/model';
+import { ScoringSession } from '../onnx/session';
+import { inspectModel } from '../report/modelCard';
+import type { UtilityRow } from '../report/report';
+import { leaveOneOut } from '../stats/ranking';
+import { evaluateLoss, train, type TrainExample, type TrainResult } from '../train/trainer';
+import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { Rng } from '../util/random';
+
+export const FINETUNE_DEFAULTS = {
+  epochs: 1,
+  lr: 1e-3,
+  fraction: 0.1,
+  seed: 1,
+  batchSize: 64,
+  weightDecay: 0,
+  clip: 1,
+  /** Training examples the before/after training loss is measured on. */
+  lossSample: 2048,
+};
+
+export interface FinetuneOptions {
+  model: string;
+  data: string;
+  out: string;
+  epochs?: number;
+  lr?: number;
+  fraction?: number;
+  seed?: number;
+  batchSize?: number;
+  maxSteps?: number;
+  weightDecay?: number;
+  /** How many training examples the before/after loss is measured on. */
+  lossSample?: number;
+  signal?: AbortSignal;
+  progress?: Progress;
+}
+
+export interface FinetuneResult {
+  out: string;
+  users: { total: number; finetuned: number };
+  examples: number;
+  steps: number;
+  epochs: { epoch: number; loss: number }[];
+  curve: { step: number; epoch: number; loss: number }[];
+  /** Mean training loss on (a sample of) the fine-tuning examples, before and after. */
+  trainLoss: { before: number; after: number; examples: number };
+  utility: UtilityRow[];
+  stepsPerSecond: number;
+  timings: { step: string; ms: number }[];
+}
+
+/** (prefix → next item) examples from each sequence minus its held-out last item. */
+export function prefixExamples(
+  sequences: readonly (readonly number[])[],
+  maxHistory: number,
+): TrainExample[] {
+  const examples: TrainExample[] = [];
+  for (const seq of sequences) {
+    const train = seq.slice(0, -1);
+    for (let i = 1; i < train.length; i++)
+      examples.push({ history: train.slice(Math.max(0, i - maxHistory), i), target: train[i] });
+  }
+  return examples;
+}
+
+function check(name: string, value: number, ok: boolean, want: string): void {
+  if (!Number.isFinite(value) || !ok)
+    throw new RecMarkError(`${name} must be ${want}, got ${value}.`, 'usage');
+}
+
+export async function finetuneAttack(options: FinetuneOptions): Promise<FinetuneResult> {
+  const progress = options.progress ?? noProgress;
+  const timer = new StepTimer();
+  const epochs = options.epochs ?? FINETUNE_DEFAULTS.epochs;
+  const lr = options.lr ?? FINETUNE_DEFAULTS.lr;
+  const fraction = options.fraction ?? FINETUNE_DEFAULTS.fraction;
+  const seed = options.seed ?? FINETUNE_DEFAULTS.seed;
+  const batchSize = options.batchSize ?? FINETUNE_DEFAULTS.batchSize;
+  check('epochs', epochs, Number.isSafeInteger(epochs) && epochs >= 1, 'a positive integer');
+  check('lr', lr, lr > 0 && lr < 1, 'between 0 and 1');
+  check('fraction', fraction, fraction > 0 && fraction <= 1, 'in (0, 1]');
+  check(
+    'batch-size',
+    batchSize,
+    Number.isSafeInteger(batchSize) && batchSize >= 1,
+    'a positive integer',
+  );
+
+  progress({ message: 'Reading the model and the data' });
+  const { model, adapter } = await inspectModel(options.model);
+  const { sequences } = await readInteractions(options.data, {
+    isItem: itemPredicate(adapter),
+    signal: options.signal,
+  });
+  // A user needs a held-out item and at least one (prefix → next) pair before it.
+  const usable = sequences.filter((s) => s.length >= 3);
+  if (usable.length === 0) {
+    throw new RecMarkError(
+      `${options.data} has no user with at least 3 interactions to fine-tune on.`,
+      'data-invalid',
+    );
+  }
+  const rng = new Rng(seed);
+  const chosen = rng
+    .shuffle([...usable.keys()])
+    .slice(0, Math.max(1, Math.round(fraction * usable.length)))
+    .map((i) => usable[i]);
+  const examples = prefixExamples(chosen, adapter.seqLen);
+  const sampleSize = options.lossSample ?? FINETUNE_DEFAULTS.lossSample;
+  const lossSample =
+    examples.length <= sampleSize ? examples : rng.shuffle([...examples]).slice(0, sampleSize);
+  timer.lap('load');
+
+  progress({ message: 'Measuring utility and training loss before fine-tuning' });
+  const utilityBefore = await utility(encodeModel(model.proto), adapter, sequences, options.signal);
+  const lossOptions = { adapter, examples: lossSample, batchSize, signal: options.signal };
+  const lossBefore = await evaluateLoss({ model: model.proto, ...lossOptions });
+  timer.lap('before');
+
+  progress({
+    message: `Fine-tuning on ${chosen.length} users (${examples.length.toLocaleString('en-US')} examples)`,
+  });
+  const result: TrainResult = await train({
+    model: model.proto,
+    adapter,
+    examples,
+    batchSize,
+    epochs,
+    maxSteps: options.maxSteps,
+    lr,
+    weightDecay: options.weightDecay ?? FINETUNE_DEFAULTS.weightDecay,
+    clip: FINETUNE_DEFAULTS.clip,
+    seed,
+    signal: options.signal,
+    onProgress: (p) =>
+      progress({
+        message: `Epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.totalSteps}: loss ${p.loss.toFixed(4)}`,
+        fraction: p.step / p.totalSteps,
+      }),
+  });
+  timer.lap('train');
+  throwIfAborted(options.signal);
+
+  progress({ message: 'Measuring utility and training loss after fine-tuning' });
+  const tunedBytes = encodeModel(result.proto);
+  const utilityAfter = await utility(tunedBytes, adapter, sequences, options.signal);
+  const lossAfter = await evaluateLoss({ model: result.proto, ...lossOptions });
+  timer.lap('after');
+
+  progress({ message: 'Writing the fine-tuned model' });
+  throwIfAborted(options.signal);
+  await writeModel(result.proto, options.out);
+  timer.lap('write');
+
+  return {
+    out: options.out,
+    users: { total: sequences.length, finetuned: chosen.length },
+    examples: examples.length,
+    steps: result.steps,
+    epochs: result.epochs.map((e) => ({ epoch: e.epoch, loss: e.trainLoss })),
+    curve: result.curve,
+    trainLoss: { before: lossBefore, after: lossAfter, examples: lossSample.length },
+    utility: [
+      {
+        metric: 'Recall@10 (leave-one-out)',
+        before: utilityBefore.recall,
+        after: utilityAfter.recall,
+      },
+      { metric: 'NDCG@10 (leave-one-out)', before: utilityBefore.ndcg, after: utilityAfter.ndcg },
+    ],
+    stepsPerSecond: result.stepsPerSecond,
+    timings: timer.steps,
+  };
+}
+
+async function utility(
+  bytes: Uint8Array,
+  adapter: Adapter,
+  sequences: number[][],
+  signal?: AbortSignal,
+): Promise<{ recall: number; ndcg: number }> {
+  const session = await ScoringSession.open(bytes, adapter);
+  try {
+    const [m] = await leaveOneOut(session, sequences, [10], { signal });
+    return { recall: m.recall, ndcg: m.ndcg };
+  } finally {
+    await session.release();
+  }
+}
