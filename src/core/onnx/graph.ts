@@ -207,3 +207,60 @@ function readElement(view: DataView, type: number, offset: number): number {
       return view.getUint8(offset);
   }
 }
+
+/** A float32 initializer from plain numbers. */
+export function floatTensor(
+  name: string,
+  dims: number[],
+  values: ArrayLike<number>,
+): onnx.TensorProto {
+  const data = Float32Array.from(values);
+  return onnx.TensorProto.create({
+    name,
+    dims,
+    dataType: DataType.FLOAT,
+    rawData: new Uint8Array(data.buffer),
+  });
+}
+
+/** An int64 initializer from plain numbers. */
+export function int64Tensor(
+  name: string,
+  dims: number[],
+  values: ArrayLike<number>,
+): onnx.TensorProto {
+  const data = BigInt64Array.from(Array.from(values, (v) => BigInt(v)));
+  return onnx.TensorProto.create({
+    name,
+    dims,
+    dataType: DataType.INT64,
+    rawData: new Uint8Array(data.buffer),
+  });
+}
+
+/**
+ * Move initializers into the graph inputs (with their types and shapes) so their values can be
+ * fed at run time — how training feeds updated weights. Returns the moved tensors.
+ */
+export function initializersToInputs(
+  graph: onnx.GraphProto,
+  names: ReadonlySet<string>,
+): onnx.TensorProto[] {
+  const all = graph.initializer as onnx.TensorProto[];
+  const moved = all.filter((t) => names.has(t.name));
+  graph.initializer = all.filter((t) => !names.has(t.name));
+  graph.input.push(
+    ...moved.map((t) =>
+      onnx.ValueInfoProto.create({
+        name: t.name,
+        type: {
+          tensorType: {
+            elemType: t.dataType,
+            shape: { dim: t.dims.map((d) => ({ dimValue: d })) },
+          },
+        },
+      }),
+    ),
+  );
+  return moved;
+}

@@ -6,6 +6,7 @@
  */
 import { RecMarkError } from '../errors';
 import { cloneModel, defaultOpset, graphOf, onnx } from '../onnx/model';
+import { initializersToInputs } from '../onnx/graph';
 import { Emitter, type ValueShape } from './emitter';
 import { GRADIENTS, NON_DIFFERENTIABLE } from './gradients';
 
@@ -77,30 +78,13 @@ export function buildTrainingGraph(
   }
 
   const gradients = new Map<string, string>();
-  const trainableSet = new Set(trainable);
-  const kept: onnx.TensorProto[] = [];
-  const moved: onnx.TensorProto[] = [];
-  for (const t of graph.initializer as onnx.TensorProto[])
-    (trainableSet.has(t.name) ? moved : kept).push(t);
   for (const name of trainable) {
     const dims = shapes.get(name)?.dims ?? [];
     const g = gradOf(name) ?? e.one('ConstantOfShape', [e.constInt64(dims)]);
     gradients.set(name, g);
   }
-  graph.initializer = [...kept, ...e.initializers];
-  graph.input.push(
-    ...moved.map((t) =>
-      onnx.ValueInfoProto.create({
-        name: t.name,
-        type: {
-          tensorType: {
-            elemType: t.dataType,
-            shape: { dim: t.dims.map((d) => ({ dimValue: d })) },
-          },
-        },
-      }),
-    ),
-  );
+  initializersToInputs(graph, new Set(trainable));
+  graph.initializer.push(...e.initializers);
   graph.node.push(...e.nodes);
   graph.output = [loss, ...gradients.values()].map((name) => onnx.ValueInfoProto.create({ name }));
   const opset = Math.max(defaultOpset(proto), MIN_TRAINING_OPSET);

@@ -2,6 +2,7 @@
  * Builds new ONNX nodes for the training graph: unique names, constants, attribute helpers and
  * static shapes from the shape probe. Gradient rules and loss heads only talk to this.
  */
+import { floatTensor, int64Tensor } from '../onnx/graph';
 import { onnx } from '../onnx/model';
 
 export type AttrValue = number | number[] | string | onnx.ITensorProto;
@@ -80,29 +81,13 @@ export class Emitter {
 
   constFloat(values: ArrayLike<number>, dims: number[] = []): string {
     const name = this.fresh('const_f');
-    const data = Float32Array.from(values);
-    this.initializers.push(
-      onnx.TensorProto.create({
-        name,
-        dims,
-        dataType: DataType.FLOAT,
-        rawData: new Uint8Array(data.buffer),
-      }),
-    );
+    this.initializers.push(floatTensor(name, dims, values));
     return name;
   }
 
   constInt64(values: ArrayLike<number>, dims: number[] = [values.length]): string {
     const name = this.fresh('const_i');
-    const data = BigInt64Array.from(Array.from(values, (v) => BigInt(v)));
-    this.initializers.push(
-      onnx.TensorProto.create({
-        name,
-        dims,
-        dataType: DataType.INT64,
-        rawData: new Uint8Array(data.buffer),
-      }),
-    );
+    this.initializers.push(int64Tensor(name, dims, values));
     return name;
   }
 

@@ -8,7 +8,13 @@
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { Adapter } from '../onnx/adapter';
-import { DataType, tensorDims, tensorFloat32, tensorSize } from '../onnx/graph';
+import {
+  DataType,
+  initializersToInputs,
+  tensorDims,
+  tensorFloat32,
+  tensorSize,
+} from '../onnx/graph';
 import { cloneModel, encodeModel, graphOf, onnx } from '../onnx/model';
 import { encodeBatch, loadOrt } from '../onnx/session';
 import { Rng } from '../util/random';
@@ -422,23 +428,7 @@ async function run(
 function evalModel(head: LossHead, trainable: readonly string[]): onnx.ModelProto {
   const proto = cloneModel(head.proto);
   const graph = graphOf(proto);
-  const names = new Set(trainable);
-  const all = graph.initializer as onnx.TensorProto[];
-  const moved = all.filter((t) => names.has(t.name));
-  graph.initializer = all.filter((t) => !names.has(t.name));
-  graph.input.push(
-    ...moved.map((t) =>
-      onnx.ValueInfoProto.create({
-        name: t.name,
-        type: {
-          tensorType: {
-            elemType: t.dataType,
-            shape: { dim: t.dims.map((d) => ({ dimValue: d })) },
-          },
-        },
-      }),
-    ),
-  );
+  initializersToInputs(graph, new Set(trainable));
   return proto;
 }
 

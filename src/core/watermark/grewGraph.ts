@@ -16,6 +16,7 @@
  */
 import { RecMarkError } from '../errors';
 import type { Adapter } from '../onnx/adapter';
+import { floatTensor, int64Tensor } from '../onnx/graph';
 import { cloneModel, defaultOpset, graphOf, onnx } from '../onnx/model';
 
 export interface GrewGraphParams {
@@ -29,25 +30,8 @@ export interface GrewGraphParams {
 const PREFIX = 'score_calibration';
 const { DataType } = onnx.TensorProto;
 
-function floatInit(name: string, dims: number[], values: ArrayLike<number>): onnx.TensorProto {
-  const data = Float32Array.from(values);
-  return onnx.TensorProto.create({
-    name,
-    dims,
-    dataType: DataType.FLOAT,
-    rawData: new Uint8Array(data.buffer),
-  });
-}
-
-function int64Init(name: string, values: number[]): onnx.TensorProto {
-  const data = BigInt64Array.from(values.map(BigInt));
-  return onnx.TensorProto.create({
-    name,
-    dims: [values.length],
-    dataType: DataType.INT64,
-    rawData: new Uint8Array(data.buffer),
-  });
-}
+const floatInit = floatTensor;
+const int64Init = (name: string, values: number[]) => int64Tensor(name, [values.length], values);
 
 /** A copy of the model with the GREW bias appended after the adapter's score output. */
 export function appendGrewBias(
