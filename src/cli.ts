@@ -13,6 +13,7 @@ import { formatPValue } from './core/stats/tests';
 import { embedGrew, GREW_DEFAULTS, verifyGrew } from './core/watermark/grew';
 import { readKeyFile } from './core/watermark/key';
 import { writeFileAtomic } from './core/util/files';
+import type { Progress } from './core/util/progress';
 
 const USAGE = `Usage: recmark <command> [options]
 
@@ -129,7 +130,7 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     clusters: intOption(values.clusters, 'clusters'),
     seed: intOption(values.seed, 'seed'),
     signal,
-    progress: quiet ? undefined : ({ message }) => process.stderr.write(`… ${message}\n`),
+    progress: quiet ? undefined : stepPrinter(),
   });
   const summary = {
     scheme: 'grew',
@@ -162,6 +163,16 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Progress on stderr: one line per step, not per batch. */
+function stepPrinter(): Progress {
+  let last = '';
+  return ({ message }) => {
+    if (message === last) return;
+    last = message;
+    process.stderr.write(`… ${message}\n`);
+  };
 }
 
 const fmt = (n: number): string => n.toFixed(4);
@@ -200,7 +211,7 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
     seed: intOption(values.seed, 'seed'),
     alpha: numberOption(values.alpha, 'alpha'),
     signal,
-    progress: quiet ? undefined : ({ message }) => process.stderr.write(`… ${message}\n`),
+    progress: quiet ? undefined : stepPrinter(),
   });
   if (values['report-html']) await writeHtmlReport(report, values['report-html']);
   process.stdout.write(quiet ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
@@ -260,7 +271,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     batchSize: intOption(values['batch-size'], 'batch-size'),
     maxSteps: intOption(values['max-steps'], 'max-steps'),
     signal,
-    progress: quiet ? undefined : ({ message }) => process.stderr.write(`… ${message}\n`),
+    progress: quiet ? undefined : stepPrinter(),
   });
   if (quiet) {
     process.stdout.write(`${JSON.stringify({ attack: 'finetune', ...r })}\n`);
