@@ -44,6 +44,7 @@ function sampleReport(fileName = 'sasrec_ml1m_suspect.onnx'): AuditReport {
       zClassic: 12.4,
       pEmpirical: 1 / 7,
       pClassic: 1.2e-35,
+      pClassicText: '1.2e-35',
       greenHits: 31,
       trials: 40,
       expectedHits: 20.1,

@@ -353,7 +353,7 @@ function statsPanel(g: GrewEvidence, level: number): HTMLElement {
     keyValueTable('Test statistics', [
       ['Popularity-aware z (z_w)', `${num(g.z)}${mark('z')}`],
       ['Null-key z (z_null)', `${num(g.zNull)}${mark('zNull')}`],
-      ['Classic z (KGW)', `${num(g.zClassic)}  (p = ${probability(g.pClassic)})`],
+      ['Classic z (KGW)', `${num(g.zClassic)}  (p = ${g.pClassicText ?? probability(g.pClassic)})`],
       [
         'Empirical p',
         `${probability(g.pEmpirical)}  (${g.nullGreenHits.filter((x) => x >= g.greenHits).length} of ${int(g.nullKeys)} null keys ≥ G)`,

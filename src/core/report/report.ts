@@ -64,6 +64,8 @@ export interface GrewEvidence {
   zClassic: number;
   pEmpirical: number;
   pClassic: number;
+  /** The classic p formatted from its log10, so overwhelming evidence never reads 0. */
+  pClassicText: string;
   greenHits: number;
   trials: number;
   expectedHits: number;

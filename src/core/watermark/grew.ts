@@ -16,6 +16,7 @@ import {
   type UtilityRow,
 } from '../report/report';
 import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { writeKeyFile, keyIdOf, newSecret, type GrewKey } from './key';
 import { appendGrewBias } from './grewGraph';
@@ -370,6 +371,7 @@ async function auditGrew(
       zClassic: stats.zClassic,
       pEmpirical: stats.pEmpirical,
       pClassic: stats.pValueClassic.value,
+      pClassicText: formatPValue(stats.pValueClassic),
       greenHits: stats.greenHits,
       trials: stats.trials,
       expectedHits: stats.expectedHits,
