@@ -5,6 +5,7 @@
  * differences of the same loss.
  */
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
+import { floatTensor, int64Tensor } from '../../src/core/onnx/graph';
 import { encodeModel, onnx } from '../../src/core/onnx/model';
 import { loadOrt } from '../../src/core/onnx/session';
 import { buildTrainingGraph } from '../../src/core/train/autodiff';
@@ -61,15 +62,7 @@ function tensor(
   type: CaseInput['type'],
   values: number[],
 ): onnx.TensorProto {
-  if (type === 'int64') {
-    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    return onnx.TensorProto.create({
-      name,
-      dims,
-      dataType: DataType.INT64,
-      rawData: new Uint8Array(data.buffer),
-    });
-  }
+  if (type === 'int64') return int64Tensor(name, dims, values);
   if (type === 'int32') {
     const data = Int32Array.from(values);
     return onnx.TensorProto.create({
@@ -87,13 +80,7 @@ function tensor(
       rawData: Uint8Array.from(values),
     });
   }
-  const data = Float32Array.from(values);
-  return onnx.TensorProto.create({
-    name,
-    dims,
-    dataType: DataType.FLOAT,
-    rawData: new Uint8Array(data.buffer),
-  });
+  return floatTensor(name, dims, values);
 }
 
 export interface GradCheckResult {

@@ -254,14 +254,8 @@ export function nextItemWindows(
   return out;
 }
 
-export interface ScratchOptions {
+export interface ScratchOptions extends Omit<SasrecOptions, 'output'> {
   sequences: readonly (readonly number[])[];
-  numItems: number;
-  hidden?: number;
-  blocks?: number;
-  heads?: number;
-  maxLen?: number;
-  seed?: number;
   epochs?: number;
   lr?: number;
   batchSize?: number;
