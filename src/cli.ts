@@ -10,8 +10,10 @@ import { CancelledError, RecMarkError } from './core/errors';
 import { formatModelCard, inspectModel } from './core/report/modelCard';
 import type { AuditReport } from './core/report/report';
 import { formatPValue } from './core/stats/tests';
-import { embedGrew, GREW_DEFAULTS, verifyGrew } from './core/watermark/grew';
+import { embedAow, type AowStart } from './core/watermark/aow';
+import { embedGrew, GREW_DEFAULTS } from './core/watermark/grew';
 import { readKeyFile } from './core/watermark/key';
+import { verifyWithKeys } from './core/watermark/verify';
 import { writeFileAtomic } from './core/util/files';
 import type { Progress } from './core/util/progress';
 
@@ -26,9 +28,17 @@ Commands:
       Add a GREW (green/red) watermark after the score output; writes a new model and a key file.
       The top --protect-head items keep their order (0 biases the whole top-Kc).
 
-  verify MODEL --key KEY [--data FILE] [--probes 1000] [--top-k 20] [--null-keys 200]
-               [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
-      Check a suspect model for the watermark of KEY; prints the verdict and the evidence.
+  embed aow MODEL --out OUT --key-out KEY [--data FILE] [--length 5] [--bottom-m 100]
+                  [--ratio 0.1] [--start cold|pop|random] [--lr 3e-4] [--max-steps 1500]
+                  [--seed 1] [--force] [--json]
+      Generate an out-of-distribution item sequence with MODEL as oracle and fine-tune MODEL
+      until it continues every prefix of it; utility is kept by training on FILE's sequences
+      (or, without data, by distilling the original model). Writes a new model and a key file.
+
+  verify MODEL --key KEY [--key KEY2 ...] [--data FILE] [--probes 1000] [--top-k 20]
+               [--null-keys 200] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
+      Check a suspect model for the watermark of KEY (GREW or AOW, read from the key file);
+      prints the verdict and the evidence. With several keys: one report, strongest first.
 
   attack finetune MODEL --data FILE --out OUT [--epochs 1] [--lr 1e-3] [--fraction 0.1]
                   [--seed 1] [--batch-size 64] [--max-steps N] [--force] [--json]
@@ -91,6 +101,98 @@ async function inspectCommand(args: string[]): Promise<void> {
 }
 
 async function embedCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const [scheme, ...rest] = args;
+  if (scheme === 'grew') return embedGrewCommand(rest, signal);
+  if (scheme === 'aow') return embedAowCommand(rest, signal);
+  throw new UsageError(
+    scheme === undefined || scheme.startsWith('-')
+      ? 'embed needs a scheme: "embed grew MODEL ..." or "embed aow MODEL ..."'
+      : `unknown scheme "${scheme}" (available: grew, aow)`,
+  );
+}
+
+/** MODEL, --out and --key-out, checked the same way for every scheme. */
+async function embedTargets(
+  scheme: string,
+  positionals: string[],
+  values: { out?: string; 'key-out'?: string; force?: boolean },
+): Promise<{ model: string; out: string; keyOut: string }> {
+  const [model, ...extra] = positionals;
+  if (!model || extra.length > 0)
+    throw new UsageError(`embed ${scheme} takes exactly one MODEL path`);
+  if (!values.out) throw new UsageError(`embed ${scheme} needs --out OUT.onnx`);
+  if (!values['key-out']) throw new UsageError(`embed ${scheme} needs --key-out KEY.wmkey.json`);
+  await checkOutput(values.out, [model], values.force ?? false);
+  await checkOutput(values['key-out'], [model, values.out], values.force ?? false);
+  return { model, out: values.out, keyOut: values['key-out'] };
+}
+
+async function embedAowCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    'key-out': { type: 'string' },
+    data: { type: 'string' },
+    length: { type: 'string' },
+    'bottom-m': { type: 'string' },
+    ratio: { type: 'string' },
+    start: { type: 'string' },
+    lr: { type: 'string' },
+    'max-steps': { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const { model, out, keyOut } = await embedTargets('aow', positionals, values);
+  const start = values.start;
+  if (start !== undefined && !['cold', 'pop', 'random'].includes(start))
+    throw new UsageError(`--start must be cold, pop or random, got "${start}"`);
+  const quiet = values.json ?? false;
+  const r = await embedAow({
+    model,
+    out,
+    keyOut,
+    data: values.data,
+    length: intOption(values.length, 'length'),
+    bottomM: intOption(values['bottom-m'], 'bottom-m'),
+    ratio: numberOption(values.ratio, 'ratio'),
+    start: start as AowStart | undefined,
+    lr: numberOption(values.lr, 'lr'),
+    maxSteps: intOption(values['max-steps'], 'max-steps'),
+    seed: intOption(values.seed, 'seed'),
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  // The sequence is the secret of an AOW key: it goes to the key file only, never to stdout.
+  const summary = {
+    scheme: 'aow',
+    out: r.out,
+    keyOut: r.keyOut,
+    keyId: r.key.keyId,
+    length: r.key.L,
+    bottomM: r.key.M,
+    start: r.key.start,
+    ranksBefore: r.ranksBefore,
+    evidence: r.evidence,
+    training: r.training,
+    utility: r.utility,
+    timings: r.timings,
+  };
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const lines = [
+    `Watermarked model: ${r.out}`,
+    `Key file:          ${r.keyOut} (key id ${r.key.keyId}; keep it private)`,
+    `AOW:               ${r.key.L} items (start ${r.key.start}, each from the ${r.key.M} lowest-scored), ranks in the original ${r.ranksBefore.join(', ')} of ${r.card.numItems}`,
+    `Training:          ${r.training.steps} steps (${r.training.loss}), ${r.training.watermarkExamples.toLocaleString('en-US')} of ${r.training.examples.toLocaleString('en-US')} examples are watermark prefixes`,
+    `Evidence:          ranks ${r.evidence.ranks.join(', ')} → ${r.evidence.verdict}, p = ${r.evidence.pValueText}`,
+    ...utilityLines(r.utility),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     out: { type: 'string' },
     'key-out': { type: 'string' },
@@ -104,24 +206,12 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const [scheme, model, ...extra] = positionals;
-  if (scheme !== 'grew') {
-    throw new UsageError(
-      scheme === undefined
-        ? 'embed needs a scheme: "embed grew MODEL ..."'
-        : `unknown scheme "${scheme}" (available: grew)`,
-    );
-  }
-  if (!model || extra.length > 0) throw new UsageError('embed grew takes exactly one MODEL path');
-  if (!values.out) throw new UsageError('embed grew needs --out OUT.onnx');
-  if (!values['key-out']) throw new UsageError('embed grew needs --key-out KEY.wmkey.json');
-  await checkOutput(values.out, [model], values.force ?? false);
-  await checkOutput(values['key-out'], [model, values.out], values.force ?? false);
+  const { model, out, keyOut } = await embedTargets('grew', positionals, values);
   const quiet = values.json ?? false;
   const result = await embedGrew({
     model,
-    out: values.out,
-    keyOut: values['key-out'],
+    out,
+    keyOut,
     data: values.data,
     gamma: numberOption(values.gamma, 'gamma'),
     delta: numberOption(values.delta, 'delta'),
@@ -157,10 +247,7 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
     `Key file:          ${result.keyOut} (key id ${result.key.keyId}; keep it private)`,
     `GREW:              γ=${result.key.gamma}, δ=${result.key.delta}, Kc=${result.key.kc}, top ${result.key.protectHead} protected, ${result.numClusters} clusters over ${result.key.numItems} items`,
     `Evidence:          z_w = ${result.evidence.z.toFixed(2)}, p = ${result.evidence.pValueText} on ${result.evidence.probes} ${result.evidence.probeSource} probes, top-${result.evidence.topK} (raise δ for more, lower it for less change)`,
-    ...result.utility.map(
-      (u) =>
-        `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`,
-    ),
+    ...utilityLines(result.utility),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -176,11 +263,20 @@ function stepPrinter(): Progress {
 }
 
 const fmt = (n: number): string => n.toFixed(4);
+
+function utilityLines(
+  rows: readonly { metric: string; before: number; after: number }[],
+): string[] {
+  return rows.map(
+    (u) =>
+      `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`,
+  );
+}
 const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
 
 async function verifyCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
-    key: { type: 'string' },
+    key: { type: 'string', multiple: true },
     data: { type: 'string' },
     probes: { type: 'string' },
     'top-k': { type: 'string' },
@@ -191,19 +287,16 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
     json: { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError('verify takes exactly one MODEL path');
-  if (!values.key) throw new UsageError('verify needs --key KEY.wmkey.json');
+  if (!values.key || values.key.length === 0)
+    throw new UsageError('verify needs --key KEY.wmkey.json');
   const model = positionals[0];
-  if (values['report-html']) await checkOutput(values['report-html'], [model, values.key], true);
-  const key = await readKeyFile(values.key);
-  if (key.scheme !== 'grew')
-    throw new RecMarkError(
-      `${values.key} is an ${key.scheme.toUpperCase()} key; this RecMark verifies GREW keys so far.`,
-      'key-invalid',
-    );
+  if (values['report-html']) await checkOutput(values['report-html'], [model, ...values.key], true);
+  const keys = [];
+  for (const file of values.key) keys.push(await readKeyFile(file));
   const quiet = values.json ?? false;
-  const report = await verifyGrew({
+  const report = await verifyWithKeys({
     model,
-    key,
+    keys,
     data: values.data,
     probes: intOption(values.probes, 'probes') ?? GREW_DEFAULTS.probes,
     topK: intOption(values['top-k'], 'top-k'),
@@ -229,6 +322,20 @@ function formatReport(r: AuditReport): string {
       `z_w = ${g.z.toFixed(2)}   z_null = ${g.zNull.toFixed(2)} (${g.nullKeys} null keys, empirical p = ${g.pEmpirical.toPrecision(2)})   classic z = ${g.zClassic.toFixed(2)}`,
     );
   }
+  if (r.aow) {
+    const a = r.aow;
+    lines.push(
+      `ranks of the ${a.length - 1} watermark steps among ${a.numItems} items: ${a.ranks.join(', ')}`,
+      a.ks
+        .map((k) => `R@${k} ${(a.recall[k] * 100).toFixed(0)}% (p ${a.pBinomialText[k]})`)
+        .join('  '),
+      `Fisher X = ${a.fisherStatistic.toFixed(1)}, p = ${a.pFisherText}`,
+    );
+  }
+  for (const c of r.keyChecks ?? [])
+    lines.push(
+      `key ${c.keyId} (${c.scheme}): ${c.error ? `not checked: ${c.error}` : `${c.verdict}, p = ${c.pValueText}`}`,
+    );
   lines.push(`model ${r.model.fileName} sha256 ${r.model.sha256.slice(0, 16)}…, key id ${r.keyId}`);
   return lines.join('\n');
 }
@@ -287,10 +394,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
       .map((c) => `${c.step}: ${c.loss.toFixed(3)}`)
       .join(', ')}`,
     `Training loss:    ${fmt(r.trainLoss.before)} → ${fmt(r.trainLoss.after)} (on ${r.trainLoss.examples} examples)`,
-    ...r.utility.map(
-      (u) =>
-        `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`,
-    ),
+    ...utilityLines(r.utility),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,6 +1,7 @@
 /** Entry point: registers the commands and the model view. Heavy modules load on first use. */
 import * as vscode from 'vscode';
 import { attackFinetuneCommand } from './commands/attackFinetune';
+import { embedAowCommand } from './commands/embedAow';
 import { embedGrewCommand } from './commands/embedGrew';
 import { inspectModelCommand } from './commands/inspectModel';
 import { exportKeyCommand, forgetKeyCommand, importKeyCommand } from './commands/keys';
@@ -52,6 +53,10 @@ export function activate(context: vscode.ExtensionContext): void {
     command(
       'recmark.embedGrew',
       guarded('Embed GREW Watermark', (uri?: vscode.Uri) => embedGrewCommand(keys, uri), true),
+    ),
+    command(
+      'recmark.embedAow',
+      guarded('Embed AOW Watermark', (uri?: vscode.Uri) => embedAowCommand(keys, uri), true),
     ),
     command(
       'recmark.verifyWatermark',

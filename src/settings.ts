@@ -1,6 +1,7 @@
 /** Typed access to RecMark's settings (contributed in package.json with their defaults). */
 import * as vscode from 'vscode';
 import { DEFAULT_ALPHA } from './core/report/report';
+import { AOW_DEFAULTS } from './core/watermark/aow';
 import { GREW_DEFAULTS } from './core/watermark/grew';
 
 export function settings() {
@@ -15,6 +16,11 @@ export function settings() {
     delta: c.get<number>('grew.delta', GREW_DEFAULTS.delta),
     kc: c.get<number>('grew.kc', GREW_DEFAULTS.kc),
     protectHead: c.get<number>('grew.protectHead', GREW_DEFAULTS.protectHead),
+    aowLength: c.get<number>('aow.length', AOW_DEFAULTS.length),
+    aowBottomM: c.get<number>('aow.bottomM', AOW_DEFAULTS.bottomM),
+    aowRatio: c.get<number>('aow.ratio', AOW_DEFAULTS.ratio),
+    aowLr: c.get<number>('aow.learningRate', AOW_DEFAULTS.lr),
+    aowMaxSteps: c.get<number>('aow.maxSteps', AOW_DEFAULTS.maxSteps),
     seed: c.get<number>('seed', 1),
     /** Interaction data for probes and utility, resolved against the first workspace folder. */
     dataFile: dataFile ? resolveWorkspacePath(dataFile) : undefined,

@@ -31,7 +31,7 @@ export async function importKeyCommand(
 
 export async function exportKeyCommand(store: KeyStore): Promise<void> {
   const info = await pickStoredKey(store, 'Export which key?', false);
-  if (!info || info === 'import') return;
+  if (!info || typeof info === 'string') return;
   const key = await store.get(info.keyId);
   if (!key) throw new Error(`Key ${info.keyId} is no longer in secret storage.`);
   const confirm = await vscode.window.showWarningMessage(
@@ -54,7 +54,7 @@ export async function exportKeyCommand(store: KeyStore): Promise<void> {
 
 export async function forgetKeyCommand(store: KeyStore): Promise<void> {
   const info = await pickStoredKey(store, 'Remove which key from secret storage?', false);
-  if (!info || info === 'import') return;
+  if (!info || typeof info === 'string') return;
   const confirm = await vscode.window.showWarningMessage(
     `Remove key ${info.keyId} (${info.label}) from VS Code? Without an exported copy, its watermark can no longer be verified.`,
     { modal: true },
@@ -65,12 +65,13 @@ export async function forgetKeyCommand(store: KeyStore): Promise<void> {
   log.info(`Removed key ${info.keyId} from secret storage.`);
 }
 
-type Picked = ReturnType<KeyStore['list']>[number] | 'import';
+type Picked = ReturnType<KeyStore['list']>[number] | 'import' | 'all';
 
 export async function pickStoredKey(
   store: KeyStore,
   title: string,
   offerImport = true,
+  offerAll = false,
 ): Promise<Picked | undefined> {
   const keys = store.list();
   if (keys.length === 0) {
@@ -88,6 +89,12 @@ export async function pickStoredKey(
     detail: k.createdAt ? `created ${new Date(k.createdAt).toLocaleString()}` : undefined,
     value: k,
   }));
+  if (offerAll && keys.length > 1)
+    items.unshift({
+      label: `$(checklist) All ${keys.length} stored keys`,
+      description: 'one report, strongest evidence first',
+      value: 'all',
+    });
   if (offerImport) items.push({ label: '$(folder-opened) Import a key file…', value: 'import' });
   return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true }))?.value;
 }

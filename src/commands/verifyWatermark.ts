@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { saveReport } from '../core/report/store';
-import { verifyGrew } from '../core/watermark/grew';
 import type { WatermarkKey } from '../core/watermark/key';
+import { verifyWithKeys } from '../core/watermark/verify';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 import { ReportPanel } from '../reportPanel';
@@ -20,30 +20,41 @@ export async function verifyWatermarkCommand(
   const model =
     uri instanceof vscode.Uri ? uri : await pickModel('Verify a watermark in which model?');
   if (!model) return;
-  const picked = await pickStoredKey(store, 'Verify with which key?');
-  if (!picked) return;
-  const key = picked === 'import' ? await importKeyCommand(store) : await store.get(picked.keyId);
-  if (!key) return;
-  await runVerification(context, model, key);
+  const keys = await chooseKeys(store);
+  if (keys.length === 0) return;
+  await runVerification(context, model, keys);
+}
+
+/** One key, every stored key, or a freshly imported key file. */
+async function chooseKeys(store: KeyStore): Promise<WatermarkKey[]> {
+  const picked = await pickStoredKey(store, 'Verify with which key?', true, true);
+  if (!picked) return [];
+  if (picked === 'import') {
+    const key = await importKeyCommand(store);
+    return key ? [key] : [];
+  }
+  const infos = picked === 'all' ? store.list() : [picked];
+  const keys: WatermarkKey[] = [];
+  for (const info of infos) {
+    const key = await store.get(info.keyId);
+    if (key) keys.push(key);
+  }
+  if (keys.length === 0) throw new Error('The chosen key is no longer in secret storage.');
+  return keys;
 }
 
 async function runVerification(
   context: vscode.ExtensionContext,
   model: vscode.Uri,
-  key: WatermarkKey,
+  keys: WatermarkKey[],
 ): Promise<void> {
-  if (key.scheme !== 'grew') {
-    throw new Error(
-      `Key ${key.keyId} is an ${key.scheme.toUpperCase()} key; this version of RecMark verifies GREW keys.`,
-    );
-  }
   const s = settings();
   const report = await withCancellableProgress(
     `RecMark: verifying ${model.path.split('/').pop()}`,
     (signal, progress) =>
-      verifyGrew({
+      verifyWithKeys({
         model: model.fsPath,
-        key,
+        keys,
         data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
         probes: s.probes,
         topK: s.topK,
@@ -55,11 +66,12 @@ async function runVerification(
       }),
   );
   const root = reportsRoot(model);
+  const checked = keys.length > 1 ? ` (${keys.length} keys checked)` : '';
   if (root) {
     const file = await saveReport(root, report);
     log.info(
-      `Verified ${report.model.fileName} with key ${report.keyId}: ${report.verdict} (p = ${report.pValueText}); saved ${file}.`,
+      `Verified ${report.model.fileName} with key ${report.keyId}${checked}: ${report.verdict} (p = ${report.pValueText}); saved ${file}.`,
     );
   }
-  ReportPanel.show(context.extensionUri, report, root, () => runVerification(context, model, key));
+  ReportPanel.show(context.extensionUri, report, root, () => runVerification(context, model, keys));
 }

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { REPORT_ELEMENT_ID, reportToHtml } from '../../src/core/report/html';
-import type { AuditReport } from '../../src/core/report/report';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import * as esbuild from 'esbuild';
+import { chromium, type Browser } from 'playwright-core';
+import { REPORT_ELEMENT_ID, reportToHtml, type ReportAssets } from '../../src/core/report/html';
+import {
+  reportVerdict,
+  type AowEvidence,
+  type AuditReport,
+  type KeyCheck,
+} from '../../src/core/report/report';
+import { binomialSf, fisherCombination, formatPValue } from '../../src/core/stats/tests';
+import { percentSmall } from '../../webview/src/format';
 import { binomialPmf, histogramBins, shares } from '../../webview/src/histograms';
 
 /** A GREW audit as `recmark verify` writes it, with small chart arrays. */
@@ -198,3 +209,392 @@ test('a bundle that would confuse the HTML parser is refused, not written', () =
     reportToHtml(sampleReport(), { script: 'const m = `<!--${x}:${i}-->`;', css: '' }),
   );
 });
+
+test('small shares keep two significant figures instead of rounding to zero', () => {
+  assert.equal(percentSmall(1 / 3650), '0.027%');
+  assert.equal(percentSmall(100 / 3650), '2.7%');
+  assert.equal(percentSmall(1), '100%');
+  assert.equal(percentSmall(0.25), '25%');
+  assert.equal(percentSmall(0), '0%');
+  assert.equal(percentSmall(1e-7), '1e-5%');
+});
+
+// ---- AOW and multi-key reports, rendered by the real webview bundle in Chromium --------------
+
+/**
+ * The watermark sequence is the secret of an AOW key: these ids must never be rendered. The report
+ * type has no field for them; the test smuggles them in (as a careless producer might) to prove the
+ * view shows only the fields it knows. Distinctive numbers, so a leak cannot hide in other text.
+ */
+const SECRET_SEQUENCE = [271828, 314159, 161803, 141421, 173205];
+
+const N_ITEMS = 3650;
+const KS = [1, 5, 10, 20, 100];
+
+/** AOW evidence as `recmark verify` computes it (DESIGN.md §3), from the per-step ranks. */
+function aowEvidence(ranks: number[], numItems = N_ITEMS): AowEvidence {
+  const steps = ranks.length;
+  const rec = <T>(f: (k: number) => T): Record<string, T> =>
+    Object.fromEntries(KS.map((k) => [String(k), f(k)]));
+  const hits = (k: number): number => ranks.filter((r) => r <= k).length;
+  const binomial = (k: number) => binomialSf(hits(k), steps, k / numItems);
+  const fisher = fisherCombination(ranks.map((r) => r / numItems));
+  return {
+    length: steps + 1,
+    numItems,
+    ranks,
+    ks: KS,
+    recall: rec((k) => hits(k) / steps),
+    ndcg: rec((k) => ranks.reduce((s, r) => s + (r <= k ? 1 / Math.log2(r + 1) : 0), 0) / steps),
+    chance: rec((k) => k / numItems),
+    pBinomial: rec((k) => binomial(k).value),
+    pBinomialText: rec((k) => formatPValue(binomial(k))),
+    fisherStatistic: fisher.statistic,
+    pFisher: fisher.pValue.value,
+    pFisherText: formatPValue(fisher.pValue),
+    combination: `The verdict's p-value is the smallest of the ${KS.length} binomial p-values and Fisher's p, multiplied by ${KS.length + 1} (Bonferroni), so looking at several tests cannot manufacture evidence.`,
+  };
+}
+
+function aowReport(ranks: number[]): AuditReport {
+  const aow = aowEvidence(ranks);
+  const ps = [...KS.map((k) => aow.pBinomial[String(k)]), aow.pFisher];
+  const log10 = Math.min(0, Math.log10(Math.min(...ps)) + Math.log10(ps.length));
+  const verdict = reportVerdict('aow', { value: 10 ** log10, log10 }, 1e-4);
+  const base = sampleReport('sasrec_ml1m_aow_suspect.onnx');
+  const report: AuditReport = {
+    ...base,
+    scheme: 'aow',
+    ...verdict,
+    model: { ...base.model, numItems: N_ITEMS },
+    keyId: 'aow-5e0b2c7f19d4',
+    parameters: { length: aow.length, alpha: 1e-4, ks: KS.join(',') },
+    timings: [
+      { step: 'load', ms: 388 },
+      { step: 'queries', ms: 41 },
+      { step: 'statistics', ms: 2 },
+    ],
+    aow,
+  };
+  delete report.grew;
+  delete report.utility;
+  // Smuggled, as described above SECRET_SEQUENCE.
+  (aow as AowEvidence & { sequence?: number[] }).sequence = SECRET_SEQUENCE;
+  return report;
+}
+
+const watermarkedAow = (): AuditReport => aowReport([1, 1, 1, 1]);
+const cleanAow = (): AuditReport => aowReport([1830, 212, 3011, 77]);
+
+function multiKeyReport(): AuditReport {
+  const report = watermarkedAow();
+  const checks: KeyCheck[] = [
+    {
+      keyId: report.keyId,
+      scheme: 'aow',
+      verdict: report.verdict,
+      pValueText: report.pValueText,
+      log10PValue: report.log10PValue,
+    },
+    {
+      keyId: 'aow-91c4a0e6b3f2',
+      scheme: 'aow',
+      verdict: 'absent',
+      pValueText: '0.63',
+      log10PValue: Math.log10(0.63),
+    },
+    {
+      keyId: 'grew-7c1e93a4d2b8',
+      scheme: 'grew',
+      verdict: 'inconclusive',
+      pValueText: '1.0',
+      log10PValue: 0,
+      error: 'The key was made for a catalogue of 3,706 items; this model has 3,650.',
+    },
+  ];
+  report.keyChecks = checks;
+  return report;
+}
+
+const CHROMIUM = process.env.RECMARK_CHROMIUM ?? '/usr/bin/chromium';
+const noBrowser = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM} (set RECMARK_CHROMIUM, or run test/e2e/setup.sh)`;
+
+let browser: Promise<Browser> | undefined;
+let assetsOnce: Promise<ReportAssets> | undefined;
+after(async () => {
+  if (browser) await (await browser).close();
+});
+
+/** The export's real assets: the webview bundled from source as scripts/build.mjs does, the css. */
+function realAssets(): Promise<ReportAssets> {
+  assetsOnce ??= esbuild
+    .build({
+      entryPoints: [path.join(__dirname, '../../webview/src/main.ts')],
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2022',
+      write: false,
+      logLevel: 'silent',
+    })
+    .then((out) => ({
+      script: out.outputFiles[0].text,
+      css: readFileSync(path.join(__dirname, '../../media/recmark.css'), 'utf8'),
+    }));
+  return assetsOnce;
+}
+
+interface Rendered {
+  /** What a reader sees (innerText of the page: closed <details> excluded). */
+  visible: string;
+  /** Every text node and attribute value under the app root, rendered or not. */
+  everything: string;
+  tables: { label: string; rows: string[][] }[];
+  canvases: { label: string; width: number; height: number; painted: boolean }[];
+  errors: string[];
+}
+
+/** The standalone export opened in Chromium: what the bundle drew, as text and numbers. */
+async function renderExport(report: AuditReport): Promise<Rendered> {
+  const html = reportToHtml(report, await realAssets());
+  browser ??= chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+    timeout: 60_000,
+  });
+  const context = await (await browser).newContext({ viewport: { width: 1280, height: 1000 } });
+  try {
+    await context.addInitScript({
+      content: `document.addEventListener('securitypolicyviolation', (e) =>
+        console.error('CSP violation: ' + e.violatedDirective));`,
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.setContent(html, { waitUntil: 'load', timeout: 30_000 });
+    await page.waitForSelector('.rm-report', { timeout: 10_000 });
+    // No named function bindings inside: tsx would wrap them in a helper the page lacks.
+    const result = await page.evaluate(() => {
+      const app = document.getElementById('app')!;
+      const parts: string[] = [app.textContent ?? ''];
+      for (const node of Array.from(app.querySelectorAll('*')))
+        for (const attr of Array.from(node.attributes)) parts.push(attr.value);
+      return {
+        visible: app.innerText,
+        everything: parts.join('\n'),
+        tables: Array.from(app.querySelectorAll('table')).map((t) => ({
+          label: t.getAttribute('aria-label') ?? '',
+          rows: Array.from(t.querySelectorAll('tbody tr')).map((r) =>
+            Array.from(r.children).map((c) => (c.textContent ?? '').trim()),
+          ),
+        })),
+        canvases: Array.from(app.querySelectorAll('canvas')).map((c) => {
+          const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+          let painted = false;
+          for (let i = 3; data && i < data.length; i += 4)
+            if (data[i] > 0) {
+              painted = true;
+              break;
+            }
+          return {
+            label: c.getAttribute('aria-label') ?? '',
+            width: c.width,
+            height: c.height,
+            painted,
+          };
+        }),
+      };
+    });
+    return { ...result, errors };
+  } finally {
+    await context.close();
+  }
+}
+
+function table(r: Rendered, label: string): string[][] {
+  const found = r.tables.find((t) => t.label === label);
+  assert.ok(
+    found,
+    `a table labelled "${label}" (have: ${r.tables.map((t) => t.label).join(', ')})`,
+  );
+  return found.rows;
+}
+
+test('an AOW report round-trips through the HTML export', () => {
+  const report = watermarkedAow();
+  assert.deepEqual(JSON.parse(embeddedJson(reportToHtml(report, assets))), report);
+});
+
+test(
+  'the export renders a watermarked AOW audit: verdict, key figures, charts, steps, tests',
+  { skip: noBrowser },
+  async () => {
+    const report = watermarkedAow();
+    assert.equal(report.verdict, 'present');
+    const r = await renderExport(report);
+    assert.deepEqual(r.errors, []);
+
+    assert.match(r.visible, /Watermark\s+PRESENT/);
+    assert.match(r.visible, /AOW \(out-of-distribution sequence\)/);
+    assert.ok(r.visible.includes(`p = ${report.pValueText}`), 'the banner carries the p-value');
+    // Key figures beside the verdict.
+    assert.match(r.visible, /RECALL@1\s+4\/4\s+steps ranked first/i);
+    assert.match(r.visible, /BEST RANK\s+1\s+of 3,650 items/i);
+    assert.match(r.visible, new RegExp(`FISHER P\\s+${report.aow!.pFisherText}`, 'i'));
+
+    // Both figures, with captions that say what each kind of model looks like.
+    assert.ok(r.visible.includes('Extraction recall at K'));
+    assert.match(r.visible, /watermarked model recalls nearly every step already at K = 1/);
+    assert.ok(r.visible.includes('Rank of each watermark step'));
+    assert.equal(r.canvases.length, 2, 'a recall chart and a rank chart');
+    for (const c of r.canvases) {
+      assert.ok(
+        c.width > 100 && c.height > 100,
+        `canvas drawn at a real size: ${c.width}×${c.height}`,
+      );
+      assert.ok(c.painted, `canvas has pixels: ${c.label}`);
+    }
+    assert.match(r.canvases[0].label, /K = 1: 100% \(4 of 4\)/);
+    assert.match(
+      r.canvases[0].label,
+      /Chance \(K \/ 3,650\): 0\.027% at K = 1 to 2\.7% at K = 100/,
+    );
+
+    // The recall data table (under the chart) carries chance per K, tiny values included.
+    assert.deepEqual(table(r, 'Extraction recall at K'), [
+      ['1', '100%', '4/4', '0.027%'],
+      ['5', '100%', '4/4', '0.14%'],
+      ['10', '100%', '4/4', '0.27%'],
+      ['20', '100%', '4/4', '0.55%'],
+      ['100', '100%', '4/4', '2.7%'],
+    ]);
+    // The step table is open by default: one row per prefix, no item ids.
+    const steps = table(r, 'Rank of each watermark step');
+    assert.deepEqual(steps, [
+      ['1', 'w1 (1 item)', '1 of 3,650', 'top 0.027%', '✓', '✓'],
+      ['2', 'w1…w2 (2 items)', '1 of 3,650', 'top 0.027%', '✓', '✓'],
+      ['3', 'w1…w3 (3 items)', '1 of 3,650', 'top 0.027%', '✓', '✓'],
+      ['4', 'w1…w4 (4 items)', '1 of 3,650', 'top 0.027%', '✓', '✓'],
+    ]);
+    assert.ok(r.visible.includes('w1…w4 (4 items)\t1 of 3,650'), 'the step rows are visible');
+
+    // Statistics: hits, chance, binomial p and NDCG per K; Fisher; the combination sentence.
+    const tests = table(r, 'Tests at each K');
+    assert.deepEqual(tests[0], ['1', '4/4', '0.027%', report.aow!.pBinomialText['1'], '1.000']);
+    assert.equal(tests.length, 5);
+    assert.equal(report.aow!.pBinomialText['1'], '5.6e-15');
+    const combined = table(r, 'Combined test');
+    assert.deepEqual(combined[1], ['Fisher p', report.aow!.pFisherText]);
+    assert.match(combined[0][1], /^65\.6 \s*\(χ² with 8 degrees of freedom/);
+    assert.ok(r.visible.includes(report.aow!.combination));
+
+    // One report, one key: no keys-checked panel.
+    assert.ok(!r.visible.includes('Keys checked'));
+  },
+);
+
+test(
+  'the export renders a clean AOW audit: ABSENT, ranks scattered, recall near chance',
+  { skip: noBrowser },
+  async () => {
+    const report = cleanAow();
+    assert.equal(report.verdict, 'absent');
+    const r = await renderExport(report);
+    assert.deepEqual(r.errors, []);
+    assert.match(r.visible, /Watermark\s+ABSENT/);
+    assert.match(r.visible, /RECALL@1\s+0\/4\s+steps ranked first/i);
+    assert.match(r.visible, /BEST RANK\s+77\s+of 3,650 items/i);
+    assert.equal(r.canvases.length, 2);
+    assert.deepEqual(
+      table(r, 'Rank of each watermark step').map((row) => [row[2], row[3], row[4], row[5]]),
+      [
+        ['1,830 of 3,650', 'top 50%', '—', '—'],
+        ['212 of 3,650', 'top 5.8%', '—', '—'],
+        ['3,011 of 3,650', 'top 82%', '—', '—'],
+        ['77 of 3,650', 'top 2.1%', '—', '—'],
+      ],
+    );
+    assert.deepEqual(
+      table(r, 'Extraction recall at K').map((row) => row.slice(0, 3)),
+      [
+        ['1', '0%', '0/4'],
+        ['5', '0%', '0/4'],
+        ['10', '0%', '0/4'],
+        ['20', '0%', '0/4'],
+        ['100', '25%', '1/4'],
+      ],
+    );
+    assert.deepEqual(table(r, 'Tests at each K')[4].slice(0, 4), [
+      '100',
+      '1/4',
+      '2.7%',
+      report.aow!.pBinomialText['100'],
+    ]);
+  },
+);
+
+test(
+  'a multi-key audit lists every key checked, strongest first, errors included',
+  { skip: noBrowser },
+  async () => {
+    const report = multiKeyReport();
+    const r = await renderExport(report);
+    assert.deepEqual(r.errors, []);
+    assert.match(r.visible, /Watermark\s+PRESENT/);
+    assert.ok(r.visible.includes('Keys checked'));
+    assert.deepEqual(table(r, 'Keys checked'), [
+      ['aow-5e0b2c7f19d4', 'AOW', 'PRESENT', report.pValueText, 'evidence shown below'],
+      ['aow-91c4a0e6b3f2', 'AOW', 'ABSENT', '0.63', ''],
+      [
+        'grew-7c1e93a4d2b8',
+        'GREW',
+        'NOT CHECKED',
+        '—',
+        'The key was made for a catalogue of 3,706 items; this model has 3,650.',
+      ],
+    ]);
+    assert.match(r.visible, /3 keys were checked on this model, strongest evidence first/);
+    // The evidence below is still the first key's.
+    assert.equal(r.canvases.length, 2);
+    assert.match(r.visible, /RECALL@1\s+4\/4/i);
+  },
+);
+
+test(
+  'no item id of the watermark sequence reaches the rendered AOW report',
+  { skip: noBrowser },
+  async () => {
+    for (const report of [watermarkedAow(), cleanAow(), multiKeyReport()]) {
+      const r = await renderExport(report);
+      // The scan sees the rendered report: the key id, the ranks and the chart summaries.
+      assert.ok(r.everything.includes(report.keyId));
+      assert.ok(r.everything.includes(`Rank of each watermark step's target among 3,650 items`));
+      for (const id of SECRET_SEQUENCE) {
+        for (const form of [String(id), id.toLocaleString('en-US')]) {
+          assert.ok(
+            !r.everything.includes(form),
+            `item id ${form} is rendered (${report.verdict})`,
+          );
+        }
+      }
+    }
+  },
+);
+
+test(
+  'the GREW export still renders its three charts through the real bundle',
+  { skip: noBrowser },
+  async () => {
+    const r = await renderExport(sampleReport());
+    assert.deepEqual(r.errors, []);
+    assert.match(r.visible, /Watermark\s+PRESENT/);
+    assert.equal(r.canvases.length, 3);
+    assert.ok(r.canvases.every((c) => c.painted));
+    assert.ok(!r.visible.includes('Rank of each watermark step'));
+  },
+);

@@ -1,6 +1,6 @@
 /**
- * Chart.js, tree-shaken to what the report draws (bars and lines on category or linear axes),
- * coloured from the theme at render time and never animated.
+ * Chart.js, tree-shaken to what the report draws (bars and lines on category, linear or
+ * logarithmic axes), coloured from the theme at render time and never animated.
  */
 import {
   BarController,
@@ -10,6 +10,7 @@ import {
   Legend,
   LinearScale,
   LineController,
+  LogarithmicScale,
   LineElement,
   PointElement,
   Tooltip,
@@ -28,6 +29,7 @@ Chart.register(
   PointElement,
   CategoryScale,
   LinearScale,
+  LogarithmicScale,
   Legend,
   Tooltip,
 );

@@ -16,6 +16,18 @@ export function percent(fraction: number, digits = 1): string {
   return `${num(fraction * 100, digits)}%`;
 }
 
+/**
+ * A share that may be tiny (a chance level such as 1/3650): two significant figures, so
+ * 0.000274 reads "0.027%" rather than rounding to "0.0%".
+ */
+export function percentSmall(fraction: number): string {
+  if (!Number.isFinite(fraction)) return '—';
+  if (fraction === 0) return '0%';
+  const pct = fraction * 100;
+  if (Math.abs(pct) < 1e-3) return `${probability(pct)}%`;
+  return `${minus(String(Number(pct.toPrecision(2))))}%`;
+}
+
 /** A probability: plain decimals down to 0.001, scientific notation below. */
 export function probability(p: number): string {
   if (!Number.isFinite(p)) return '—';

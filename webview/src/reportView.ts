@@ -3,8 +3,9 @@
  * parameters and timings, actions. One column, two on wide panels. The same view renders in the
  * report panel, under the model card of the inline `.onnx` view, and in the HTML export.
  */
-import type { AuditReport, Verdict } from '../../src/core/report/report';
+import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/report';
 import type { WebviewAction } from '../../src/protocol';
+import { aowHits, aowSteps, renderAowEvidence } from './aowEvidence';
 import { bytes, dateTime, duration, int, num, percent, probability, signed } from './format';
 import { renderGrewEvidence } from './grewEvidence';
 import { dataTable, keyValueTable } from './tables';
@@ -53,6 +54,9 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
     );
   }
   root.append(verdictBanner(report));
+  if (report.keyChecks && report.keyChecks.length > 1) {
+    root.append(keysCheckedPanel(report.keyChecks, heading, ids('keys')));
+  }
 
   const evidenceId = ids('evidence');
   const evidence = el(
@@ -61,6 +65,7 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
     heading('Evidence', evidenceId),
   );
   if (report.grew) evidence.append(renderGrewEvidence(report.grew, level + 1));
+  else if (report.aow) evidence.append(renderAowEvidence(report.aow, level + 1));
   else
     evidence.append(
       el(
@@ -120,8 +125,6 @@ function verdictBanner(report: AuditReport): HTMLElement {
 
 /** The few numbers behind the verdict, beside it. */
 function keyFigures(report: AuditReport): HTMLElement[] {
-  const g = report.grew;
-  if (!g) return [];
   const figure = (label: string, value: string, note: string): HTMLElement =>
     el(
       'div',
@@ -129,24 +132,93 @@ function keyFigures(report: AuditReport): HTMLElement[] {
       el('dt', {}, label),
       el('dd', {}, el('span', { class: 'rm-figure-value' }, value), el('span', {}, note)),
     );
-  const z = Math.min(g.z, g.zNull);
-  return [
+  const g = report.grew;
+  if (g) {
+    const z = Math.min(g.z, g.zNull);
+    return [
+      el(
+        'dl',
+        { class: 'rm-key-figures' },
+        figure(
+          'Green rate',
+          percent(g.greenHits / Math.max(1, g.trials)),
+          `expected ${percent(g.expectedHits / Math.max(1, g.trials))}`,
+        ),
+        figure(
+          'Evidence',
+          `z = ${num(z, 1)}`,
+          `std. deviations ${z >= 0 ? 'above' : 'below'} chance`,
+        ),
+        figure('Probes', int(g.probes), `top-${g.topK} lists`),
+      ),
+    ];
+  }
+  const a = report.aow;
+  if (a) {
+    const k = a.ks[0] ?? 1;
+    const best = a.ranks.length > 0 ? Math.min(...a.ranks) : NaN;
+    return [
+      el(
+        'dl',
+        { class: 'rm-key-figures' },
+        figure(
+          `Recall@${k}`,
+          `${aowHits(a, k)}/${aowSteps(a)}`,
+          `steps ranked ${k === 1 ? 'first' : `in the top ${k}`}`,
+        ),
+        figure('Best rank', Number.isFinite(best) ? int(best) : '—', `of ${int(a.numItems)} items`),
+        figure('Fisher p', a.pFisherText, `all ${aowSteps(a)} ranks combined`),
+      ),
+    ];
+  }
+  return [];
+}
+
+/**
+ * Every key checked on this model, strongest evidence first; the evidence below is the first
+ * key's. A key that could not be checked (another catalogue, say) says why.
+ */
+function keysCheckedPanel(
+  checks: KeyCheck[],
+  heading: (text: string, id: string) => HTMLElement,
+  id: string,
+): HTMLElement {
+  const rows = checks.map((c, i) => {
+    const verdict = c.error
+      ? el('span', { class: 'rm-key-verdict rm-key-error' }, 'NOT CHECKED')
+      : el('span', { class: `rm-key-verdict rm-${c.verdict}` }, VERDICT_TEXT[c.verdict].word);
+    const note = c.error
+      ? el('span', { class: 'rm-key-error' }, c.error)
+      : i === 0
+        ? 'evidence shown below'
+        : '';
+    return [
+      el('code', {}, c.keyId),
+      c.scheme.toUpperCase(),
+      verdict,
+      c.error ? '—' : c.pValueText,
+      note,
+    ];
+  });
+  const section = panel(
+    heading,
+    id,
+    'Keys checked',
+    dataTable('Keys checked', ['Key id', 'Scheme', 'Verdict', 'p', 'Note'], rows, [
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]),
     el(
-      'dl',
-      { class: 'rm-key-figures' },
-      figure(
-        'Green rate',
-        percent(g.greenHits / Math.max(1, g.trials)),
-        `expected ${percent(g.expectedHits / Math.max(1, g.trials))}`,
-      ),
-      figure(
-        'Evidence',
-        `z = ${num(z, 1)}`,
-        `std. deviations ${z >= 0 ? 'above' : 'below'} chance`,
-      ),
-      figure('Probes', int(g.probes), `top-${g.topK} lists`),
+      'p',
+      { class: 'rm-note' },
+      `${checks.length} keys were checked on this model, strongest evidence first. The verdict and the evidence are for the first key.`,
     ),
-  ];
+  );
+  section.classList.add('rm-keys');
+  return section;
 }
 
 /** "1 in 10^12" with a real superscript. */

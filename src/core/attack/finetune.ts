@@ -12,7 +12,8 @@ import { ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
 import type { UtilityRow } from '../report/report';
 import { leaveOneOut } from '../stats/ranking';
-import { evaluateLoss, train, type TrainExample, type TrainResult } from '../train/trainer';
+import { prefixExamples } from '../train/examples';
+import { evaluateLoss, train, type TrainResult } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 
@@ -57,20 +58,6 @@ export interface FinetuneResult {
   utility: UtilityRow[];
   stepsPerSecond: number;
   timings: { step: string; ms: number }[];
-}
-
-/** (prefix → next item) examples from each sequence minus its held-out last item. */
-export function prefixExamples(
-  sequences: readonly (readonly number[])[],
-  maxHistory: number,
-): TrainExample[] {
-  const examples: TrainExample[] = [];
-  for (const seq of sequences) {
-    const train = seq.slice(0, -1);
-    for (let i = 1; i < train.length; i++)
-      examples.push({ history: train.slice(Math.max(0, i - maxHistory), i), target: train[i] });
-  }
-  return examples;
 }
 
 function check(name: string, value: number, ok: boolean, want: string): void {

@@ -82,6 +82,42 @@ export interface GrewEvidence {
   nullGreenHits: number[];
 }
 
+/** AOW extraction (DESIGN.md §3): the suspect continues prefixes of the watermark sequence. */
+export interface AowEvidence {
+  /** Watermark length L; there are L − 1 queries (prefix w1..wi → target w(i+1)). */
+  length: number;
+  /** Real items the ranks are taken among (pad and mask excluded). */
+  numItems: number;
+  /** Rank (1 = first) of each target among the real items; ties count against the watermark. */
+  ranks: number[];
+  /** The cut-offs K, in order; the records below are keyed by them. */
+  ks: number[];
+  recall: Record<string, number>;
+  ndcg: Record<string, number>;
+  /** Recall a model that ranks the targets at random would show: K / numItems. */
+  chance: Record<string, number>;
+  /** P(Binomial(L − 1, K/N) ≥ hits at K). */
+  pBinomial: Record<string, number>;
+  pBinomialText: Record<string, string>;
+  /** Fisher's X = −2 Σ ln(r_i / N) ~ χ²(2(L − 1)) under H0. */
+  fisherStatistic: number;
+  pFisher: number;
+  pFisherText: string;
+  /** How the verdict's p-value combines the tests above. */
+  combination: string;
+}
+
+/** One key of a multi-key check; the report's own evidence is for the first row. */
+export interface KeyCheck {
+  keyId: string;
+  scheme: Scheme;
+  verdict: Verdict;
+  pValueText: string;
+  log10PValue: number;
+  /** Why this key could not be checked on this model (e.g. another catalogue), if it failed. */
+  error?: string;
+}
+
 export interface UtilityRow {
   metric: string;
   before: number;
@@ -105,7 +141,10 @@ export interface AuditReport {
   parameters: Record<string, string | number | boolean>;
   timings: { step: string; ms: number }[];
   grew?: GrewEvidence;
+  aow?: AowEvidence;
   utility?: UtilityRow[];
+  /** Present when several keys were checked: every key, strongest evidence first. */
+  keyChecks?: KeyCheck[];
 }
 
 export function reportVerdict(scheme: Scheme, p: PValue, alpha: number) {

@@ -89,6 +89,15 @@ export interface TrainOptions {
   betas?: [number, number];
   seed?: number;
   earlyStop?: EarlyStop;
+  /**
+   * Called every `every` steps with the current weights (read-only views; copy to keep them);
+   * resolving true stops training there. For goals a loss cannot see, e.g. "every watermark
+   * prefix ranks its target first".
+   */
+  checkpoint?: {
+    every: number;
+    check: (step: number, weights: ReadonlyMap<string, Float32Array>) => Promise<boolean>;
+  };
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -271,6 +280,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let step = 0;
   let stepMs = 0;
   let stoppedEarly = false;
+  let goalReached = false;
   let best = Infinity;
   let bestParams: Map<string, Float32Array> | null = null;
   let sinceBest = 0;
@@ -303,7 +313,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         weightSum += w;
         curve.push({ step, epoch, loss });
         options.onProgress?.({ step, totalSteps, epoch, epochs, loss });
+        const cp = options.checkpoint;
+        if (cp && step % cp.every === 0 && (await cp.check(step, params))) {
+          goalReached = true;
+          break;
+        }
       }
+      if (goalReached) break;
       const heldOutLoss = evalSession
         ? await evaluate(evalSession, head.loss, batcher, heldOut, weightFeeds, signal)
         : null;
@@ -335,7 +351,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     curve,
     epochs: epochStates,
     steps: step,
-    stoppedEarly,
+    stoppedEarly: stoppedEarly || goalReached,
     stepsPerSecond: step / Math.max(stepMs / 1000, 1e-9),
     sequencesPerSecond: (step * batchSize) / Math.max(stepMs / 1000, 1e-9),
     setupMs: Math.round(setupMs),

@@ -5,7 +5,7 @@
 import { RecMarkError, throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
-import { encodeModel, writeModel, type LoadedModel } from '../onnx/model';
+import { encodeModel, type LoadedModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
 import { inspectModel, type ModelCard } from '../report/modelCard';
 import {
@@ -18,12 +18,12 @@ import {
 import { leaveOneOut, topKOverlap } from '../stats/ranking';
 import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
-import { writeKeyFile, keyIdOf, newSecret, type GrewKey } from './key';
+import { keyIdOf, newSecret, type GrewKey } from './key';
+import { writeModelAndKey } from './outputs';
 import { appendGrewBias } from './grewGraph';
 import { grewStatistics } from './grewStats';
 import { defaultClusterCount, semanticPartition } from './partition';
 import { probesFromData, probesFromModel } from './probes';
-import { promises as fs } from 'node:fs';
 
 /**
  * δ = 1 with the top 10 protected. On the MovieLens fixtures δ = 0.5 gave z_w ≈ 4.5 at Q = 1000
@@ -185,7 +185,11 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   }
   timer.lap('self-check');
   progress({ message: 'Writing the watermarked model' });
-  await writeOutputs(options.out, marked, options.keyOut ? { file: options.keyOut, key } : null);
+  await writeModelAndKey(
+    options.out,
+    marked,
+    options.keyOut ? { file: options.keyOut, key } : null,
+  );
   timer.lap('write');
   return {
     key,
@@ -205,22 +209,6 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
     },
     timings: timer.steps,
   };
-}
-
-/** Write the model, then the key; if the key cannot be written, the model is removed again. */
-async function writeOutputs(
-  out: string,
-  proto: Parameters<typeof writeModel>[0],
-  key: { file: string; key: GrewKey } | null,
-): Promise<void> {
-  await writeModel(proto, out);
-  if (!key) return;
-  try {
-    await writeKeyFile(key.file, key.key, true);
-  } catch (err) {
-    await fs.rm(out, { force: true });
-    throw err;
-  }
 }
 
 async function compareUtility(

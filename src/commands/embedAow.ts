@@ -1,0 +1,67 @@
+/** RecMark: Embed AOW Watermark — fine-tune a copy of a model to memorise a secret sequence. */
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { embedAow } from '../core/watermark/aow';
+import type { KeyStore } from '../keyStore';
+import { log } from '../log';
+import { settings } from '../settings';
+import { pickModel } from './pickModel';
+import { withCancellableProgress } from './progress';
+
+export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promise<void> {
+  const model =
+    uri instanceof vscode.Uri ? uri : await pickModel('Embed an AOW watermark into which model?');
+  if (!model) return;
+  const s = settings();
+  const data = s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined;
+  if (!data) {
+    const go = await vscode.window.showInformationMessage(
+      'No interaction data is set (recmark.dataFile): RecMark will keep utility by distilling the original model on sequences sampled from it, and start the watermark at a random item. With data, it trains on your users and starts at the coldest item.',
+      'Continue',
+      'Open Settings',
+    );
+    if (go === 'Open Settings')
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'recmark.dataFile');
+    if (go !== 'Continue') return;
+  }
+  const suggested = model.fsPath.replace(/\.onnx$/i, '') + '.aow.onnx';
+  const out = await vscode.window.showSaveDialog({
+    title: 'Save the watermarked model as',
+    defaultUri: vscode.Uri.file(suggested),
+    filters: { 'ONNX models': ['onnx'] },
+  });
+  if (!out) return;
+  if (out.fsPath === model.fsPath)
+    throw new Error('The watermarked model must be a new file; the original is never modified.');
+  const r = await withCancellableProgress('RecMark: embedding AOW watermark', (signal, progress) =>
+    embedAow({
+      model: model.fsPath,
+      out: out.fsPath,
+      data,
+      length: s.aowLength,
+      bottomM: s.aowBottomM,
+      ratio: s.aowRatio,
+      lr: s.aowLr,
+      maxSteps: s.aowMaxSteps,
+      seed: s.seed,
+      signal,
+      progress,
+    }),
+  );
+  await store.add(r.key, `${r.card.fileName} → ${vscode.workspace.asRelativePath(out)}`);
+  const overlap = r.utility.find((u) => u.metric.startsWith('Top-10 overlap'));
+  const ndcg = r.utility.find((u) => u.metric === 'NDCG@10');
+  const utility = ndcg
+    ? `NDCG@10 ${ndcg.before.toFixed(4)} → ${ndcg.after.toFixed(4)}`
+    : `top-10 overlap with the original ${((overlap?.after ?? 0) * 100).toFixed(1)}%`;
+  log.info(
+    `Embedded AOW key ${r.key.keyId} into ${out.fsPath} in ${r.training.steps} steps; ${utility}.`,
+  );
+  const choice = await vscode.window.showInformationMessage(
+    `Watermarked model written to ${vscode.workspace.asRelativePath(out)}: all ${r.key.L - 1} watermark steps rank first (p = ${r.evidence.pValueText}) after ${r.training.steps} fine-tuning steps; ${utility}. Key ${r.key.keyId} is in VS Code's secret storage.`,
+    'Verify Now',
+    'Export Key…',
+  );
+  if (choice === 'Verify Now') await vscode.commands.executeCommand('recmark.verifyWatermark', out);
+  if (choice === 'Export Key…') await vscode.commands.executeCommand('recmark.exportKey');
+}

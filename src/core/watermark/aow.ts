@@ -1,0 +1,509 @@
+/**
+ * AOW end to end (DESIGN.md §3): generate an out-of-distribution sequence with the clean model
+ * as oracle, fine-tune the weights until every prefix predicts its next watermark item first,
+ * and verify by asking a suspect to continue the prefixes. Used by the CLI and VS Code alike.
+ */
+import { RecMarkError, throwIfAborted } from '../errors';
+import { itemPredicate, readInteractions } from '../data/interactions';
+import type { Adapter } from '../onnx/adapter';
+import { encodeModel } from '../onnx/model';
+import { ScoringSession } from '../onnx/session';
+import { rankOf, topK } from '../onnx/topk';
+import { inspectModel, type ModelCard } from '../report/modelCard';
+import {
+  DEFAULT_ALPHA,
+  reportModel,
+  reportVerdict,
+  type AuditReport,
+  type UtilityRow,
+} from '../report/report';
+import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import { oneHotTeacher, prefixExamples } from '../train/examples';
+import { train, writeWeights, type TrainExample } from '../train/trainer';
+import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { Rng } from '../util/random';
+import { aowStatistics } from './aowStats';
+import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
+import { writeModelAndKey } from './outputs';
+import { probesFromModel } from './probes';
+
+export type AowStart = 'cold' | 'pop' | 'random';
+
+export const AOW_DEFAULTS = {
+  length: 5,
+  bottomM: 100,
+  /** Share of training examples that are watermark examples (the paper's WDR). */
+  ratio: 0.1,
+  /** Lower rates memorise more slowly but move the rest of the model less (README, AOW). */
+  lr: 3e-4,
+  batchSize: 64,
+  /** Steps before the memorisation check may stop training, and the check interval. */
+  minSteps: 40,
+  checkEvery: 10,
+  maxSteps: 1500,
+  /** Without data: sequences sampled from the original for self-distillation and the utility check. */
+  distillSequences: 2000,
+  overlapProbes: 500,
+};
+
+export interface EmbedAowOptions {
+  model: string;
+  out: string;
+  keyOut?: string;
+  data?: string;
+  length?: number;
+  bottomM?: number;
+  ratio?: number;
+  start?: AowStart;
+  lr?: number;
+  maxSteps?: number;
+  seed?: number;
+  /** Tests inject a fixed secret; users always get a fresh random one. */
+  secret?: Uint8Array;
+  signal?: AbortSignal;
+  progress?: Progress;
+}
+
+export interface EmbedAowResult {
+  key: AowKey;
+  out: string;
+  keyOut: string | null;
+  card: ModelCard;
+  utility: UtilityRow[];
+  /** Ranks of the targets in the original model (how out-of-distribution the sequence is). */
+  ranksBefore: number[];
+  /** The audit of the new model with its own key. */
+  evidence: { ranks: number[]; recallAt1: number; pValueText: string; verdict: string };
+  training: {
+    steps: number;
+    examples: number;
+    watermarkExamples: number;
+    loss: 'cross-entropy' | 'kl';
+    stepsPerSecond: number;
+  };
+  timings: { step: string; ms: number }[];
+}
+
+function usage(message: string): RecMarkError {
+  return new RecMarkError(message, 'usage');
+}
+
+function checkInt(name: string, value: number, lo: number, hi: number): void {
+  if (!Number.isSafeInteger(value) || value < lo || value > hi)
+    throw usage(`${name} must be an integer from ${lo} to ${hi}, got ${value}.`);
+}
+
+/** Interaction counts per score column (0 for items the data never mentions). */
+function itemCounts(sequences: readonly number[][], width: number): Float64Array {
+  const counts = new Float64Array(width);
+  for (const seq of sequences) for (const id of seq) counts[id]++;
+  return counts;
+}
+
+/** The first watermark item: least or most frequent in the data (ties by the keyed RNG), or random. */
+function startItem(
+  adapter: Adapter,
+  start: AowStart,
+  counts: Float64Array | null,
+  rng: Rng,
+): number {
+  const ids = adapter.itemIds;
+  if (start === 'random' || !counts) return ids[rng.int(ids.length)];
+  const sign = start === 'cold' ? 1 : -1;
+  let best = Infinity;
+  let tied: number[] = [];
+  for (const id of ids) {
+    const v = sign * counts[id];
+    if (v < best) {
+      best = v;
+      tied = [id];
+    } else if (v === best) tied.push(id);
+  }
+  return tied[rng.int(tied.length)];
+}
+
+/**
+ * The watermark sequence: from the start item, each next item drawn uniformly (keyed RNG) from
+ * the M items the oracle scores lowest after the current prefix, never repeating an item.
+ */
+export async function generateAowSequence(
+  session: ScoringSession,
+  options: {
+    length: number;
+    bottomM: number;
+    start: AowStart;
+    rng: Rng;
+    counts?: Float64Array | null;
+    signal?: AbortSignal;
+  },
+): Promise<number[]> {
+  const { adapter } = session;
+  const sequence = [startItem(adapter, options.start, options.counts ?? null, options.rng)];
+  while (sequence.length < options.length) {
+    throwIfAborted(options.signal);
+    let lowest: Int32Array = new Int32Array(0);
+    await session.forEachScores([sequence], (_, scores) => {
+      lowest = topK(scores, adapter.itemIds, options.bottomM, {
+        lowest: true,
+        exclude: new Set(sequence),
+      });
+    });
+    if (lowest.length === 0) throw usage('The catalogue is too small for this watermark length.');
+    sequence.push(lowest[options.rng.int(lowest.length)]);
+  }
+  return sequence;
+}
+
+/** Rank of each target w(i+1) after the prefix w1..wi among the model's real items. */
+export async function extractionRanks(
+  session: ScoringSession,
+  sequence: readonly number[],
+  signal?: AbortSignal,
+): Promise<number[]> {
+  const prefixes = sequence.slice(1).map((_, i) => sequence.slice(0, i + 1));
+  const ranks: number[] = new Array<number>(prefixes.length);
+  await session.forEachScores(
+    prefixes,
+    (i, scores) => (ranks[i] = rankOf(scores, session.adapter.itemIds, sequence[i + 1])),
+    { signal },
+  );
+  return ranks;
+}
+
+/** Every id of the key must be a real item of the model; else the key belongs to another catalogue. */
+function checkKeyFitsModel(key: AowKey, adapter: Adapter): void {
+  const isItem = itemPredicate(adapter);
+  const foreign = key.sequence.filter((id) => !isItem(id));
+  if (foreign.length > 0) {
+    throw new RecMarkError(
+      `The AOW key ${key.keyId} names ${foreign.length} id(s) that are not items of this model ` +
+        `(it scores ${adapter.numItems} items in ids 0..${adapter.scoreWidth - 1}). ` +
+        'Use the key made for this model family, or map the suspect into the same item index space.',
+      'key-mismatch',
+    );
+  }
+}
+
+export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult> {
+  const progress = options.progress ?? noProgress;
+  const { signal } = options;
+  const timer = new StepTimer();
+  const length = options.length ?? AOW_DEFAULTS.length;
+  const bottomM = options.bottomM ?? AOW_DEFAULTS.bottomM;
+  const ratio = options.ratio ?? AOW_DEFAULTS.ratio;
+  const lr = options.lr ?? AOW_DEFAULTS.lr;
+  const maxSteps = options.maxSteps ?? AOW_DEFAULTS.maxSteps;
+  const seed = options.seed ?? 1;
+  checkInt('length', length, 2, 20);
+  checkInt('max-steps', maxSteps, 1, 1_000_000);
+  if (!(ratio > 0 && ratio < 1)) throw usage(`ratio must be between 0 and 1, got ${ratio}.`);
+  if (!(lr > 0 && lr < 1)) throw usage(`lr must be between 0 and 1, got ${lr}.`);
+  const start = options.start ?? (options.data ? 'cold' : 'random');
+  if (start !== 'random' && !options.data)
+    throw usage(`--start ${start} picks the item by its frequency, so it needs --data.`);
+
+  progress({ message: 'Reading the model' });
+  const { card, model, adapter } = await inspectModel(options.model);
+  checkInt('bottom-m', bottomM, 1, adapter.numItems - length);
+  const sequences = options.data
+    ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
+    : null;
+  timer.lap('load');
+
+  const secret = options.secret ?? newSecret();
+  const original = await ScoringSession.open(model.file, adapter);
+  let sequence: number[];
+  let utilityExamples: TrainExample[];
+  let before: Measured;
+  let ranksBefore: number[];
+  try {
+    progress({
+      message: `Generating a ${length}-item watermark sequence with the model as oracle`,
+    });
+    sequence = await generateAowSequence(original, {
+      length,
+      bottomM,
+      start,
+      rng: new Rng(keyedSeed(secret, 'aow/sequence')),
+      counts: sequences ? itemCounts(sequences, adapter.scoreWidth) : null,
+      signal,
+    });
+    ranksBefore = await extractionRanks(original, sequence, signal);
+    timer.lap('sequence');
+    progress({ message: 'Measuring utility before embedding' });
+    before = await measure(original, sequences, null, { seed, signal });
+    utilityExamples = sequences
+      ? prefixExamples(sequences, adapter.seqLen)
+      : await distillationExamples(original, before.probes!, signal);
+    timer.lap('before');
+  } finally {
+    await original.release();
+  }
+  if (utilityExamples.length === 0)
+    throw new RecMarkError(
+      `${options.data} has no user with at least 3 interactions to keep utility with.`,
+      'data-invalid',
+    );
+
+  const loss = sequences ? ('cross-entropy' as const) : ('kl' as const);
+  const marks = watermarkExamples(sequence, ratio, utilityExamples.length, adapter, loss);
+  const examples = [...utilityExamples, ...marks];
+  const batchSize = AOW_DEFAULTS.batchSize;
+  const epochs = Math.max(1, Math.ceil((maxSteps * batchSize) / examples.length));
+  let ranks: number[] = [];
+  progress({
+    message: `Fine-tuning until every prefix predicts its watermark item (${examples.length.toLocaleString('en-US')} examples)`,
+  });
+  const result = await train({
+    model: model.proto,
+    adapter,
+    examples,
+    loss,
+    batchSize,
+    epochs,
+    maxSteps,
+    lr,
+    seed,
+    signal,
+    checkpoint: {
+      every: AOW_DEFAULTS.checkEvery,
+      check: async (step, weights) => {
+        if (step < AOW_DEFAULTS.minSteps) return false;
+        ranks = await ranksWith(model.proto, weights, adapter, sequence, signal);
+        progress({
+          message: `Fine-tuning: watermark ranks ${ranks.join(', ')} (all must reach 1)`,
+          fraction: step / maxSteps,
+        });
+        return ranks.every((r) => r === 1);
+      },
+    },
+  });
+  timer.lap('train');
+  throwIfAborted(signal);
+  const markedBytes = encodeModel(result.proto);
+
+  const marked = await ScoringSession.open(markedBytes, adapter);
+  let after: Measured;
+  let selfCheck: AuditReport;
+  try {
+    ranks = await extractionRanks(marked, sequence, signal);
+    if (!ranks.every((r) => r === 1)) {
+      throw new RecMarkError(
+        `After ${result.steps} steps the watermark targets rank ${ranks.join(', ')} (all must rank 1); ` +
+          'nothing was written. Raise --max-steps or --ratio, or use a larger --lr.',
+        'aow-not-memorised',
+      );
+    }
+    progress({ message: 'Measuring utility after embedding' });
+    after = await measure(marked, sequences, before.probes, { seed, signal });
+    const key = makeKey(secret, sequence, bottomM, start, card);
+    selfCheck = await auditAow(marked, card, key, { alpha: DEFAULT_ALPHA }, new StepTimer());
+    timer.lap('after');
+    progress({ message: 'Writing the watermarked model' });
+    await writeModelAndKey(
+      options.out,
+      result.proto,
+      options.keyOut ? { file: options.keyOut, key } : null,
+    );
+    timer.lap('write');
+    return {
+      key,
+      out: options.out,
+      keyOut: options.keyOut ?? null,
+      card,
+      utility: utilityRows(before, after, sequences !== null),
+      ranksBefore,
+      evidence: {
+        ranks,
+        recallAt1: selfCheck.aow!.recall['1'],
+        pValueText: selfCheck.pValueText,
+        verdict: selfCheck.verdict,
+      },
+      training: {
+        steps: result.steps,
+        examples: examples.length,
+        watermarkExamples: marks.length,
+        loss,
+        stepsPerSecond: result.stepsPerSecond,
+      },
+      timings: timer.steps,
+    };
+  } finally {
+    await marked.release();
+  }
+}
+
+function makeKey(
+  secret: Uint8Array,
+  sequence: number[],
+  bottomM: number,
+  start: AowStart,
+  card: ModelCard,
+): AowKey {
+  return {
+    scheme: 'aow',
+    version: 1,
+    keyId: keyIdOf(secret),
+    sequence,
+    L: sequence.length,
+    M: bottomM,
+    start,
+    secret,
+    model: { fileName: card.fileName, sha256: card.sha256 },
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Each prefix w1..wi → w(i+1), repeated so the watermark examples make up `ratio` of all
+ * examples. With KL training (no data) the target becomes a one-hot teacher.
+ */
+function watermarkExamples(
+  sequence: readonly number[],
+  ratio: number,
+  utilityCount: number,
+  adapter: Adapter,
+  loss: 'cross-entropy' | 'kl',
+): TrainExample[] {
+  const prefixes = sequence.length - 1;
+  const copies = Math.max(1, Math.round((ratio / (1 - ratio)) * (utilityCount / prefixes)));
+  const base = sequence.slice(1).map((target, i) => ({
+    history: sequence.slice(0, i + 1),
+    ...(loss === 'kl' ? { teacher: oneHotTeacher(adapter.scoreWidth, target) } : { target }),
+  }));
+  return Array.from({ length: copies }, () => base).flat();
+}
+
+/** Self-distillation: the original model's scores on sequences sampled from it. */
+async function distillationExamples(
+  session: ScoringSession,
+  probes: number[][],
+  signal?: AbortSignal,
+): Promise<TrainExample[]> {
+  const examples: TrainExample[] = [];
+  await session.forEachScores(
+    probes,
+    (i, scores) => examples.push({ history: probes[i], teacher: scores.slice() }),
+    { signal },
+  );
+  return examples;
+}
+
+async function ranksWith(
+  proto: Parameters<typeof writeWeights>[0],
+  weights: ReadonlyMap<string, Float32Array>,
+  adapter: Adapter,
+  sequence: readonly number[],
+  signal?: AbortSignal,
+): Promise<number[]> {
+  const session = await ScoringSession.open(encodeModel(writeWeights(proto, weights)), adapter);
+  try {
+    return await extractionRanks(session, sequence, signal);
+  } finally {
+    await session.release();
+  }
+}
+
+interface Measured {
+  /** Leave-one-out metrics @10 and @20 (with data). */
+  loo: { k: number; recall: number; ndcg: number }[] | null;
+  /** Sampled probes (without data): distillation inputs and the overlap check. */
+  probes: number[][] | null;
+  overlapProbes: number[][];
+  lists: Int32Array[];
+}
+
+/** Utility of one model: leave-one-out with data; top-10 lists on sampled probes either way. */
+async function measure(
+  session: ScoringSession,
+  sequences: number[][] | null,
+  sampled: number[][] | null,
+  options: { seed: number; signal?: AbortSignal },
+): Promise<Measured> {
+  const { signal } = options;
+  const loo = sequences ? await leaveOneOut(session, sequences, [10, 20], { signal }) : null;
+  const probes =
+    sequences || sampled
+      ? sampled
+      : await probesFromModel(session, {
+          count: AOW_DEFAULTS.distillSequences,
+          seed: options.seed,
+          signal,
+        });
+  // Overlap is measured on histories the training never saw as distillation inputs.
+  const overlapProbes = sequences
+    ? sequences.filter((s) => s.length >= 2).map((s) => s.slice(0, -1))
+    : probes!.slice(0, AOW_DEFAULTS.overlapProbes);
+  const lists = await session.topK(overlapProbes, 10, { signal });
+  return { loo, probes, overlapProbes, lists };
+}
+
+function utilityRows(before: Measured, after: Measured, withData: boolean): UtilityRow[] {
+  const rows: UtilityRow[] = [];
+  if (before.loo && after.loo) {
+    before.loo.forEach((m, i) =>
+      rows.push(
+        { metric: `Recall@${m.k}`, before: m.recall, after: after.loo![i].recall },
+        { metric: `NDCG@${m.k}`, before: m.ndcg, after: after.loo![i].ndcg },
+      ),
+    );
+  }
+  rows.push({
+    metric: withData ? 'Top-10 overlap with original' : 'Top-10 overlap with original (sampled)',
+    before: 1,
+    after: topKOverlap(before.lists, after.lists),
+  });
+  return rows;
+}
+
+export interface VerifyAowOptions {
+  model: string;
+  key: AowKey;
+  alpha?: number;
+  signal?: AbortSignal;
+  progress?: Progress;
+}
+
+export async function verifyAow(options: VerifyAowOptions): Promise<AuditReport> {
+  const progress = options.progress ?? noProgress;
+  const timer = new StepTimer();
+  progress({ message: 'Reading the suspect model' });
+  const { card, adapter } = await inspectModel(options.model);
+  checkKeyFitsModel(options.key, adapter);
+  timer.lap('load');
+  const session = await ScoringSession.open(card.file, adapter);
+  try {
+    progress({ message: `Asking the model to continue ${options.key.L - 1} watermark prefixes` });
+    return await auditAow(session, card, options.key, options, timer);
+  } finally {
+    await session.release();
+  }
+}
+
+async function auditAow(
+  session: ScoringSession,
+  card: ModelCard,
+  key: AowKey,
+  options: { alpha?: number; signal?: AbortSignal },
+  timer: StepTimer,
+): Promise<AuditReport> {
+  const alpha = options.alpha ?? DEFAULT_ALPHA;
+  if (!(alpha > 0 && alpha < 1)) throw usage(`alpha must be between 0 and 1, got ${alpha}.`);
+  checkKeyFitsModel(key, session.adapter);
+  const ranks = await extractionRanks(session, key.sequence, options.signal);
+  timer.lap('queries');
+  const stats = aowStatistics(ranks, session.adapter.numItems);
+  timer.lap('statistics');
+  return {
+    kind: 'recmark-audit',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    scheme: 'aow',
+    ...reportVerdict('aow', stats.pValue, alpha),
+    model: reportModel(card),
+    keyId: key.keyId,
+    parameters: { length: key.L, queries: key.L - 1, bottomM: key.M, start: key.start },
+    timings: timer.steps,
+    aow: stats.evidence,
+  };
+}
