@@ -1,5 +1,6 @@
 // The main job on the bundled sample: inspect the SASRec fixture, embed a GREW watermark, verify
-// the watermarked copy (PRESENT) and the original (ABSENT), and export the audit as HTML.
+// the watermarked copy (PRESENT) and the original (ABSENT), and export the audit as HTML; then
+// embed an AOW watermark (no data needed: self-distillation) and audit that copy with both keys.
 // Outputs go to .cache/demo/ (git-ignored); the fixture itself is never modified.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -33,6 +34,19 @@ run('audit the watermarked copy', [
   path.join(out, 'audit-watermarked.html'),
 ]);
 run('audit the original', ['verify', sample, '--key', key]);
+const aowMarked = path.join(out, 'sasrec.aow.onnx');
+const aowKey = path.join(out, 'sasrec.aow.wmkey.json');
+run('watermark it with AOW', ['embed', 'aow', sample, '--out', aowMarked, '--key-out', aowKey]);
+run('audit the AOW copy with both keys', [
+  'verify',
+  aowMarked,
+  '--key',
+  key,
+  '--key',
+  aowKey,
+  '--report-html',
+  path.join(out, 'audit-aow.html'),
+]);
 console.log(
   `\nDone. Open ${path.relative(root, path.join(out, 'audit-watermarked.html'))} in a browser for the full report.`,
 );

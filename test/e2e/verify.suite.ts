@@ -4,9 +4,12 @@
  *      the open dialog (code-server's simple file dialog) imports the key file → report PRESENT,
  *      with drawn charts, saved as JSON under .recmark/reports/.
  *   2. Palette → Verify Watermark → the original model → the stored key → ABSENT.
- *   3. Palette → Embed GREW Watermark on the original → δ default → save dialog default → a new
+ *   2b. Palette → Embed GREW Watermark on the original → δ default → save dialog default → a new
  *      `.grew.onnx` in the Explorer; the original is byte-identical.
- *   4. The watermarked model's inline view shows the model card and the latest audit.
+ *   3. Explorer → Verify Watermark on an AOW-watermarked copy → "Import a key file…" → PRESENT,
+ *      with the recall and rank charts drawn.
+ *   4. Palette → Verify Watermark → "All 2 stored keys" → one report, both keys listed.
+ *   5. The watermarked model's inline view shows the model card and the latest audit.
  * The watermarked copy and its key come from the CLI (src/cli.ts), made while the .vsix packages
  * and cached in .cache/e2e/grew-<hash of the fixture and src/> for the next run.
  */
@@ -45,20 +48,25 @@ import {
   type Suite,
 } from './harness';
 import { expectModelCard } from './modelView.suite';
+import { movielensInteractionFile } from '../unit/movielens';
 
 const ORIGINAL = 'sasrec_opset17.onnx';
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', ORIGINAL);
 const MARKED = 'sasrec.grew.onnx';
 const KEY_FILE = 'sasrec.wmkey.json';
+const AOW_MARKED = 'sasrec.aow.onnx';
+const AOW_KEY_FILE = 'sasrec.aow.wmkey.json';
+const MADE = [MARKED, KEY_FILE, AOW_MARKED, AOW_KEY_FILE];
 /** What Embed GREW Watermark suggests for the original. */
 const EMBEDDED = 'sasrec_opset17.grew.onnx';
 
 /** The CLI's output, outside the workspace (a key file is kept away from the models). */
 let made: string | undefined;
 const keyPath = (): string => path.join(made!, KEY_FILE);
+const aowKeyPath = (): string => path.join(made!, AOW_KEY_FILE);
 
 /** What the first test leaves for the later ones, so a failure there is reported once, clearly. */
-const done = { imported: false, reportedMarked: false };
+const done = { imported: false, reportedMarked: false, importedAow: false };
 function needs(what: keyof typeof done, test: string): void {
   assert.ok(done[what], `skipped: ${test} needs the first verify test to have passed`);
 }
@@ -153,10 +161,10 @@ export const verifySuite: Suite = {
       );
     }
     made = mkdtempSync(path.join(tmpdir(), 'recmark-e2e-grew-'));
-    const cached = path.join(ROOT, '.cache', 'e2e', `grew-${sourceHash()}`);
-    if ([MARKED, KEY_FILE].every((f) => existsSync(path.join(cached, f)))) {
-      for (const f of [MARKED, KEY_FILE]) copyFileSync(path.join(cached, f), path.join(made, f));
-      note(`${MARKED} and its key from ${path.relative(ROOT, cached)}`);
+    const cached = path.join(ROOT, '.cache', 'e2e', `marked-${sourceHash()}`);
+    if (MADE.every((f) => existsSync(path.join(cached, f)))) {
+      for (const f of MADE) copyFileSync(path.join(cached, f), path.join(made, f));
+      note(`${MADE.join(', ')} from ${path.relative(ROOT, cached)}`);
       return;
     }
     // From the sources (tsx), so this can run while `vsce package` rebuilds dist/.
@@ -176,18 +184,37 @@ export const verifySuite: Suite = {
       ],
       { timeoutMs: 180_000 },
     );
+    await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'src', 'cli.ts'),
+        'embed',
+        'aow',
+        FIXTURE,
+        '--data',
+        movielensInteractionFile(),
+        '--out',
+        path.join(made, AOW_MARKED),
+        '--key-out',
+        aowKeyPath(),
+      ],
+      { timeoutMs: 300_000 },
+    );
     // Kept for the next run while the fixture and the sources stay the same (older ones go).
     const cache = path.dirname(cached);
-    for (const old of readdirSync(cache).filter((d) => d.startsWith('grew-'))) {
+    for (const old of readdirSync(cache).filter((d) => /^(grew|marked)-/.test(d))) {
       rmSync(path.join(cache, old), { recursive: true, force: true });
     }
     mkdirSync(cached, { recursive: true });
-    for (const f of [MARKED, KEY_FILE]) copyFileSync(path.join(made, f), path.join(cached, f));
+    for (const f of MADE) copyFileSync(path.join(made, f), path.join(cached, f));
   },
 
   fill(dir) {
     copyFileSync(FIXTURE, path.join(dir, ORIGINAL));
     copyFileSync(path.join(made!, MARKED), path.join(dir, MARKED));
+    copyFileSync(path.join(made!, AOW_MARKED), path.join(dir, AOW_MARKED));
   },
 
   dispose() {
@@ -272,6 +299,53 @@ export const verifySuite: Suite = {
           const mine = reports.filter((r) => r.model.fileName === ORIGINAL);
           assert.equal(mine.length, 1);
           assert.equal(mine[0].verdict, 'absent');
+        }));
+
+      test('Explorer → Verify Watermark on an AOW copy imports its key and reports PRESENT', () =>
+        e2e.step('verify-aow', async () => {
+          const { page } = e2e;
+          await closeAllEditors(page);
+          await explorerRow(page, AOW_MARKED).click({ button: 'right', timeout: 15_000 });
+          const item = page.locator('.monaco-menu .action-item', {
+            has: page.locator('.action-label', { hasText: /^Verify Watermark$/ }),
+          });
+          await item.waitFor({ timeout: 10_000 });
+          await e2e.screenshot('explorer-context-menu-aow');
+          await item.click({ timeout: 10_000 });
+          await quickInputTitled(page, 'Verify with which key?');
+          await choose(page, 'Verify with which key?', /Import a key file/);
+          await enterPathInFileDialog(page, 'Import a RecMark key file', aowKeyPath(), true);
+          await notification(page, /Imported AOW key/)
+            .first()
+            .waitFor({ timeout: 20_000 });
+          await expectReport(e2e, AOW_MARKED, 'PRESENT');
+          const frame = webview(page);
+          await frame
+            .locator('figure', { hasText: 'Extraction recall at K' })
+            .waitFor({ timeout: 20_000 });
+          const charts = await expectChartsDrawn(e2e, '.rm-report');
+          assert.ok(charts.length >= 2, `AOW charts: ${JSON.stringify(charts)}`);
+          done.importedAow = true;
+          await clearNotifications(page);
+          await e2e.screenshot('report-aow-present');
+        }));
+
+      test('Palette → Verify Watermark with all stored keys shows one report listing both', () =>
+        e2e.step('verify-all-keys', async () => {
+          needs('imported', 'checking all stored keys');
+          needs('importedAow', 'checking all stored keys');
+          const { page } = e2e;
+          await closeAllEditors(page);
+          await runCommand(page, 'RecMark: Verify Watermark');
+          await choose(page, 'Verify a watermark in which model?', AOW_MARKED);
+          await choose(page, 'Verify with which key?', /All 2 stored keys/);
+          await expectReport(e2e, AOW_MARKED, 'PRESENT');
+          const rows = webview(page).locator('.rm-keys tbody tr');
+          await rows.nth(1).waitFor({ timeout: 20_000 });
+          assert.equal(await rows.count(), 2);
+          assert.match((await rows.nth(0).innerText()).toLowerCase(), /aow/);
+          assert.match((await rows.nth(1).innerText()).toLowerCase(), /grew/);
+          await e2e.screenshot('report-all-keys');
         }));
 
       test('Palette → Embed GREW Watermark writes a new model and leaves the original alone', () =>

@@ -145,7 +145,10 @@ test('bad input exits 2 naming the problem and the fix', async () => {
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
     // Progress lines ("… step") may precede it; the error itself is one line, no stack.
-    const errors = r.stderr.trim().split('\n').filter((l) => !l.startsWith('… '));
+    const errors = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('… '));
     assert.equal(errors.length, 1, r.stderr);
     assert.match(errors[0], /^recmark: /);
     assert.equal(r.stdout, '');

@@ -214,7 +214,7 @@ function keysCheckedPanel(
     el(
       'p',
       { class: 'rm-note' },
-      `${checks.length} keys were checked on this model, strongest evidence first. The verdict and the evidence are for the first key.`,
+      `${checks.length} keys were checked on this model, strongest evidence first. The verdict and the evidence are for the first key. Each p-value is for its own key: with ${checks.length} keys, the chance that some unrelated key looks significant is up to ${checks.length} times its p-value.`,
     ),
   );
   section.classList.add('rm-keys');
