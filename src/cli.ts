@@ -5,12 +5,15 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/extraction';
 import { finetuneAttack } from './core/attack/finetune';
+import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
+import { robustnessSweep, type AttackKind } from './core/attack/robustness';
 import { CancelledError, RecMarkError } from './core/errors';
 import { formatModelCard, inspectModel } from './core/report/modelCard';
 import type { AuditReport } from './core/report/report';
 import { formatPValue } from './core/stats/tests';
-import { embedAow, type AowStart } from './core/watermark/aow';
+import { embedAow, type AowStart, type AowUtility } from './core/watermark/aow';
 import { embedGrew, GREW_DEFAULTS } from './core/watermark/grew';
 import { readKeyFile } from './core/watermark/key';
 import { verifyWithKeys } from './core/watermark/verify';
@@ -29,11 +32,13 @@ Commands:
       The top --protect-head items keep their order (0 biases the whole top-Kc).
 
   embed aow MODEL --out OUT --key-out KEY [--data FILE] [--length 5] [--bottom-m 100]
-                  [--ratio 0.1] [--start cold|pop|random] [--lr 3e-4] [--max-steps 1500]
+                  [--ratio 0.1] [--start cold|pop|random] [--utility train|distil]
+                  [--lr 3e-4] [--min-steps 200] [--max-steps 1500]
                   [--seed 1] [--force] [--json]
       Generate an out-of-distribution item sequence with MODEL as oracle and fine-tune MODEL
       until it continues every prefix of it; utility is kept by training on FILE's sequences
-      (or, without data, by distilling the original model). Writes a new model and a key file.
+      (--utility train, the default with data) or by distilling the original model's scores
+      (--utility distil: closest to the original; the default without data).
 
   verify MODEL --key KEY [--key KEY2 ...] [--data FILE] [--probes 1000] [--top-k 20]
                [--null-keys 200] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
@@ -44,6 +49,28 @@ Commands:
                   [--seed 1] [--batch-size 64] [--max-steps N] [--force] [--json]
       Simulate a thief fine-tuning MODEL on a fraction of the users in FILE (next-item
       cross-entropy); prints the loss curve and utility before/after, writes the tuned copy.
+
+  attack prune MODEL --out OUT --fraction F [--data FILE] [--seed 1] [--force] [--json]
+      Simulate magnitude pruning: zero the fraction F (0 <= F < 1) smallest-|w| weights of each
+      weight matrix; prints the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+
+  attack noise MODEL --out OUT --scale S [--data FILE] [--seed 1] [--force] [--json]
+      Simulate weight noise: add N(0, (S*std(W))^2) to every weight tensor W (S >= 0); prints
+      the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+
+  attack extract MODEL --out SURROGATE [--sequences 3000] [--top-k 100] [--arch same|sasrec]
+                 [--epochs 20] [--length L] [--loss listwise|ranking] [--max-steps N]
+                 [--data FILE] [--seed 1] [--force] [--json]
+      Simulate data-free model extraction: query MODEL as a black box with synthetic sequences
+      (each next item drawn from its top-k), train a surrogate (MODEL's graph re-initialised, or
+      a SASRec) on the ranked lists alone; prints the query budget, the surrogate's agreement
+      with MODEL and, with --data, both models' Recall/NDCG@10. Then run "verify" on SURROGATE.
+
+  robustness MODEL --key KEY [--data FILE] [--attacks extraction,finetune,prune,noise]
+             [--probes 1000] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
+      Robustness sweep of a watermarked MODEL: run extraction (3,000 sequences), fine-tuning on
+      1/5/10% of users (needs --data), pruning at 20/50/80% and noise at 0.1/0.5, verify KEY
+      after each, and print the audit with one row per attack. Writes no model files.
 
 Options:
   -h, --help     Show this help.
@@ -136,7 +163,9 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     'bottom-m': { type: 'string' },
     ratio: { type: 'string' },
     start: { type: 'string' },
+    utility: { type: 'string' },
     lr: { type: 'string' },
+    'min-steps': { type: 'string' },
     'max-steps': { type: 'string' },
     seed: { type: 'string' },
     force: { type: 'boolean' },
@@ -146,6 +175,9 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
   const start = values.start;
   if (start !== undefined && !['cold', 'pop', 'random'].includes(start))
     throw new UsageError(`--start must be cold, pop or random, got "${start}"`);
+  const utility = values.utility;
+  if (utility !== undefined && !['train', 'distil'].includes(utility))
+    throw new UsageError(`--utility must be train or distil, got "${utility}"`);
   const quiet = values.json ?? false;
   const r = await embedAow({
     model,
@@ -156,7 +188,9 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     bottomM: intOption(values['bottom-m'], 'bottom-m'),
     ratio: numberOption(values.ratio, 'ratio'),
     start: start as AowStart | undefined,
+    utility: utility as AowUtility | undefined,
     lr: numberOption(values.lr, 'lr'),
+    minSteps: intOption(values['min-steps'], 'min-steps'),
     maxSteps: intOption(values['max-steps'], 'max-steps'),
     seed: intOption(values.seed, 'seed'),
     signal,
@@ -185,7 +219,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     `Watermarked model: ${r.out}`,
     `Key file:          ${r.keyOut} (key id ${r.key.keyId}; keep it private)`,
     `AOW:               ${r.key.L} items (start ${r.key.start}, each from the ${r.key.M} lowest-scored), ranks in the original ${r.ranksBefore.join(', ')} of ${r.card.numItems}`,
-    `Training:          ${r.training.steps} steps (${r.training.loss}), ${r.training.watermarkExamples.toLocaleString('en-US')} of ${r.training.examples.toLocaleString('en-US')} examples are watermark prefixes`,
+    `Training:          ${r.training.steps} steps (${r.training.loss === 'kl' ? 'distillation' : 'cross-entropy on the data'}), ${r.training.watermarkExamples.toLocaleString('en-US')} of ${r.training.examples.toLocaleString('en-US')} examples are watermark prefixes`,
     `Evidence:          ranks ${r.evidence.ranks.join(', ')} → ${r.evidence.verdict}, p = ${r.evidence.pValueText}`,
     ...utilityLines(r.utility),
   ];
@@ -332,6 +366,21 @@ function formatReport(r: AuditReport): string {
       `Fisher X = ${a.fisherStatistic.toFixed(1)}, p = ${a.pFisherText}`,
     );
   }
+  for (const row of r.robustness?.rows ?? []) {
+    const m = row.metric;
+    const metric = !m
+      ? ''
+      : m.name === 'Recall@10'
+        ? `Recall@10 ${(m.value * 100).toFixed(0)}%`
+        : `${m.name} ${m.value.toFixed(1)}`;
+    const fidelity =
+      row.fidelity !== undefined ? `, top-10 overlap ${(row.fidelity * 100).toFixed(0)}%` : '';
+    lines.push(
+      row.error
+        ? `${row.label.padEnd(46)} not run: ${row.error}`
+        : `${row.label.padEnd(46)} ${row.verdict.toUpperCase().padEnd(12)} p = ${row.pValueText.padEnd(8)} ${metric}${fidelity}`,
+    );
+  }
   for (const c of r.keyChecks ?? [])
     lines.push(
       `key ${c.keyId} (${c.scheme}): ${c.error ? `not checked: ${c.error}` : `${c.verdict}, p = ${c.pValueText}`}`,
@@ -341,6 +390,9 @@ function formatReport(r: AuditReport): string {
 }
 
 async function attackCommand(args: string[], signal: AbortSignal): Promise<void> {
+  if (args[0] === 'prune' || args[0] === 'noise')
+    return perturbCommand(args[0], args.slice(1), signal);
+  if (args[0] === 'extract') return extractCommand(args.slice(1), signal);
   const { values, positionals } = parse(args, {
     data: { type: 'string' },
     out: { type: 'string' },
@@ -358,7 +410,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     throw new UsageError(
       kind === undefined
         ? 'attack needs a kind: "attack finetune MODEL ..."'
-        : `unknown attack "${kind}" (available: finetune)`,
+        : `unknown attack "${kind}" (available: finetune, prune, noise, extract)`,
     );
   }
   if (!model || extra.length > 0)
@@ -397,6 +449,182 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     ...utilityLines(r.utility),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** attack prune|noise: perturb a copy of MODEL's weights; utility on --data when given. */
+async function perturbCommand(
+  kind: 'prune' | 'noise',
+  args: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const { values, positionals } = parse(args, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    fraction: { type: 'string' },
+    scale: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [model, ...extra] = positionals;
+  if (!model || extra.length > 0)
+    throw new UsageError(`attack ${kind} takes exactly one MODEL path`);
+  if (!values.out) throw new UsageError(`attack ${kind} needs --out OUT.onnx`);
+  const [wanted, other, range] =
+    kind === 'prune' ? ['fraction', 'scale', 'in [0, 1)'] : ['scale', 'fraction', '≥ 0'];
+  const [wantedText, otherText] =
+    kind === 'prune' ? [values.fraction, values.scale] : [values.scale, values.fraction];
+  if (otherText !== undefined)
+    throw new UsageError(`attack ${kind} takes --${wanted}, not --${other}`);
+  const amount = numberOption(wantedText, wanted);
+  if (amount === undefined) throw new UsageError(`attack ${kind} needs --${wanted} X (${range})`);
+  await checkOutput(
+    values.out,
+    values.data ? [model, values.data] : [model],
+    values.force ?? false,
+  );
+  const quiet = values.json ?? false;
+  const common = {
+    model,
+    out: values.out,
+    data: values.data,
+    seed: intOption(values.seed, 'seed'),
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  };
+  const r: PerturbResult =
+    kind === 'prune'
+      ? await pruneAttack({ ...common, fraction: amount })
+      : await noiseAttack({ ...common, scale: amount });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ attack: kind, [wanted]: amount, ...r })}\n`);
+    return;
+  }
+  const share = `${((100 * r.changed) / Math.max(1, r.parameters)).toFixed(1)}%`;
+  const lines = [
+    `${kind === 'prune' ? 'Pruned model:' : 'Noisy model: '}     ${r.out}`,
+    kind === 'prune'
+      ? `Pruned:           ${r.changed.toLocaleString('en-US')} of ${r.parameters.toLocaleString('en-US')} weights (${share}) set to 0, smallest |w| of each of ${r.tensors} matrices`
+      : `Noise:            N(0, (${amount}·std(W))²) on ${r.tensors} tensors (${r.parameters.toLocaleString('en-US')} weights, ${share} changed), seed ${r.seed}`,
+    `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
+    ...utilityLines(r.utility),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** attack extract: data-free extraction of MODEL into a surrogate trained on its ranked lists. */
+async function extractCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    sequences: { type: 'string' },
+    'top-k': { type: 'string' },
+    arch: { type: 'string' },
+    epochs: { type: 'string' },
+    length: { type: 'string' },
+    loss: { type: 'string' },
+    'max-steps': { type: 'string' },
+    data: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [model, ...extra] = positionals;
+  if (!model || extra.length > 0)
+    throw new UsageError('attack extract takes exactly one MODEL path');
+  if (!values.out) throw new UsageError('attack extract needs --out SURROGATE.onnx');
+  const arch = values.arch ?? 'same';
+  if (arch !== 'same' && arch !== 'sasrec')
+    throw new UsageError(`--arch must be same or sasrec, got "${arch}"`);
+  const loss = values.loss ?? 'listwise';
+  if (loss !== 'listwise' && loss !== 'ranking')
+    throw new UsageError(`--loss must be listwise or ranking, got "${loss}"`);
+  const options = {
+    sequences: intOption(values.sequences, 'sequences'),
+    topK: intOption(values['top-k'], 'top-k'),
+    epochs: intOption(values.epochs, 'epochs'),
+    length: intOption(values.length, 'length'),
+    maxSteps: intOption(values['max-steps'], 'max-steps'),
+    seed: intOption(values.seed, 'seed'),
+  };
+  await checkOutput(
+    values.out,
+    values.data ? [model, values.data] : [model],
+    values.force ?? false,
+  );
+  const quiet = values.json ?? false;
+  const r = await extractModel({
+    model,
+    out: values.out,
+    data: values.data,
+    arch: arch as ExtractArch,
+    loss: loss as ExtractLoss,
+    ...options,
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ attack: 'extract', ...r })}\n`);
+    return;
+  }
+  const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const q = r.queries;
+  const t = r.training;
+  const f = r.fidelity;
+  const lines = [
+    `Surrogate model:  ${r.out} (${r.arch === 'same' ? "the victim's graph, re-initialised" : 'a SASRec built in code'}, ${n(t.parameters)} weights)`,
+    `Queries:          ${n(q.training)} for training (${n(q.sequences)} synthetic sequences × ${q.length} prefixes, top-${q.topK}) + ${n(q.heldOut)} held out = ${n(q.total)} in ${q.seconds.toFixed(1)} s (${n(q.perSecond)} queries/s)`,
+    `Training:         ${t.epochs} epochs, ${n(t.steps)} steps on ${n(t.examples)} examples (${r.loss}, ${t.positions === 'all' ? 'every position' : 'last position'}) in ${t.seconds.toFixed(1)} s (${t.stepsPerSecond.toFixed(2)} steps/s); loss ${t.firstLoss.toFixed(3)} → ${t.lastLoss.toFixed(3)}`,
+    `Fidelity:         top-10 overlap ${pct(f.top10Overlap)} with the victim on ${n(f.prefixes)} held-out prefixes (chance ${pct(f.chanceTop10)}); top-20 ${pct(f.top20Overlap)}; same top-1 ${pct(f.top1Agreement)}`,
+  ];
+  if (r.utility) {
+    const u = r.utility;
+    lines.push(
+      `On ${n(u.users)} users:     top-10 overlap ${pct(u.top10Overlap)}; victim → surrogate:`,
+      ...utilityLines([
+        { metric: 'Recall@10 (leave-one-out)', before: u.victim.recall, after: u.surrogate.recall },
+        { metric: 'NDCG@10 (leave-one-out)', before: u.victim.ndcg, after: u.surrogate.ndcg },
+      ]),
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function robustnessCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    key: { type: 'string' },
+    data: { type: 'string' },
+    attacks: { type: 'string' },
+    probes: { type: 'string' },
+    seed: { type: 'string' },
+    alpha: { type: 'string' },
+    'report-html': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length !== 1) throw new UsageError('robustness takes exactly one MODEL path');
+  if (!values.key) throw new UsageError('robustness needs --key KEY.wmkey.json');
+  const model = positionals[0];
+  const kinds = ['extraction', 'finetune', 'prune', 'noise'];
+  const attacks = values.attacks?.split(',').map((a) => a.trim());
+  const unknown = attacks?.filter((a) => !kinds.includes(a)) ?? [];
+  if (unknown.length > 0)
+    throw new UsageError(`--attacks takes ${kinds.join(', ')}; "${unknown.join(', ')}" is not one`);
+  if (values['report-html']) await checkOutput(values['report-html'], [model, values.key], true);
+  const key = await readKeyFile(values.key);
+  const quiet = values.json ?? false;
+  const report = await robustnessSweep({
+    model,
+    key,
+    data: values.data,
+    attacks: attacks as AttackKind[] | undefined,
+    probes: intOption(values.probes, 'probes'),
+    seed: intOption(values.seed, 'seed'),
+    alpha: numberOption(values.alpha, 'alpha'),
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (values['report-html']) await writeHtmlReport(report, values['report-html']);
+  process.stdout.write(quiet ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
 }
 
 /** The standalone HTML export needs the webview bundle, which lives next to the CLI bundle. */
@@ -445,6 +673,9 @@ export async function main(
         return 0;
       case 'attack':
         await attackCommand(rest, signal);
+        return 0;
+      case 'robustness':
+        await robustnessCommand(rest, signal);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -1,9 +1,11 @@
 /** Entry point: registers the commands and the model view. Heavy modules load on first use. */
 import * as vscode from 'vscode';
+import { attackExtractCommand } from './commands/attackExtract';
 import { attackFinetuneCommand } from './commands/attackFinetune';
 import { embedAowCommand } from './commands/embedAow';
 import { embedGrewCommand } from './commands/embedGrew';
 import { inspectModelCommand } from './commands/inspectModel';
+import { robustnessSweepCommand } from './commands/robustnessSweep';
 import { exportKeyCommand, forgetKeyCommand, importKeyCommand } from './commands/keys';
 import { verifyWatermarkCommand } from './commands/verifyWatermark';
 import { CancelledError, errorMessage, RecMarkError } from './core/errors';
@@ -71,6 +73,18 @@ export function activate(context: vscode.ExtensionContext): void {
       guarded(
         'Simulate Fine-Tuning Attack',
         (uri?: vscode.Uri) => attackFinetuneCommand(uri),
+        true,
+      ),
+    ),
+    command(
+      'recmark.attackExtract',
+      guarded('Simulate Extraction Attack', (uri?: vscode.Uri) => attackExtractCommand(uri), true),
+    ),
+    command(
+      'recmark.robustnessSweep',
+      guarded(
+        'Robustness Sweep',
+        (uri?: vscode.Uri) => robustnessSweepCommand(context, keys, uri),
         true,
       ),
     ),

@@ -19,6 +19,7 @@ export function settings() {
     aowLength: c.get<number>('aow.length', AOW_DEFAULTS.length),
     aowBottomM: c.get<number>('aow.bottomM', AOW_DEFAULTS.bottomM),
     aowRatio: c.get<number>('aow.ratio', AOW_DEFAULTS.ratio),
+    aowUtility: c.get<'auto' | 'train' | 'distil'>('aow.utility', 'auto'),
     aowLr: c.get<number>('aow.learningRate', AOW_DEFAULTS.lr),
     aowMaxSteps: c.get<number>('aow.maxSteps', AOW_DEFAULTS.maxSteps),
     seed: c.get<number>('seed', 1),

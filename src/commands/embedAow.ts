@@ -41,6 +41,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
       length: s.aowLength,
       bottomM: s.aowBottomM,
       ratio: s.aowRatio,
+      utility: s.aowUtility === 'auto' ? undefined : s.aowUtility,
       lr: s.aowLr,
       maxSteps: s.aowMaxSteps,
       seed: s.seed,

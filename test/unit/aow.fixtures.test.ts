@@ -124,3 +124,26 @@ describe('AOW without data (self-distillation, random start) on sasrec_opset17.o
     assert.ok(readFileSync(out).length > 0);
   });
 });
+
+describe('AOW with data, --utility distil (the model stays closest to the original)', () => {
+  test('sasrec_opset17.onnx: memorised, top-10 lists ≥ 85% the same, NDCG@10 within 5%', async () => {
+    const dir = tempDir();
+    const r = await embedAow({
+      model: fixture('sasrec_opset17.onnx'),
+      out: path.join(dir, 'marked.onnx'),
+      data,
+      utility: 'distil',
+      secret: SECRET,
+    });
+    assert.equal(r.training.loss, 'kl');
+    assert.deepEqual(r.evidence.ranks, [1, 1, 1, 1]);
+    const overlap = r.utility.find((u) => u.metric.startsWith('Top-10 overlap'))!;
+    assert.ok(overlap.after >= 0.85, `overlap ${overlap.after}`);
+    // 610 users: one hit more or less moves NDCG@10 by ~3%, so 5% is the honest tolerance.
+    const ndcg = r.utility.find((u) => u.metric === 'NDCG@10')!;
+    assert.ok(
+      Math.abs(ndcg.after / ndcg.before - 1) <= 0.05,
+      `NDCG@10 ${ndcg.before} → ${ndcg.after}`,
+    );
+  });
+});

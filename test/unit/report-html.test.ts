@@ -10,6 +10,7 @@ import {
   type AowEvidence,
   type AuditReport,
   type KeyCheck,
+  type RobustnessRow,
 } from '../../src/core/report/report';
 import { binomialSf, fisherCombination, formatPValue } from '../../src/core/stats/tests';
 import { percentSmall } from '../../webview/src/format';
@@ -351,7 +352,9 @@ interface Rendered {
   visible: string;
   /** Every text node and attribute value under the app root, rendered or not. */
   everything: string;
-  tables: { label: string; rows: string[][] }[];
+  tables: { label: string; header: string[]; rows: string[][] }[];
+  /** The report's section headings (h2), in document order. */
+  headings: string[];
   canvases: { label: string; width: number; height: number; painted: boolean }[];
   errors: string[];
 }
@@ -387,8 +390,12 @@ async function renderExport(report: AuditReport): Promise<Rendered> {
       return {
         visible: app.innerText,
         everything: parts.join('\n'),
+        headings: Array.from(app.querySelectorAll('h2')).map((h) => (h.textContent ?? '').trim()),
         tables: Array.from(app.querySelectorAll('table')).map((t) => ({
           label: t.getAttribute('aria-label') ?? '',
+          header: Array.from(t.querySelectorAll('thead th')).map((c) =>
+            (c.textContent ?? '').trim(),
+          ),
           rows: Array.from(t.querySelectorAll('tbody tr')).map((r) =>
             Array.from(r.children).map((c) => (c.textContent ?? '').trim()),
           ),
@@ -596,5 +603,406 @@ test(
     assert.equal(r.canvases.length, 3);
     assert.ok(r.canvases.every((c) => c.painted));
     assert.ok(!r.visible.includes('Rank of each watermark step'));
+    assert.ok(!r.headings.includes('Robustness'), 'no sweep, no robustness section');
+  },
+);
+
+// ---- Robustness sweeps (DESIGN.md §4b.3, §6) ---------------------------------------------------
+
+/** A row as `robustnessSweep` writes it for an attack that ran. */
+function attackRow(
+  attack: RobustnessRow['attack'],
+  label: string,
+  setting: string,
+  log10: number,
+  metric: RobustnessRow['metric'],
+  extra: { fidelity?: number; ndcg?: number; ms?: number } = {},
+): RobustnessRow {
+  const p = { value: 10 ** log10, log10 };
+  const { verdict, pValue, log10PValue, pValueText } = reportVerdict('grew', p, 1e-4);
+  return {
+    attack,
+    label,
+    setting,
+    verdict,
+    pValue,
+    log10PValue,
+    pValueText,
+    metric,
+    ms: 1500,
+    ...extra,
+  };
+}
+
+/**
+ * A row for an attack that could not run, with the placeholders the sweep writes (verdict
+ * "absent", p = 1, the watermarked model's own metric): none of them may be shown.
+ */
+function failedRow(
+  attack: RobustnessRow['attack'],
+  label: string,
+  error: string,
+  metric: RobustnessRow['metric'],
+): RobustnessRow {
+  return {
+    attack,
+    label,
+    setting: '—',
+    verdict: 'absent',
+    pValue: 1,
+    log10PValue: 0,
+    pValueText: '—',
+    metric,
+    error,
+    ms: 3,
+  };
+}
+
+/** GREW, swept without data: fine-tuning on 1% could not run, so no NDCG anywhere. */
+function grewSweepReport(): AuditReport {
+  const z = (value: number) => ({ name: 'z_w', value });
+  const report = sampleReport('sasrec_ml1m_grew_swept.onnx');
+  report.robustness = {
+    rows: [
+      attackRow(
+        'extraction',
+        'Data-free extraction (3,000 sequences)',
+        '300,000 queries (top-100), 2,400 training steps',
+        -9.2,
+        z(6.24),
+        { fidelity: 0.612, ms: 184_000 },
+      ),
+      failedRow(
+        'finetune',
+        'Fine-tune on 1% of users',
+        'Fine-tuning needs interaction data (--data).',
+        z(7.21),
+      ),
+      attackRow(
+        'finetune',
+        'Fine-tune on 5% of users',
+        '302 users, 9,811 examples, 39 steps',
+        -11.4,
+        z(6.9),
+        { fidelity: 0.93 },
+      ),
+      attackRow(
+        'finetune',
+        'Fine-tune on 10% of users',
+        '604 users, 19,630 examples, 77 steps',
+        -2.6,
+        z(2.81),
+        { fidelity: 0.874 },
+      ),
+      attackRow(
+        'prune',
+        'Prune 20% of each weight matrix',
+        '743,200 of 3,716,224 weights zeroed',
+        -35.2,
+        z(12.36),
+        { fidelity: 0.991, ms: 820 },
+      ),
+      attackRow(
+        'prune',
+        'Prune 50% of each weight matrix',
+        '1,858,112 of 3,716,224 weights zeroed',
+        -6.1,
+        z(4.92),
+        { fidelity: 0.85 },
+      ),
+      attackRow(
+        'prune',
+        'Prune 80% of each weight matrix',
+        '2,972,979 of 3,716,224 weights zeroed',
+        -0.21,
+        z(0.31),
+        { fidelity: 0.113 },
+      ),
+      attackRow(
+        'noise',
+        "Gaussian noise at 0.1 × each weight's std",
+        '18 tensors, seed 1',
+        -12.8,
+        z(7.04),
+        { fidelity: 0.978 },
+      ),
+      attackRow(
+        'noise',
+        "Gaussian noise at 0.5 × each weight's std",
+        '18 tensors, seed 1',
+        -0.9,
+        z(1.02),
+        { fidelity: 0.402 },
+      ),
+    ],
+  };
+  return report;
+}
+
+/** AOW, swept with data: NDCG@10 for the model and every attacked copy; extraction failed. */
+function aowSweepReport(): AuditReport {
+  const recall = (value: number) => ({ name: 'Recall@10', value });
+  const report = watermarkedAow();
+  report.robustness = {
+    ndcg: 0.1302,
+    rows: [
+      failedRow(
+        'extraction',
+        'Data-free extraction (3,000 sequences)',
+        'The surrogate could not be built: the model has no embedding table to re-initialise.',
+        recall(1),
+      ),
+      attackRow(
+        'finetune',
+        'Fine-tune on 1% of users',
+        '60 users, 1,902 examples, 8 steps',
+        -13.9,
+        recall(1),
+        { fidelity: 0.97, ndcg: 0.1299 },
+      ),
+      attackRow(
+        'finetune',
+        'Fine-tune on 5% of users',
+        '302 users, 9,811 examples, 39 steps',
+        -10.3,
+        recall(0.75),
+        { fidelity: 0.94, ndcg: 0.1311 },
+      ),
+      attackRow(
+        'finetune',
+        'Fine-tune on 10% of users',
+        '604 users, 19,630 examples, 77 steps',
+        -1.3,
+        recall(0.25),
+        { fidelity: 0.9, ndcg: 0.1305 },
+      ),
+      attackRow(
+        'prune',
+        'Prune 20% of each weight matrix',
+        '743,200 of 3,716,224 weights zeroed',
+        -13.9,
+        recall(1),
+        { fidelity: 0.99, ndcg: 0.1301 },
+      ),
+      attackRow(
+        'prune',
+        'Prune 50% of each weight matrix',
+        '1,858,112 of 3,716,224 weights zeroed',
+        -10.3,
+        recall(0.75),
+        { fidelity: 0.81, ndcg: 0.1187 },
+      ),
+      attackRow(
+        'prune',
+        'Prune 80% of each weight matrix',
+        '2,972,979 of 3,716,224 weights zeroed',
+        0,
+        recall(0),
+        { fidelity: 0.05, ndcg: 0.0213 },
+      ),
+      attackRow(
+        'noise',
+        "Gaussian noise at 0.1 × each weight's std",
+        '18 tensors, seed 1',
+        -13.9,
+        recall(1),
+        { fidelity: 0.98, ndcg: 0.13 },
+      ),
+      attackRow(
+        'noise',
+        "Gaussian noise at 0.5 × each weight's std",
+        '18 tensors, seed 1',
+        -6.8,
+        recall(0.5),
+        { fidelity: 0.62, ndcg: 0.0911 },
+      ),
+      attackRow(
+        'noise',
+        "Gaussian noise at 1 × each weight's std",
+        '18 tensors, seed 1',
+        -0.4,
+        recall(0),
+        { fidelity: 0.21, ndcg: 0.0402 },
+      ),
+    ],
+  };
+  return report;
+}
+
+const ROBUSTNESS_TABLE = 'Robustness: one row per attack';
+
+/** The robustness chart: one painted canvas at a height that grows with the attacks. */
+function robustnessCanvas(r: Rendered, attacks: number): Rendered['canvases'][number] {
+  const charts = r.canvases.filter((c) => c.label.startsWith('Evidence −log10 p after each of'));
+  assert.equal(charts.length, 1, 'one robustness chart');
+  const [c] = charts;
+  assert.ok(c.label.startsWith(`Evidence −log10 p after each of ${attacks} attacks`), c.label);
+  assert.ok(c.painted, 'the robustness chart has pixels');
+  assert.ok(c.width > 300 && c.height >= attacks * 40, `chart size ${c.width}×${c.height}`);
+  return c;
+}
+
+test('a report with a robustness section round-trips through the HTML export', () => {
+  for (const report of [grewSweepReport(), aowSweepReport()]) {
+    assert.deepEqual(JSON.parse(embeddedJson(reportToHtml(report, assets))), report);
+  }
+});
+
+test(
+  'the export renders a GREW robustness sweep: summary, chart, one row per attack, NOT RUN',
+  { skip: noBrowser },
+  async () => {
+    const report = grewSweepReport();
+    const r = await renderExport(report);
+    assert.deepEqual(r.errors, []);
+
+    // After the evidence, before the side panels.
+    assert.deepEqual(r.headings.slice(0, 3), ['Evidence', 'Robustness', 'Utility']);
+    assert.ok(
+      r.visible.includes(
+        'The watermark survived 5 of 8 attacks at α = 1e-4; 1 more could not run.',
+      ),
+    );
+    assert.match(r.visible, /Evidence after each attack/);
+    assert.match(r.visible, /past the dashed α line \(at 4\.0\) means the watermark survived/);
+    // Prune 20% (p = 6e-36) runs past the axis at 20, and the caption says how that looks.
+    assert.match(r.visible, /Bars ending in an arrow run past the axis \(p below 1e-20\)/);
+
+    assert.equal(r.canvases.length, 4, 'three evidence charts and the robustness chart');
+    const chart = robustnessCanvas(r, 9);
+    assert.match(chart.label, /against the α line at 4\.0/);
+    assert.match(chart.label, /Fine-tune on 1% of users: not run/);
+    assert.match(
+      chart.label,
+      /Prune 20% of each weight matrix: 35\.2 \(beyond the axis at 20\), PRESENT/,
+    );
+    assert.match(chart.label, /Prune 80% of each weight matrix: 0\.2, ABSENT/);
+
+    const t = r.tables.find((x) => x.label === ROBUSTNESS_TABLE);
+    assert.ok(t);
+    // No data given: no NDCG column.
+    assert.deepEqual(t.header, [
+      'Attack',
+      'Setting',
+      'Verdict',
+      'p',
+      'z_w',
+      'Top-10 overlap',
+      'Time',
+    ]);
+    assert.equal(t.rows.length, 9);
+    assert.deepEqual(
+      t.rows.map((row) => row[2]),
+      [
+        '✓ PRESENT',
+        '— NOT RUN',
+        '✓ PRESENT',
+        '? INCONCLUSIVE',
+        '✓ PRESENT',
+        '✓ PRESENT',
+        '✗ ABSENT',
+        '✓ PRESENT',
+        '✗ ABSENT',
+      ],
+    );
+    assert.deepEqual(t.rows[0], [
+      'Data-free extraction (3,000 sequences)',
+      '300,000 queries (top-100), 2,400 training steps',
+      '✓ PRESENT',
+      report.robustness!.rows[0].pValueText,
+      '6.2',
+      '61%',
+      '3 min 4 s',
+    ]);
+    // The failed attack: its reason, and none of the sweep's placeholders (p = 1, the model's z).
+    assert.deepEqual(t.rows[1], [
+      'Fine-tune on 1% of users',
+      'Fine-tuning needs interaction data (--data).',
+      '— NOT RUN',
+      '—',
+      '—',
+      '—',
+      '3 ms',
+    ]);
+    assert.deepEqual(
+      t.rows.map((row) => row[4]),
+      ['6.2', '—', '6.9', '2.8', '12.4', '4.9', '0.3', '7.0', '1.0'],
+    );
+    assert.match(r.visible, /z_w: the popularity-aware z of green-item bias/);
+  },
+);
+
+test(
+  'the export renders an AOW robustness sweep: Recall@10 as a share, NDCG@10 against the model',
+  { skip: noBrowser },
+  async () => {
+    const report = aowSweepReport();
+    const r = await renderExport(report);
+    assert.deepEqual(r.errors, []);
+
+    assert.deepEqual(r.headings.slice(0, 2), ['Evidence', 'Robustness']);
+    assert.ok(
+      r.visible.includes(
+        'The watermark survived 6 of 9 attacks at α = 1e-4; 1 more could not run.',
+      ),
+    );
+    // No bar runs past the axis here: no arrow in the caption.
+    assert.ok(!r.visible.includes('Bars ending in an arrow'));
+
+    assert.equal(r.canvases.length, 3, 'the two AOW evidence charts and the robustness chart');
+    const chart = robustnessCanvas(r, 10);
+    assert.match(chart.label, /Data-free extraction \(3,000 sequences\): not run/);
+    assert.doesNotMatch(chart.label, /beyond the axis/);
+
+    const t = r.tables.find((x) => x.label === ROBUSTNESS_TABLE);
+    assert.ok(t);
+    assert.deepEqual(t.header, [
+      'Attack',
+      'Setting',
+      'Verdict',
+      'p',
+      'Recall@10',
+      'Top-10 overlap',
+      'NDCG@10 (watermarked 0.1302)',
+      'Time',
+    ]);
+    assert.equal(t.rows.length, 10);
+    assert.deepEqual(
+      t.rows.map((row) => row[2].replace(/^\S+ /, '')),
+      [
+        'NOT RUN',
+        'PRESENT',
+        'PRESENT',
+        'ABSENT',
+        'PRESENT',
+        'PRESENT',
+        'ABSENT',
+        'PRESENT',
+        'PRESENT',
+        'ABSENT',
+      ],
+    );
+    assert.deepEqual(t.rows[0].slice(1, 7), [
+      'The surrogate could not be built: the model has no embedding table to re-initialise.',
+      '— NOT RUN',
+      '—',
+      '—',
+      '—',
+      '—',
+    ]);
+    assert.deepEqual(
+      t.rows.map((row) => row[4]),
+      ['—', '100%', '75%', '25%', '100%', '75%', '0%', '100%', '50%', '0%'],
+    );
+    assert.deepEqual(t.rows[5].slice(5, 7), ['81%', '0.1187 (−8.8%)']);
+    assert.deepEqual(t.rows[2].slice(5, 7), ['94%', '0.1311 (+0.7%)']);
+    assert.match(
+      r.visible,
+      /NDCG@10 \(leave-one-out on the data\) of the watermarked model itself: 0\.1302/,
+    );
+    assert.match(r.visible, /Recall@10: the share of the watermark steps/);
+
+    // The sweep's rows name attacks, never watermark items.
+    for (const id of SECRET_SEQUENCE) assert.ok(!r.everything.includes(String(id)));
   },
 );

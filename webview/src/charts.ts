@@ -57,6 +57,10 @@ export interface Palette {
   nullKeys: string;
   /** The expectation under H0 (Binomial, normal approximation, γ). */
   expected: string;
+  /** Verdict colours, as the banner uses them (always paired with a word or a shape). */
+  present: string;
+  inconclusive: string;
+  absent: string;
   fontFamily: string;
   fontSize: number;
 }
@@ -78,6 +82,9 @@ export function palette(): Palette {
     suspect: opaque(read('--rm-chart-suspect', '#1f6feb')),
     nullKeys: opaque(read('--rm-chart-null', '#8b949e')),
     expected: opaque(read('--rm-chart-expected', '#d4731a')),
+    present: opaque(read('--rm-present', '#1a7f37')),
+    inconclusive: opaque(read('--rm-inconclusive', '#9a6700')),
+    absent: opaque(read('--rm-absent', '#6b7280')),
     fontFamily: read('--rm-font', 'system-ui, sans-serif'),
     fontSize: Number.isFinite(fontSize) && fontSize > 0 ? Math.min(fontSize, 14) : 12,
   };
@@ -146,11 +153,26 @@ export function axisOptions(p: Palette, title: string) {
   };
 }
 
+export interface MarkerOptions {
+  /** Dash pattern of the line (solid by default). */
+  dash?: number[];
+  /**
+   * Where the label goes: beside the line at the top of the plot (default), or centred above
+   * the plot area, which needs `layout.padding.top` of about a line of text.
+   */
+  label?: 'inside' | 'above';
+}
+
 /**
  * A labelled vertical marker (e.g. the observed statistic) drawn over the plot area: chart.js
  * core has no annotations, and this is the only one the report needs.
  */
-export function verticalMarker(x: number, label: string, color: string): Plugin<ChartKind> {
+export function verticalMarker(
+  x: number,
+  label: string,
+  color: string,
+  options: MarkerOptions = {},
+): Plugin<ChartKind> {
   return {
     id: 'rmVerticalMarker',
     afterDatasetsDraw(chart) {
@@ -160,6 +182,7 @@ export function verticalMarker(x: number, label: string, color: string): Plugin<
       ctx.save();
       ctx.strokeStyle = color;
       ctx.lineWidth = 2.5;
+      if (options.dash) ctx.setLineDash(options.dash);
       ctx.beginPath();
       ctx.moveTo(px, chartArea.top);
       ctx.lineTo(px, chartArea.bottom);
@@ -167,11 +190,17 @@ export function verticalMarker(x: number, label: string, color: string): Plugin<
       const font = chart.options.font as { family?: string; size?: number } | undefined;
       ctx.font = `600 ${font?.size ?? 12}px ${font?.family ?? 'sans-serif'}`;
       ctx.fillStyle = color;
-      ctx.textBaseline = 'top';
-      const width = ctx.measureText(label).width;
-      const right = px + 6 + width <= chartArea.right;
-      ctx.textAlign = right ? 'left' : 'right';
-      ctx.fillText(label, right ? px + 6 : px - 6, chartArea.top + 4);
+      if (options.label === 'above') {
+        ctx.textBaseline = 'bottom';
+        ctx.textAlign = 'center';
+        ctx.fillText(label, px, chartArea.top - 3);
+      } else {
+        ctx.textBaseline = 'top';
+        const width = ctx.measureText(label).width;
+        const right = px + 6 + width <= chartArea.right;
+        ctx.textAlign = right ? 'left' : 'right';
+        ctx.fillText(label, right ? px + 6 : px - 6, chartArea.top + 4);
+      }
       ctx.restore();
     },
   };

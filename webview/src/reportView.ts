@@ -1,13 +1,15 @@
 /**
- * The audit report (DESIGN.md §4b), top to bottom: verdict, evidence, utility, model card,
- * parameters and timings, actions. One column, two on wide panels. The same view renders in the
- * report panel, under the model card of the inline `.onnx` view, and in the HTML export.
+ * The audit report (DESIGN.md §4b), top to bottom: verdict, evidence, robustness (after a
+ * sweep), utility, model card, parameters and timings, actions. One column, two on wide panels.
+ * The same view renders in the report panel, under the model card of the inline `.onnx` view, and
+ * in the HTML export.
  */
 import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/report';
 import type { WebviewAction } from '../../src/protocol';
 import { aowHits, aowSteps, renderAowEvidence } from './aowEvidence';
 import { bytes, dateTime, duration, int, num, percent, probability, signed } from './format';
 import { renderGrewEvidence } from './grewEvidence';
+import { renderRobustness } from './robustnessView';
 import { dataTable, keyValueTable } from './tables';
 import { el } from './toolkit';
 
@@ -75,6 +77,18 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
       ),
     );
   root.append(evidence);
+
+  if (report.robustness) {
+    const robustnessId = ids('robustness');
+    root.append(
+      el(
+        'section',
+        { class: 'rm-section', 'aria-labelledby': robustnessId },
+        heading('Robustness', robustnessId),
+        renderRobustness(report.robustness, report.alpha, level + 1),
+      ),
+    );
+  }
 
   const panels = el('div', { class: 'rm-columns' });
   if (report.utility && report.utility.length > 0) {

@@ -107,6 +107,37 @@ export interface AowEvidence {
   combination: string;
 }
 
+/** One simulated attack of a robustness sweep and the verification of its result. */
+export interface RobustnessRow {
+  attack: 'extraction' | 'finetune' | 'prune' | 'noise';
+  /** What was done, for people: "Fine-tune on 5% of users". */
+  label: string;
+  /** The attack's size: "3,000 sequences · 300,000 queries", "1 epoch, 31 users". */
+  setting: string;
+  verdict: Verdict;
+  pValue: number;
+  log10PValue: number;
+  pValueText: string;
+  /** The scheme's headline number: AOW Recall@10 of the watermark steps, GREW z_w (absent on error). */
+  metric?: { name: string; value: number };
+  /** Top-10 overlap of the attacked model with the watermarked one (how much the thief kept). */
+  fidelity?: number;
+  /** NDCG@10 of the attacked model on the data (leave-one-out), when data was given. */
+  ndcg?: number;
+  /**
+   * Set when the attack could not run (e.g. fine-tuning without data); the verdict fields then
+   * hold placeholders ('absent', p = 1, text '—') that views must not show.
+   */
+  error?: string;
+  ms: number;
+}
+
+export interface RobustnessSection {
+  /** NDCG@10 of the watermarked model itself, for comparison with each row's. */
+  ndcg?: number;
+  rows: RobustnessRow[];
+}
+
 /** One key of a multi-key check; the report's own evidence is for the first row. */
 export interface KeyCheck {
   keyId: string;
@@ -143,6 +174,8 @@ export interface AuditReport {
   grew?: GrewEvidence;
   aow?: AowEvidence;
   utility?: UtilityRow[];
+  /** Present when a robustness sweep ran: one row per simulated attack. */
+  robustness?: RobustnessSection;
   /** Present when several keys were checked: every key, strongest evidence first. */
   keyChecks?: KeyCheck[];
 }

@@ -25,9 +25,10 @@ import { Rng } from '../util/random';
 import { aowStatistics } from './aowStats';
 import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
 import { writeModelAndKey } from './outputs';
-import { probesFromModel } from './probes';
+import { probesFromData, probesFromModel } from './probes';
 
 export type AowStart = 'cold' | 'pop' | 'random';
+export type AowUtility = 'train' | 'distil';
 
 export const AOW_DEFAULTS = {
   length: 5,
@@ -37,8 +38,12 @@ export const AOW_DEFAULTS = {
   /** Lower rates memorise more slowly but move the rest of the model less (README, AOW). */
   lr: 3e-4,
   batchSize: 64,
-  /** Steps before the memorisation check may stop training, and the check interval. */
-  minSteps: 40,
+  /**
+   * Steps before the memorisation check may stop training, and the check interval. Stopping at
+   * the first all-rank-1 check (~40–120 steps on SASRec) left a shallow memory that a 10%
+   * fine-tune could dent (a target fell to rank 4); after 200 steps it stayed at rank 1.
+   */
+  minSteps: 200,
   checkEvery: 10,
   maxSteps: 1500,
   /** Without data: sequences sampled from the original for self-distillation and the utility check. */
@@ -55,7 +60,15 @@ export interface EmbedAowOptions {
   bottomM?: number;
   ratio?: number;
   start?: AowStart;
+  /**
+   * How utility is kept: 'train' = next-item cross-entropy on the data's sequences (default with
+   * data; also keeps training the model), 'distil' = KL toward the original's scores (default
+   * without data; keeps the model's behaviour closest), on data histories when there is data.
+   */
+  utility?: AowUtility;
   lr?: number;
+  /** Steps before training may stop (default 200): more steps embed the sequence more deeply. */
+  minSteps?: number;
   maxSteps?: number;
   seed?: number;
   /** Tests inject a fixed secret; users always get a fresh random one. */
@@ -193,12 +206,17 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   const ratio = options.ratio ?? AOW_DEFAULTS.ratio;
   const lr = options.lr ?? AOW_DEFAULTS.lr;
   const maxSteps = options.maxSteps ?? AOW_DEFAULTS.maxSteps;
+  const minSteps = options.minSteps ?? AOW_DEFAULTS.minSteps;
   const seed = options.seed ?? 1;
   checkInt('length', length, 2, 20);
   checkInt('max-steps', maxSteps, 1, 1_000_000);
+  checkInt('min-steps', minSteps, 0, maxSteps);
   if (!(ratio > 0 && ratio < 1)) throw usage(`ratio must be between 0 and 1, got ${ratio}.`);
   if (!(lr > 0 && lr < 1)) throw usage(`lr must be between 0 and 1, got ${lr}.`);
   const start = options.start ?? (options.data ? 'cold' : 'random');
+  const utility = options.utility ?? (options.data ? 'train' : 'distil');
+  if (utility === 'train' && !options.data)
+    throw usage('--utility train fine-tunes on your users, so it needs --data.');
   if (start !== 'random' && !options.data)
     throw usage(`--start ${start} picks the item by its frequency, so it needs --data.`);
 
@@ -232,9 +250,16 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     timer.lap('sequence');
     progress({ message: 'Measuring utility before embedding' });
     before = await measure(original, sequences, null, { seed, signal });
-    utilityExamples = sequences
-      ? prefixExamples(sequences, adapter.seqLen)
-      : await distillationExamples(original, before.probes!, signal);
+    utilityExamples =
+      utility === 'train'
+        ? prefixExamples(sequences!, adapter.seqLen)
+        : await distillationExamples(
+            original,
+            sequences
+              ? probesFromData(sequences, { count: AOW_DEFAULTS.distillSequences, seed })
+              : before.probes!,
+            signal,
+          );
     timer.lap('before');
   } finally {
     await original.release();
@@ -245,7 +270,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
       'data-invalid',
     );
 
-  const loss = sequences ? ('cross-entropy' as const) : ('kl' as const);
+  const loss = utility === 'train' ? ('cross-entropy' as const) : ('kl' as const);
   const marks = watermarkExamples(sequence, ratio, utilityExamples.length, adapter, loss);
   const examples = [...utilityExamples, ...marks];
   const batchSize = AOW_DEFAULTS.batchSize;
@@ -268,7 +293,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     checkpoint: {
       every: AOW_DEFAULTS.checkEvery,
       check: async (step, weights) => {
-        if (step < AOW_DEFAULTS.minSteps) return false;
+        if (step < minSteps) return false;
         ranks = await ranksWith(model.proto, weights, adapter, sequence, signal);
         progress({
           message: `Fine-tuning: watermark ranks ${ranks.join(', ')} (all must reach 1)`,
@@ -374,7 +399,7 @@ function watermarkExamples(
   return Array.from({ length: copies }, () => base).flat();
 }
 
-/** Self-distillation: the original model's scores on sequences sampled from it. */
+/** Self-distillation: the original model's scores on the given histories. */
 async function distillationExamples(
   session: ScoringSession,
   probes: number[][],

@@ -1,0 +1,57 @@
+/** RecMark: Simulate Extraction Attack — train a surrogate on a model's ranked lists alone. */
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { extractModel } from '../core/attack/extraction';
+import { log } from '../log';
+import { settings } from '../settings';
+import { pickModel } from './pickModel';
+import { withCancellableProgress } from './progress';
+
+export async function attackExtractCommand(uri?: vscode.Uri): Promise<void> {
+  const model =
+    uri instanceof vscode.Uri ? uri : await pickModel('Simulate extraction of which model?');
+  if (!model) return;
+  const s = settings();
+  const sequences = await vscode.window.showInputBox({
+    title: 'Synthetic sequences the thief queries (each grown from the model’s top-100)',
+    value: '3000',
+    validateInput: (v) =>
+      Number.isInteger(Number(v)) && Number(v) >= 10 && Number(v) <= 1_000_000
+        ? undefined
+        : 'Enter a whole number from 10 to 1,000,000.',
+  });
+  if (sequences === undefined) return;
+  const out = await vscode.window.showSaveDialog({
+    title: 'Save the surrogate model as',
+    defaultUri: vscode.Uri.file(model.fsPath.replace(/\.onnx$/i, '') + '.surrogate.onnx'),
+    filters: { 'ONNX models': ['onnx'] },
+  });
+  if (!out) return;
+  if (out.fsPath === model.fsPath)
+    throw new Error('The surrogate must be a new file; the original is never modified.');
+  const r = await withCancellableProgress(
+    'RecMark: simulating a data-free extraction attack',
+    (signal, progress) =>
+      extractModel({
+        model: model.fsPath,
+        out: out.fsPath,
+        sequences: Number(sequences),
+        data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
+        seed: s.seed,
+        signal,
+        progress,
+      }),
+  );
+  const agreement = `top-10 overlap with the victim ${(r.fidelity.top10Overlap * 100).toFixed(1)}% (chance ${(r.fidelity.chanceTop10 * 100).toFixed(2)}%)`;
+  const utility = r.utility
+    ? `; NDCG@10 victim ${r.utility.victim.ndcg.toFixed(4)}, surrogate ${r.utility.surrogate.ndcg.toFixed(4)}`
+    : '';
+  log.info(
+    `Extracted ${model.fsPath} → ${out.fsPath}: ${r.queries.total} queries, ${r.training.steps} steps; ${agreement}${utility}.`,
+  );
+  const choice = await vscode.window.showInformationMessage(
+    `Surrogate written to ${vscode.workspace.asRelativePath(out)} after ${r.queries.total.toLocaleString('en-US')} queries: ${agreement}${utility}.`,
+    'Verify Now',
+  );
+  if (choice === 'Verify Now') await vscode.commands.executeCommand('recmark.verifyWatermark', out);
+}

@@ -1,0 +1,246 @@
+/**
+ * The robustness sweep (DESIGN.md §6): take a watermarked model and its key, run the attacks a
+ * thief might (data-free extraction, fine-tuning on 1/5/10% of users, magnitude pruning, weight
+ * noise), verify the watermark after each, and return the audit of the model itself with one
+ * robustness row per attack. Nothing is embedded; attacked copies live in a temporary folder
+ * that is removed when the sweep ends, however it ends.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
+import { itemPredicate, readInteractions } from '../data/interactions';
+import { ScoringSession } from '../onnx/session';
+import { inspectModel } from '../report/modelCard';
+import type { AuditReport, RobustnessRow } from '../report/report';
+import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import { noProgress, type Progress } from '../util/progress';
+import type { WatermarkKey } from '../watermark/key';
+import { probesFromModel } from '../watermark/probes';
+import { verifyWithKey, type VerifyOptions } from '../watermark/verify';
+import { extractModel } from './extraction';
+import { finetuneAttack } from './finetune';
+import { noiseAttack, pruneAttack } from './perturb';
+
+export type AttackKind = RobustnessRow['attack'];
+
+export type PlannedAttack =
+  | { attack: 'extraction'; sequences: number }
+  | { attack: 'finetune'; fraction: number }
+  | { attack: 'prune'; fraction: number }
+  | { attack: 'noise'; scale: number };
+
+/** The default sweep: the attacks of issue 6 at the strengths owners ask about. */
+export const DEFAULT_PLAN: readonly PlannedAttack[] = [
+  { attack: 'extraction', sequences: 3000 },
+  { attack: 'finetune', fraction: 0.01 },
+  { attack: 'finetune', fraction: 0.05 },
+  { attack: 'finetune', fraction: 0.1 },
+  { attack: 'prune', fraction: 0.2 },
+  { attack: 'prune', fraction: 0.5 },
+  { attack: 'prune', fraction: 0.8 },
+  { attack: 'noise', scale: 0.1 },
+  { attack: 'noise', scale: 0.5 },
+];
+
+export interface SweepOptions extends Omit<VerifyOptions, 'model' | 'key' | 'progress'> {
+  model: string;
+  key: WatermarkKey;
+  /** Which attacks of the plan to run (default: all). */
+  attacks?: readonly AttackKind[];
+  plan?: readonly PlannedAttack[];
+  /** Extraction surrogate training epochs (default: the extraction module's). */
+  extractionEpochs?: number;
+  /** Cap on fine-tuning steps per attack (default: one full epoch). */
+  finetuneMaxSteps?: number;
+  progress?: Progress;
+}
+
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+const count = (n: number): string => n.toLocaleString('en-US');
+
+function describe(a: PlannedAttack): string {
+  switch (a.attack) {
+    case 'extraction':
+      return `Data-free extraction (${count(a.sequences)} sequences)`;
+    case 'finetune':
+      return `Fine-tune on ${pct(a.fraction)} of users`;
+    case 'prune':
+      return `Prune ${pct(a.fraction)} of each weight matrix`;
+    case 'noise':
+      return `Gaussian noise at ${a.scale} × each weight's std`;
+  }
+}
+
+/** Run one attack into `out`; returns the setting text for the report. */
+async function runAttack(
+  a: PlannedAttack,
+  out: string,
+  options: SweepOptions,
+  progress: Progress,
+): Promise<string> {
+  const { model, data, seed, signal } = options;
+  switch (a.attack) {
+    case 'extraction': {
+      const r = await extractModel({
+        model,
+        out,
+        sequences: a.sequences,
+        epochs: options.extractionEpochs,
+        seed,
+        signal,
+        progress,
+      });
+      return `${count(r.queries.total)} queries (top-${r.queries.topK}), ${r.training.steps} training steps`;
+    }
+    case 'finetune': {
+      if (!data) throw new RecMarkError('Fine-tuning needs interaction data (--data).', 'usage');
+      const r = await finetuneAttack({
+        model,
+        data,
+        out,
+        fraction: a.fraction,
+        seed,
+        maxSteps: options.finetuneMaxSteps,
+        signal,
+        progress,
+      });
+      return `${r.users.finetuned} users, ${count(r.examples)} examples, ${r.steps} steps`;
+    }
+    case 'prune': {
+      const r = await pruneAttack({ model, out, fraction: a.fraction, seed, signal, progress });
+      return `${count(r.changed)} of ${count(r.parameters)} weights zeroed`;
+    }
+    case 'noise': {
+      const r = await noiseAttack({ model, out, scale: a.scale, seed, signal, progress });
+      return `${r.tensors} tensors, seed ${r.seed}`;
+    }
+  }
+}
+
+/** Headline number of a verification: AOW Recall@10, GREW z_w. */
+function headline(report: AuditReport): RobustnessRow['metric'] {
+  if (report.aow) return { name: 'Recall@10', value: report.aow.recall['10'] ?? 0 };
+  return { name: 'z_w', value: report.grew?.z ?? 0 };
+}
+
+/** Top-10 lists and NDCG@10 of a model, for comparing attacked copies with the original. */
+class Reference {
+  private constructor(
+    private readonly probes: number[][],
+    private readonly sequences: number[][] | null,
+    readonly lists: Int32Array[],
+    readonly ndcg: number | undefined,
+  ) {}
+
+  static async of(
+    model: string,
+    data: string | undefined,
+    seed: number,
+    signal?: AbortSignal,
+  ): Promise<Reference> {
+    const { adapter } = await inspectModel(model);
+    const session = await ScoringSession.open(model, adapter);
+    try {
+      const sequences = data
+        ? (await readInteractions(data, { isItem: itemPredicate(adapter), signal })).sequences
+        : null;
+      const probes = sequences
+        ? sequences.filter((s) => s.length >= 2).map((s) => s.slice(0, -1))
+        : await probesFromModel(session, { count: 500, seed, signal });
+      const lists = await session.topK(probes, 10, { signal });
+      const ndcg = sequences
+        ? (await leaveOneOut(session, sequences, [10], { signal }))[0].ndcg
+        : undefined;
+      return new Reference(probes, sequences, lists, ndcg);
+    } finally {
+      await session.release();
+    }
+  }
+
+  async compare(model: string, signal?: AbortSignal): Promise<{ fidelity: number; ndcg?: number }> {
+    const { adapter } = await inspectModel(model);
+    const session = await ScoringSession.open(model, adapter);
+    try {
+      const lists = await session.topK(this.probes, 10, { signal });
+      const ndcg = this.sequences
+        ? (await leaveOneOut(session, this.sequences, [10], { signal }))[0].ndcg
+        : undefined;
+      return { fidelity: topKOverlap(this.lists, lists), ndcg };
+    } finally {
+      await session.release();
+    }
+  }
+}
+
+export async function robustnessSweep(options: SweepOptions): Promise<AuditReport> {
+  const progress = options.progress ?? noProgress;
+  const { signal } = options;
+  const seed = options.seed ?? 1;
+  const plan = (options.plan ?? DEFAULT_PLAN).filter(
+    (a) => !options.attacks || options.attacks.includes(a.attack),
+  );
+  if (plan.length === 0) throw new RecMarkError('The sweep has no attack to run.', 'usage');
+  const steps = plan.length + 1;
+  const stepProgress =
+    (i: number, prefix: string): Progress =>
+    (u) =>
+      progress({
+        message: `${prefix}: ${u.message}`,
+        fraction: (i + (u.fraction ?? 0)) / steps,
+      });
+  const verify = (model: string, i: number, prefix: string) =>
+    verifyWithKey({ ...options, model, progress: stepProgress(i, prefix) });
+
+  const base = await verify(options.model, 0, 'The watermarked model');
+  const reference = await Reference.of(options.model, options.data, seed, signal);
+  const dir = await mkdtemp(path.join(tmpdir(), 'recmark-sweep-'));
+  const rows: RobustnessRow[] = [];
+  try {
+    for (const [i, a] of plan.entries()) {
+      throwIfAborted(signal);
+      const label = describe(a);
+      const prefix = `${i + 1}/${plan.length} ${label}`;
+      const out = path.join(dir, `attack-${i}.onnx`);
+      const started = performance.now();
+      try {
+        const setting = await runAttack(a, out, options, stepProgress(i + 1, prefix));
+        const report = await verify(out, i + 1, prefix);
+        const compared = await reference.compare(out, signal);
+        rows.push({
+          attack: a.attack,
+          label,
+          setting,
+          verdict: report.verdict,
+          pValue: report.pValue,
+          log10PValue: report.log10PValue,
+          pValueText: report.pValueText,
+          metric: headline(report),
+          fidelity: compared.fidelity,
+          ndcg: compared.ndcg,
+          ms: Math.round(performance.now() - started),
+        });
+      } catch (err) {
+        // One attack that cannot run (no data for fine-tuning, say) does not sink the sweep.
+        if (err instanceof CancelledError || !(err instanceof RecMarkError)) throw err;
+        rows.push({
+          attack: a.attack,
+          label,
+          setting: '—',
+          verdict: 'absent',
+          pValue: 1,
+          log10PValue: 0,
+          pValueText: '—',
+          error: err.message,
+          ms: Math.round(performance.now() - started),
+        });
+      } finally {
+        await rm(out, { force: true });
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  progress({ message: 'Done', fraction: 1 });
+  return { ...base, robustness: { ndcg: reference.ndcg, rows } };
+}
