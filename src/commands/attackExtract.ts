@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { extractModel } from '../core/attack/extraction';
 import { log } from '../log';
 import { settings } from '../settings';
-import { pickModel } from './pickModel';
+import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
 export async function attackExtractCommand(uri?: vscode.Uri): Promise<void> {
@@ -21,14 +21,8 @@ export async function attackExtractCommand(uri?: vscode.Uri): Promise<void> {
         : 'Enter a whole number from 10 to 1,000,000.',
   });
   if (sequences === undefined) return;
-  const out = await vscode.window.showSaveDialog({
-    title: 'Save the surrogate model as',
-    defaultUri: vscode.Uri.file(model.fsPath.replace(/\.onnx$/i, '') + '.surrogate.onnx'),
-    filters: { 'ONNX models': ['onnx'] },
-  });
+  const out = await pickOutputModel(model, '.surrogate.onnx', 'surrogate model');
   if (!out) return;
-  if (out.fsPath === model.fsPath)
-    throw new Error('The surrogate must be a new file; the original is never modified.');
   const r = await withCancellableProgress(
     'RecMark: simulating a data-free extraction attack',
     (signal, progress) =>

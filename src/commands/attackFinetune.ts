@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { finetuneAttack } from '../core/attack/finetune';
 import { log } from '../log';
 import { settings } from '../settings';
-import { pickModel } from './pickModel';
+import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
 export async function attackFinetuneCommand(uri?: vscode.Uri): Promise<void> {
@@ -28,14 +28,8 @@ export async function attackFinetuneCommand(uri?: vscode.Uri): Promise<void> {
       Number(v) > 0 && Number(v) <= 1 ? undefined : 'Enter a number in (0, 1].',
   });
   if (fraction === undefined) return;
-  const out = await vscode.window.showSaveDialog({
-    title: 'Save the fine-tuned model as',
-    defaultUri: vscode.Uri.file(model.fsPath.replace(/\.onnx$/i, '') + '.finetuned.onnx'),
-    filters: { 'ONNX models': ['onnx'] },
-  });
+  const out = await pickOutputModel(model, '.finetuned.onnx', 'fine-tuned model');
   if (!out) return;
-  if (out.fsPath === model.fsPath)
-    throw new Error('The fine-tuned model must be a new file; the original is never modified.');
   const r = await withCancellableProgress(
     'RecMark: simulating a fine-tuning attack',
     (signal, progress) =>

@@ -5,7 +5,7 @@ import { embedAow } from '../core/watermark/aow';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 import { settings } from '../settings';
-import { pickModel } from './pickModel';
+import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
 export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promise<void> {
@@ -24,15 +24,8 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
       await vscode.commands.executeCommand('workbench.action.openSettings', 'recmark.dataFile');
     if (go !== 'Continue') return;
   }
-  const suggested = model.fsPath.replace(/\.onnx$/i, '') + '.aow.onnx';
-  const out = await vscode.window.showSaveDialog({
-    title: 'Save the watermarked model as',
-    defaultUri: vscode.Uri.file(suggested),
-    filters: { 'ONNX models': ['onnx'] },
-  });
+  const out = await pickOutputModel(model, '.aow.onnx', 'watermarked model');
   if (!out) return;
-  if (out.fsPath === model.fsPath)
-    throw new Error('The watermarked model must be a new file; the original is never modified.');
   const r = await withCancellableProgress('RecMark: embedding AOW watermark', (signal, progress) =>
     embedAow({
       model: model.fsPath,

@@ -5,7 +5,7 @@ import { embedGrew } from '../core/watermark/grew';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 import { settings } from '../settings';
-import { pickModel } from './pickModel';
+import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
 export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promise<void> {
@@ -24,15 +24,8 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
         : 'Enter a number between 0 and 10.',
   });
   if (delta === undefined) return;
-  const suggested = model.fsPath.replace(/\.onnx$/i, '') + '.grew.onnx';
-  const out = await vscode.window.showSaveDialog({
-    title: 'Save the watermarked model as',
-    defaultUri: vscode.Uri.file(suggested),
-    filters: { 'ONNX models': ['onnx'] },
-  });
+  const out = await pickOutputModel(model, '.grew.onnx', 'watermarked model');
   if (!out) return;
-  if (out.fsPath === model.fsPath)
-    throw new Error('The watermarked model must be a new file; the original is never modified.');
   const result = await withCancellableProgress(
     'RecMark: embedding GREW watermark',
     (signal, progress) =>

@@ -20,3 +20,22 @@ export async function pickModel(title: string): Promise<vscode.Uri | undefined> 
   });
   return choice?.uri;
 }
+
+/**
+ * Where to save a model derived from `model` (suggested next to it as `<name><suffix>`); the
+ * original is never a valid target, since RecMark never modifies it.
+ */
+export async function pickOutputModel(
+  model: vscode.Uri,
+  suffix: string,
+  what: string,
+): Promise<vscode.Uri | undefined> {
+  const out = await vscode.window.showSaveDialog({
+    title: `Save the ${what} as`,
+    defaultUri: vscode.Uri.file(model.fsPath.replace(/\.onnx$/i, '') + suffix),
+    filters: { 'ONNX models': ['onnx'] },
+  });
+  if (out && out.fsPath === model.fsPath)
+    throw new Error(`The ${what} must be a new file; the original is never modified.`);
+  return out;
+}

@@ -2,15 +2,13 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { robustnessSweep } from '../core/attack/robustness';
-import { saveReport } from '../core/report/store';
 import type { WatermarkKey } from '../core/watermark/key';
 import type { KeyStore } from '../keyStore';
-import { log } from '../log';
-import { ReportPanel } from '../reportPanel';
-import { reportsRoot, settings } from '../settings';
+import { settings } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';
 import { pickModel } from './pickModel';
 import { withCancellableProgress } from './progress';
+import { saveAndShowReport } from './showReport';
 
 export async function robustnessSweepCommand(
   context: vscode.ExtensionContext,
@@ -61,12 +59,11 @@ async function runSweep(
   );
   const rows = report.robustness?.rows ?? [];
   const survived = rows.filter((r) => r.verdict === 'present' && !r.error).length;
-  const root = reportsRoot(model);
-  if (root) {
-    const file = await saveReport(root, report);
-    log.info(
-      `Robustness sweep of ${report.model.fileName} with key ${report.keyId}: survived ${survived} of ${rows.length} attacks; saved ${file}.`,
-    );
-  }
-  ReportPanel.show(context.extensionUri, report, root, () => runSweep(context, model, key, data));
+  await saveAndShowReport(
+    context,
+    model,
+    report,
+    `Robustness sweep of ${report.model.fileName} with key ${report.keyId}: survived ${survived} of ${rows.length} attacks`,
+    () => runSweep(context, model, key, data),
+  );
 }

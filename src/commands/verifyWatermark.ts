@@ -1,16 +1,14 @@
 /** Verify Watermark — check a suspect checkpoint against a stored key and show the report. */
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { saveReport } from '../core/report/store';
 import type { WatermarkKey } from '../core/watermark/key';
 import { verifyWithKeys } from '../core/watermark/verify';
 import type { KeyStore } from '../keyStore';
-import { log } from '../log';
-import { ReportPanel } from '../reportPanel';
-import { reportsRoot, settings } from '../settings';
+import { settings } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';
 import { pickModel } from './pickModel';
 import { withCancellableProgress } from './progress';
+import { saveAndShowReport } from './showReport';
 
 export async function verifyWatermarkCommand(
   context: vscode.ExtensionContext,
@@ -65,13 +63,12 @@ async function runVerification(
         progress,
       }),
   );
-  const root = reportsRoot(model);
   const checked = keys.length > 1 ? ` (${keys.length} keys checked)` : '';
-  if (root) {
-    const file = await saveReport(root, report);
-    log.info(
-      `Verified ${report.model.fileName} with key ${report.keyId}${checked}: ${report.verdict} (p = ${report.pValueText}); saved ${file}.`,
-    );
-  }
-  ReportPanel.show(context.extensionUri, report, root, () => runVerification(context, model, keys));
+  await saveAndShowReport(
+    context,
+    model,
+    report,
+    `Verified ${report.model.fileName} with key ${report.keyId}${checked}: ${report.verdict} (p = ${report.pValueText})`,
+    () => runVerification(context, model, keys),
+  );
 }

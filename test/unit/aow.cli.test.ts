@@ -186,6 +186,7 @@ test('cancel during each step of an AOW embed: nothing written', async () => {
       keyOut: path.join(target, 'm.json'),
       data: movielensInteractionFile(),
       secret: Buffer.alloc(32, 1),
+      minSteps: 10, // reach "Measuring utility after" sooner; the minimum is not under test
       signal: controller.signal,
       progress: ({ message }) => {
         if (message.startsWith(step)) controller.abort();

@@ -20,6 +20,7 @@ import {
 } from './charts';
 import { int, num, percentSmall } from './format';
 import { dataTable, keyValueTable } from './tables';
+import { figure } from './figure';
 import { el } from './toolkit';
 
 let statsCounter = 0;
@@ -44,29 +45,6 @@ export function aowSteps(a: AowEvidence): number {
 /** Targets ranked within the top K, read back from Recall@K (the host's numbers). */
 export function aowHits(a: AowEvidence, k: number): number {
   return Math.round((a.recall[String(k)] ?? 0) * aowSteps(a));
-}
-
-function figure(
-  title: string,
-  explanation: string,
-  chart: HTMLElement,
-  table: HTMLElement,
-  tableOpen = false,
-): HTMLElement {
-  const details = el('details', { class: 'rm-data' }, el('summary', {}, 'Data table'), table);
-  if (tableOpen) details.setAttribute('open', '');
-  return el(
-    'figure',
-    { class: 'rm-panel rm-figure' },
-    el(
-      'figcaption',
-      {},
-      el('span', { class: 'rm-figure-title' }, title),
-      el('span', { class: 'rm-figure-text' }, explanation),
-    ),
-    chart,
-    details,
-  );
 }
 
 function recallFigure(a: AowEvidence, p: Palette): HTMLElement {

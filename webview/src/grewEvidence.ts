@@ -16,6 +16,7 @@ import {
 } from './charts';
 import { binomialPmf, extent, histogramBins, mean, shares } from './histograms';
 import { int, num, percent, probability } from './format';
+import { figure } from './figure';
 import { el } from './toolkit';
 import { dataTable, keyValueTable } from './tables';
 
@@ -31,26 +32,6 @@ export function renderGrewEvidence(g: GrewEvidence, level = 3): HTMLElement {
     rankFigure(g, p),
     nullFigure(g, p),
     statsPanel(g, level),
-  );
-}
-
-function figure(
-  title: string,
-  explanation: string,
-  chart: HTMLElement,
-  table: HTMLElement,
-): HTMLElement {
-  return el(
-    'figure',
-    { class: 'rm-panel rm-figure' },
-    el(
-      'figcaption',
-      {},
-      el('span', { class: 'rm-figure-title' }, title),
-      el('span', { class: 'rm-figure-text' }, explanation),
-    ),
-    chart,
-    el('details', { class: 'rm-data' }, el('summary', {}, 'Data table'), table),
   );
 }
 
