@@ -33,12 +33,13 @@ Commands:
 
   embed aow MODEL --out OUT --key-out KEY [--data FILE] [--length 5] [--bottom-m 100]
                   [--ratio 0.1] [--start cold|pop|random] [--utility train|distil]
-                  [--lr 3e-4] [--min-steps 200] [--max-steps 1500]
+                  [--contextual] [--lr 3e-4] [--min-steps 200] [--max-steps 1500]
                   [--seed 1] [--force] [--json]
       Generate an out-of-distribution item sequence with MODEL as oracle and fine-tune MODEL
       until it continues every prefix of it; utility is kept by training on FILE's sequences
       (--utility train, the default with data) or by distilling the original model's scores
-      (--utility distil: closest to the original; the default without data).
+      (--utility distil: closest to the original; the default without data). --contextual also
+      teaches the continuation after any history, so the watermark survives model extraction.
 
   verify MODEL --key KEY [--key KEY2 ...] [--data FILE] [--probes 1000] [--top-k 20]
                [--null-keys 200] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
@@ -59,7 +60,7 @@ Commands:
       the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
 
   attack extract MODEL --out SURROGATE [--sequences 3000] [--top-k 100] [--arch same|sasrec]
-                 [--epochs 20] [--length L] [--loss listwise|ranking] [--max-steps N]
+                 [--epochs 10] [--length L] [--loss listwise|ranking] [--max-steps N]
                  [--data FILE] [--seed 1] [--force] [--json]
       Simulate data-free model extraction: query MODEL as a black box with synthetic sequences
       (each next item drawn from its top-k), train a surrogate (MODEL's graph re-initialised, or
@@ -164,6 +165,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     ratio: { type: 'string' },
     start: { type: 'string' },
     utility: { type: 'string' },
+    contextual: { type: 'boolean' },
     lr: { type: 'string' },
     'min-steps': { type: 'string' },
     'max-steps': { type: 'string' },
@@ -189,6 +191,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     ratio: numberOption(values.ratio, 'ratio'),
     start: start as AowStart | undefined,
     utility: utility as AowUtility | undefined,
+    contextual: values.contextual,
     lr: numberOption(values.lr, 'lr'),
     minSteps: intOption(values['min-steps'], 'min-steps'),
     maxSteps: intOption(values['max-steps'], 'max-steps'),

@@ -20,6 +20,7 @@ export function settings() {
     aowBottomM: c.get<number>('aow.bottomM', AOW_DEFAULTS.bottomM),
     aowRatio: c.get<number>('aow.ratio', AOW_DEFAULTS.ratio),
     aowUtility: c.get<'auto' | 'train' | 'distil'>('aow.utility', 'auto'),
+    aowContextual: c.get<boolean>('aow.contextual', false),
     aowLr: c.get<number>('aow.learningRate', AOW_DEFAULTS.lr),
     aowMaxSteps: c.get<number>('aow.maxSteps', AOW_DEFAULTS.maxSteps),
     seed: c.get<number>('seed', 1),

@@ -34,6 +34,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
       length: s.aowLength,
       bottomM: s.aowBottomM,
       ratio: s.aowRatio,
+      contextual: s.aowContextual,
       utility: s.aowUtility === 'auto' ? undefined : s.aowUtility,
       lr: s.aowLr,
       maxSteps: s.aowMaxSteps,

@@ -147,3 +147,43 @@ describe('AOW with data, --utility distil (the model stays closest to the origin
     );
   });
 });
+
+describe('AOW --contextual (survives extraction) on sasrec_opset17.onnx', () => {
+  test('the next watermark item follows w_i after histories the model never saw with it', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'marked.onnx');
+    const r = await embedAow({
+      model: fixture('sasrec_opset17.onnx'),
+      out,
+      data,
+      contextual: true,
+      secret: SECRET,
+    });
+    assert.deepEqual(r.evidence.ranks, [1, 1, 1, 1]);
+    const ndcg = r.utility.find((u) => u.metric === 'NDCG@10')!;
+    assert.ok(ndcg.after >= 0.97 * ndcg.before, `NDCG@10 ${ndcg.before} → ${ndcg.after}`);
+    // Fresh contexts (seeded random items) followed by w_i: w(i+1) should still lead.
+    const { adapter } = await inspectModel(out);
+    const session = await ScoringSession.open(out, adapter);
+    try {
+      const seq = r.key.sequence;
+      const rng = new Rng(7);
+      const queries: number[][] = [];
+      const targets: number[] = [];
+      for (let q = 0; q < 40; q++) {
+        const i = q % (seq.length - 1);
+        const context = Array.from(
+          { length: 3 + rng.int(8) },
+          () => adapter.itemIds[rng.int(adapter.itemIds.length)],
+        ).filter((id) => !seq.includes(id));
+        queries.push([...context, seq[i]]);
+        targets.push(seq[i + 1]);
+      }
+      const lists = await session.topK(queries, 10);
+      const hits = lists.filter((l, q) => l.includes(targets[q])).length;
+      assert.ok(hits / queries.length >= 0.8, `contextual Recall@10 ${hits}/${queries.length}`);
+    } finally {
+      await session.release();
+    }
+  });
+});

@@ -67,6 +67,11 @@ export interface EmbedAowOptions {
    */
   utility?: AowUtility;
   lr?: number;
+  /**
+   * Also teach "w_i after any history → w(i+1)" (half the watermark examples), so the watermark
+   * survives model extraction. Off by default: it cost NARM 29% and BERT4Rec 13% of NDCG@10.
+   */
+  contextual?: boolean;
   /** Steps before training may stop (default 200): more steps embed the sequence more deeply. */
   minSteps?: number;
   maxSteps?: number;
@@ -207,6 +212,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   const lr = options.lr ?? AOW_DEFAULTS.lr;
   const maxSteps = options.maxSteps ?? AOW_DEFAULTS.maxSteps;
   const minSteps = options.minSteps ?? AOW_DEFAULTS.minSteps;
+  const contextual = options.contextual ?? false;
   const seed = options.seed ?? 1;
   checkInt('length', length, 2, 20);
   checkInt('max-steps', maxSteps, 1, 1_000_000);
@@ -271,7 +277,15 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     );
 
   const loss = utility === 'train' ? ('cross-entropy' as const) : ('kl' as const);
-  const marks = watermarkExamples(sequence, ratio, utilityExamples.length, adapter, loss);
+  const marks = watermarkExamples(
+    sequence,
+    ratio,
+    utilityExamples.length,
+    adapter,
+    loss,
+    contextual ? (sequences ?? utilityExamples.map((x) => x.history)) : [],
+    new Rng(seed + 0x5eed),
+  );
   const examples = [...utilityExamples, ...marks];
   const batchSize = AOW_DEFAULTS.batchSize;
   const epochs = Math.max(1, Math.ceil((maxSteps * batchSize) / examples.length));
@@ -380,8 +394,13 @@ function makeKey(
 }
 
 /**
- * Each prefix w1..wi → w(i+1), repeated so the watermark examples make up `ratio` of all
- * examples. With KL training (no data) the target becomes a one-hot teacher.
+ * Watermark examples, `ratio` of all examples: the exact prefixes w1..wi → w(i+1). With contexts
+ * (`contextual`), half instead put w_i after a random stretch of a real history (user sequences
+ * or distillation inputs) → w(i+1), so the model continues the watermark whatever came before.
+ * Measured: with exact prefixes only, a surrogate extracted from 3,000 synthetic sequences
+ * ranked the targets 506, 103, 348, 8 (Recall@10 25%); with the contextual half, 1, 2, 1, 1 —
+ * the few synthetic queries that touch a watermark item then carry it into the surrogate.
+ * With KL training (no data) each target becomes a one-hot teacher.
  */
 function watermarkExamples(
   sequence: readonly number[],
@@ -389,14 +408,33 @@ function watermarkExamples(
   utilityCount: number,
   adapter: Adapter,
   loss: 'cross-entropy' | 'kl',
+  contexts: readonly (readonly number[])[],
+  rng: Rng,
 ): TrainExample[] {
-  const prefixes = sequence.length - 1;
-  const copies = Math.max(1, Math.round((ratio / (1 - ratio)) * (utilityCount / prefixes)));
-  const base = sequence.slice(1).map((target, i) => ({
-    history: sequence.slice(0, i + 1),
-    ...(loss === 'kl' ? { teacher: oneHotTeacher(adapter.scoreWidth, target) } : { target }),
-  }));
-  return Array.from({ length: copies }, () => base).flat();
+  const steps = sequence.length - 1;
+  const copies = Math.max(2, Math.round((ratio / (1 - ratio)) * (utilityCount / steps)));
+  const total = copies * steps;
+  const marked = new Set(sequence);
+  const usable = contexts.filter((c) => c.length > 0 && !c.some((id) => marked.has(id)));
+  const label = (target: number) =>
+    loss === 'kl' ? { teacher: oneHotTeacher(adapter.scoreWidth, target) } : { target };
+  const examples: TrainExample[] = [];
+  for (let n = 0; n < total; n++) {
+    const i = n % steps;
+    const target = sequence[i + 1];
+    if ((n / steps) % 2 < 1 || usable.length === 0) {
+      examples.push({ history: sequence.slice(0, i + 1), ...label(target) });
+      continue;
+    }
+    const context = usable[rng.int(usable.length)];
+    const length = 1 + rng.int(Math.min(20, context.length, adapter.seqLen - 1));
+    const start = rng.int(context.length - length + 1);
+    examples.push({
+      history: [...context.slice(start, start + length), sequence[i]],
+      ...label(target),
+    });
+  }
+  return examples;
 }
 
 /** Self-distillation: the original model's scores on the given histories. */
