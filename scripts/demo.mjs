@@ -48,5 +48,5 @@ run('audit the AOW copy with both keys', [
   path.join(out, 'audit-aow.html'),
 ]);
 console.log(
-  `\nDone. Open ${path.relative(root, path.join(out, 'audit-watermarked.html'))} in a browser for the full report.`,
+  `\nDone. Open ${path.relative(root, path.join(out, 'audit-watermarked.html'))} (GREW) and ${path.relative(root, path.join(out, 'audit-aow.html'))} (AOW, both keys) in a browser for the full reports.`,
 );
