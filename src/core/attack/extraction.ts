@@ -27,7 +27,7 @@
  *    steps and time. The surrogate is written atomically; the victim file is only read.
  */
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
-import { RecMarkError, throwIfAborted } from '../errors';
+import { throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import { detectAdapter, type Adapter } from '../onnx/adapter';
 import { DataType, GraphIndex, tensorDims, tensorFloat32, tensorValues } from '../onnx/graph';
@@ -45,6 +45,7 @@ import {
 } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
+import { checkInt, checkNumber, usageError } from '../util/validate';
 
 export type ExtractArch = 'same' | 'sasrec';
 export type ExtractLoss = 'listwise' | 'ranking';
@@ -153,19 +154,6 @@ export interface ExtractResult {
     top10Overlap: number;
   } | null;
   timings: { step: string; ms: number }[];
-}
-
-function usage(message: string): RecMarkError {
-  return new RecMarkError(message, 'usage');
-}
-
-function checkInt(name: string, value: number, lo: number, hi: number): void {
-  if (!Number.isSafeInteger(value) || value < lo || value > hi)
-    throw usage(`${name} must be an integer from ${lo} to ${hi}, got ${value}.`);
-}
-
-function checkNumber(name: string, value: number, ok: boolean, want: string): void {
-  if (!Number.isFinite(value) || !ok) throw usage(`${name} must be ${want}, got ${value}.`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,7 +353,7 @@ export async function buildSurrogate(
 ): Promise<Surrogate> {
   if (options.arch === 'sasrec') {
     if (adapter.padId !== 0 || adapter.itemIds[0] === 0 || adapter.padding !== 'left') {
-      throw usage(
+      throw usageError(
         'The built-in SASRec surrogate needs item ids 1..N with left padding by 0; use --arch same for this model.',
       );
     }
@@ -394,7 +382,7 @@ export async function buildSurrogate(
   }
   const stripped = stripScoreCalibration(victimProto, adapter.output);
   const trainable = defaultTrainable(stripped, adapter.output);
-  if (trainable.length === 0) throw usage('The model has no float weights to re-initialise.');
+  if (trainable.length === 0) throw usageError('The model has no float weights to re-initialise.');
   const proto = reinitialise(stripped, adapter, trainable, { seed: options.seed });
   const all = await allPositionVariant(proto, adapter);
   return {
@@ -714,9 +702,9 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   const draws = options.draws ?? EXTRACT_DEFAULTS.draws;
   const seed = options.seed ?? EXTRACT_DEFAULTS.seed;
   if (arch !== 'same' && arch !== 'sasrec')
-    throw usage(`arch must be "same" or "sasrec", got "${String(arch)}".`);
+    throw usageError(`arch must be "same" or "sasrec", got "${String(arch)}".`);
   if (lossKind !== 'listwise' && lossKind !== 'ranking')
-    throw usage(`loss must be "listwise" or "ranking", got "${String(lossKind)}".`);
+    throw usageError(`loss must be "listwise" or "ranking", got "${String(lossKind)}".`);
   checkInt('sequences', count, 1, 10_000_000);
   checkInt('held-out', heldOutCount, 0, 1_000_000);
   checkInt('epochs', epochs, 1, 10_000);

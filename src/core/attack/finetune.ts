@@ -16,6 +16,7 @@ import { prefixExamples } from '../train/examples';
 import { evaluateLoss, train, type TrainResult } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
+import { checkNumber } from '../util/validate';
 
 export const FINETUNE_DEFAULTS = {
   epochs: 1,
@@ -60,11 +61,6 @@ export interface FinetuneResult {
   timings: { step: string; ms: number }[];
 }
 
-function check(name: string, value: number, ok: boolean, want: string): void {
-  if (!Number.isFinite(value) || !ok)
-    throw new RecMarkError(`${name} must be ${want}, got ${value}.`, 'usage');
-}
-
 export async function finetuneAttack(options: FinetuneOptions): Promise<FinetuneResult> {
   const progress = options.progress ?? noProgress;
   const timer = new StepTimer();
@@ -73,10 +69,10 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
   const fraction = options.fraction ?? FINETUNE_DEFAULTS.fraction;
   const seed = options.seed ?? FINETUNE_DEFAULTS.seed;
   const batchSize = options.batchSize ?? FINETUNE_DEFAULTS.batchSize;
-  check('epochs', epochs, Number.isSafeInteger(epochs) && epochs >= 1, 'a positive integer');
-  check('lr', lr, lr > 0 && lr < 1, 'between 0 and 1');
-  check('fraction', fraction, fraction > 0 && fraction <= 1, 'in (0, 1]');
-  check(
+  checkNumber('epochs', epochs, Number.isSafeInteger(epochs) && epochs >= 1, 'a positive integer');
+  checkNumber('lr', lr, lr > 0 && lr < 1, 'between 0 and 1');
+  checkNumber('fraction', fraction, fraction > 0 && fraction <= 1, 'in (0, 1]');
+  checkNumber(
     'batch-size',
     batchSize,
     Number.isSafeInteger(batchSize) && batchSize >= 1,

@@ -21,6 +21,7 @@ import { leaveOneOut, topKOverlap } from '../stats/ranking';
 import { oneHotTeacher, prefixExamples } from '../train/examples';
 import { train, writeWeights, type TrainExample } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { checkInt, usageError } from '../util/validate';
 import { Rng } from '../util/random';
 import { aowStatistics } from './aowStats';
 import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
@@ -102,15 +103,6 @@ export interface EmbedAowResult {
   timings: { step: string; ms: number }[];
 }
 
-function usage(message: string): RecMarkError {
-  return new RecMarkError(message, 'usage');
-}
-
-function checkInt(name: string, value: number, lo: number, hi: number): void {
-  if (!Number.isSafeInteger(value) || value < lo || value > hi)
-    throw usage(`${name} must be an integer from ${lo} to ${hi}, got ${value}.`);
-}
-
 /** Interaction counts per score column (0 for items the data never mentions). */
 function itemCounts(sequences: readonly number[][], width: number): Float64Array {
   const counts = new Float64Array(width);
@@ -166,7 +158,8 @@ export async function generateAowSequence(
         exclude: new Set(sequence),
       });
     });
-    if (lowest.length === 0) throw usage('The catalogue is too small for this watermark length.');
+    if (lowest.length === 0)
+      throw usageError('The catalogue is too small for this watermark length.');
     sequence.push(lowest[options.rng.int(lowest.length)]);
   }
   return sequence;
@@ -217,14 +210,14 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   checkInt('length', length, 2, 20);
   checkInt('max-steps', maxSteps, 1, 1_000_000);
   checkInt('min-steps', minSteps, 0, maxSteps);
-  if (!(ratio > 0 && ratio < 1)) throw usage(`ratio must be between 0 and 1, got ${ratio}.`);
-  if (!(lr > 0 && lr < 1)) throw usage(`lr must be between 0 and 1, got ${lr}.`);
+  if (!(ratio > 0 && ratio < 1)) throw usageError(`ratio must be between 0 and 1, got ${ratio}.`);
+  if (!(lr > 0 && lr < 1)) throw usageError(`lr must be between 0 and 1, got ${lr}.`);
   const start = options.start ?? (options.data ? 'cold' : 'random');
   const utility = options.utility ?? (options.data ? 'train' : 'distil');
   if (utility === 'train' && !options.data)
-    throw usage('--utility train fine-tunes on your users, so it needs --data.');
+    throw usageError('--utility train fine-tunes on your users, so it needs --data.');
   if (start !== 'random' && !options.data)
-    throw usage(`--start ${start} picks the item by its frequency, so it needs --data.`);
+    throw usageError(`--start ${start} picks the item by its frequency, so it needs --data.`);
 
   progress({ message: 'Reading the model' });
   const { card, model, adapter } = await inspectModel(options.model);
@@ -551,7 +544,7 @@ async function auditAow(
   timer: StepTimer,
 ): Promise<AuditReport> {
   const alpha = options.alpha ?? DEFAULT_ALPHA;
-  if (!(alpha > 0 && alpha < 1)) throw usage(`alpha must be between 0 and 1, got ${alpha}.`);
+  if (!(alpha > 0 && alpha < 1)) throw usageError(`alpha must be between 0 and 1, got ${alpha}.`);
   checkKeyFitsModel(key, session.adapter);
   const ranks = await extractionRanks(session, key.sequence, options.signal);
   timer.lap('queries');
