@@ -46,6 +46,7 @@ import {
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkInt, checkNumber, usageError } from '../util/validate';
+import { GREW_RAW_SCORES } from '../watermark/grewGraph';
 
 export type ExtractArch = 'same' | 'sasrec';
 export type ExtractLoss = 'listwise' | 'ranking';
@@ -221,9 +222,6 @@ export async function syntheticQueries(
 
 // ---------------------------------------------------------------------------------------------
 // 2. Surrogate architectures
-
-/** The value GREW embedding (watermark/grewGraph.ts) renames the original score output to. */
-const GREW_RAW_SCORES = 'score_calibration/raw_scores';
 
 /**
  * The victim's network without score post-processing RecMark appended (the GREW calibration

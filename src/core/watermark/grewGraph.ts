@@ -28,6 +28,8 @@ export interface GrewGraphParams {
 }
 
 const PREFIX = 'score_calibration';
+/** What GREW embedding renames the model's original score output to. */
+export const GREW_RAW_SCORES = `${PREFIX}/raw_scores`;
 const { DataType } = onnx.TensorProto;
 
 const floatInit = floatTensor;
@@ -68,7 +70,7 @@ export function appendGrewBias(
   const model = cloneModel(proto);
   const graph = graphOf(model);
   const out = adapter.output;
-  const raw = `${PREFIX}/raw_scores`;
+  const raw = GREW_RAW_SCORES;
   const n = (name: string): string => `${PREFIX}/${name}`;
   for (const node of graph.node) {
     node.output = (node.output ?? []).map((o) => (o === out ? raw : o));

@@ -4,24 +4,12 @@
  */
 import { CancelledError, RecMarkError } from '../errors';
 import type { AuditReport, KeyCheck } from '../report/report';
-import type { Progress } from '../util/progress';
 import { verifyAow } from './aow';
-import { verifyGrew } from './grew';
+import { verifyGrew, type VerifyGrewOptions } from './grew';
 import type { WatermarkKey } from './key';
 
-export interface VerifyOptions {
-  model: string;
-  key: WatermarkKey;
-  /** GREW only: interaction data for probes, probe count, list length, null keys, seed. */
-  data?: string;
-  probes?: number;
-  topK?: number;
-  nullKeys?: number;
-  seed?: number;
-  alpha?: number;
-  signal?: AbortSignal;
-  progress?: Progress;
-}
+/** GREW's verification options (data, probes, top-k and null keys matter to GREW only), any key. */
+export type VerifyOptions = Omit<VerifyGrewOptions, 'key'> & { key: WatermarkKey };
 
 export async function verifyWithKey(options: VerifyOptions): Promise<AuditReport> {
   const { key } = options;
