@@ -12,6 +12,7 @@ import { CancelledError, errorMessage, RecMarkError } from './core/errors';
 import { KeyStore } from './keyStore';
 import { log } from './log';
 import { ModelEditorProvider } from './modelEditor';
+import { testApi, type RecMarkTestApi } from './testApi';
 
 /** Run a command so that a failure becomes a notification, never an unhandled rejection. */
 function guarded<A extends unknown[]>(
@@ -45,7 +46,7 @@ function guarded<A extends unknown[]>(
   };
 }
 
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): RecMarkTestApi | undefined {
   const keys = new KeyStore(context);
   const command = (id: string, handler: (...args: never[]) => Promise<void>) =>
     vscode.commands.registerCommand(id, handler);
@@ -103,6 +104,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('recmark.showLog', () => log.show()),
     { dispose: () => log.dispose() },
   );
+  return testApi(context, keys);
 }
 
 export function deactivate(): void {

@@ -5,12 +5,25 @@ import type { AuditReport } from './core/report/report';
 import { reportFileName, REPORTS_DIR } from './core/report/store';
 import { writeFileAtomic } from './core/util/files';
 import { log } from './log';
-import { parseWebviewMessage, type HostMessage } from './protocol';
+import { parseWebviewMessage, type HostMessage, type WebviewMessage } from './protocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
+
+/** What crossed the panel's message channel; observed only by the in-host test suite. */
+export type PanelEvent =
+  | { kind: 'received'; type: WebviewMessage['type'] }
+  | { kind: 'ignored' }
+  | { kind: 'posted'; type: HostMessage['type']; delivered: boolean };
 
 export class ReportPanel {
   static readonly viewType = 'recmark.report';
   private static current: ReportPanel | undefined;
+  /** Set only in ExtensionMode.Test (see testApi.ts). */
+  static observer: ((event: PanelEvent) => void) | undefined;
+
+  /** Feed a raw message to the open panel as if its webview had sent it (tests only). */
+  static async deliver(raw: unknown): Promise<void> {
+    await ReportPanel.current?.onMessage(raw);
+  }
 
   private report: AuditReport | undefined;
   private rerun: (() => Promise<void>) | undefined;
@@ -54,16 +67,20 @@ export class ReportPanel {
     this.panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw));
   }
 
-  private post(message: HostMessage): Thenable<boolean> {
-    return this.panel.webview.postMessage(message);
+  private async post(message: HostMessage): Promise<boolean> {
+    const delivered = await this.panel.webview.postMessage(message);
+    ReportPanel.observer?.({ kind: 'posted', type: message.type, delivered });
+    return delivered;
   }
 
   private async onMessage(raw: unknown): Promise<void> {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
+      ReportPanel.observer?.({ kind: 'ignored' });
       log.warn('Ignored a malformed message from the report panel.');
       return;
     }
+    ReportPanel.observer?.({ kind: 'received', type: msg.type });
     if (msg.type === 'ready') {
       this.ready = true;
       if (this.report) await this.post({ type: 'report', report: this.report });

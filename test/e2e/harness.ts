@@ -85,20 +85,16 @@ export async function setup(): Promise<Tools> {
 }
 
 /**
- * The .vsix under test: $RECMARK_VSIX if set, else `vsce package` into .cache/e2e/recmark.vsix
- * (git-ignored; vsce first runs the `vscode:prepublish` script, i.e. the production build).
- * Packaging needs no network: vsce asks the local `npm list` for the dependencies.
+ * The .vsix under test: $RECMARK_VSIX if set, else scripts/package.mjs (as `npm run package`)
+ * into .cache/e2e/recmark.vsix (git-ignored).
  */
 export async function packageVsix(): Promise<string> {
   if (process.env.RECMARK_VSIX) return path.resolve(process.env.RECMARK_VSIX);
   const vsix = path.join(ROOT, '.cache', 'e2e', 'recmark.vsix');
   mkdirSync(path.dirname(vsix), { recursive: true });
-  const vsce = path.join(path.dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
-  await run(
-    process.execPath,
-    [vsce, 'package', '--target', 'linux-x64', '--skip-license', '--out', vsix],
-    { timeoutMs: 180_000 },
-  );
+  await run(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs'), '--out', vsix], {
+    timeoutMs: 180_000,
+  });
   return vsix;
 }
 
@@ -195,10 +191,19 @@ async function settle(page: Page): Promise<void> {
     .catch(() => undefined);
 }
 
+export interface StartOptions {
+  /** More code-server arguments (e.g. `--vscode-option=…`). */
+  extraArgs?: string[];
+  /** A second session in one run: keep the first one's screenshots; name its server log. */
+  keepScreenshots?: boolean;
+  serverLog?: string;
+}
+
 export async function start(
   tools: Tools,
   vsix: string,
   fillWorkspace: (dir: string) => void,
+  options: StartOptions = {},
 ): Promise<Session> {
   const root = mkdtempSync(path.join(tmpdir(), 'recmark-e2e-'));
   const workspace = path.join(root, 'workspace');
@@ -210,7 +215,7 @@ export async function start(
   }
   fillWorkspace(workspace);
   // Screenshots and logs of this run only.
-  rmSync(SCREENSHOTS, { recursive: true, force: true });
+  if (!options.keepScreenshots) rmSync(SCREENSHOTS, { recursive: true, force: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
   writeFileSync(
     path.join(userData, 'User', 'settings.json'),
@@ -311,7 +316,7 @@ export async function start(
     }
 
     const port = await freePort();
-    const log = path.join(SCREENSHOTS, 'code-server.log');
+    const log = path.join(SCREENSHOTS, options.serverLog ?? 'code-server.log');
     const server = spawn(
       tools.node,
       [
@@ -324,6 +329,7 @@ export async function start(
         '--disable-workspace-trust',
         '--disable-getting-started-override',
         '--ignore-last-opened',
+        ...(options.extraArgs ?? []),
         workspace,
       ],
       { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -587,6 +593,7 @@ export interface Suite {
 /** What the tests see: the running session, filled in by the shared `before` hook. */
 export class E2E {
   tools!: Tools;
+  vsix!: string;
   session!: Session;
 
   get page(): Page {
@@ -628,6 +635,7 @@ export async function openWorkbench(e2e: E2E, suites: Suite[], firstFile: string
     }),
   ]);
   note(`vsix: ${vsix}`);
+  e2e.vsix = vsix;
   e2e.session = await start(e2e.tools, vsix, (dir) => suites.forEach((s) => s.fill(dir)));
   const { page, url, workspace } = e2e.session;
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { timeout: 60_000 });
