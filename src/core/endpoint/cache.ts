@@ -14,6 +14,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { PreparedRequest } from './profile';
 
+/** The default cache folder, relative to the workspace (or the CLI's working directory). */
+export const ENDPOINT_CACHE_DIR = path.join('.recmark', 'endpoint-cache');
+
 export type CachedAnswer =
   /** Ranked real items (model ids), best first. `complete`: the service returned no more. */
   | { ids: number[]; complete: boolean }
