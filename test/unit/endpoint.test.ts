@@ -21,6 +21,7 @@ import { evaluateJsonPath, parseJsonPath } from '../../src/core/endpoint/jsonPat
 import {
   parseProfile,
   prepareRequest,
+  profileTemplate,
   readProfile,
   resolveHeaders,
   secretNames,
@@ -103,6 +104,28 @@ test('the sample profile parses: defaults, id map beside it, the secret by name 
   assert.equal(minimal.concurrency, 4);
   assert.equal(minimal.budget, 20_000);
   assert.equal(minimal.name, '127.0.0.1:9');
+});
+
+test('the JSON schema (settings UI) and the parser agree on the fields; the template parses', () => {
+  const schema = JSON.parse(
+    readFileSync(
+      path.join(__dirname, '..', '..', 'schemas', 'recmark-endpoint.schema.json'),
+      'utf8',
+    ),
+  ) as { properties: Record<string, unknown>; required: string[] };
+  for (const field of Object.keys(schema.properties)) {
+    try {
+      parseProfile({ ...base, [field]: undefined });
+    } catch (err) {
+      assert.doesNotMatch((err as Error).message, /is not a profile field/, field);
+    }
+  }
+  assert.throws(() => parseProfile({ ...base, notInSchema: 1 }), /is not a profile field/);
+  assert.deepEqual(schema.required, ['url', 'response']);
+  const template = parseProfile(profileTemplate('shop'));
+  assert.deepEqual(secretNames(template), ['apiToken']);
+  for (const field of Object.keys(profileTemplate('shop')))
+    assert.ok(field in schema.properties, `template field ${field} is in the schema`);
 });
 
 test('requests: ${items} becomes the array, ${k} the number; in a URL they are joined and encoded', () => {
