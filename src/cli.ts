@@ -395,7 +395,7 @@ function formatReport(r: AuditReport): string {
   if (r.aow) {
     const a = r.aow;
     lines.push(
-      `ranks of the ${a.length - 1} watermark steps among ${a.numItems} items: ${a.ranks.join(', ')}`,
+      `ranks of the ${a.length - 1} watermark steps among ${a.numItems} items: ${a.ranks.map((r, i) => (a.censored?.[i] ? `> ${r - 1}` : r)).join(', ')}`,
       a.ks
         .map((k) => `R@${k} ${(a.recall[k] * 100).toFixed(0)}% (p ${a.pBinomialText[k]})`)
         .join('  '),
