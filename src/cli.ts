@@ -9,6 +9,9 @@ import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/
 import { finetuneAttack } from './core/attack/finetune';
 import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
 import { robustnessSweep, type AttackKind } from './core/attack/robustness';
+import { ENDPOINT_CACHE_DIR } from './core/endpoint/cache';
+import { endpointLines } from './core/endpoint/format';
+import { verifyEndpoint } from './core/endpoint/verify';
 import { CancelledError, RecMarkError } from './core/errors';
 import { formatModelCard, inspectModel } from './core/report/modelCard';
 import type { AuditReport } from './core/report/report';
@@ -45,6 +48,14 @@ Commands:
                [--null-keys 200] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
       Check a suspect model for the watermark of KEY (GREW or AOW, read from the key file);
       prints the verdict and the evidence. With several keys: one report, strongest first.
+
+  verify --endpoint PROFILE.recmark-endpoint.json --key KEY [--probes 1000] [--data FILE]
+               [--top-k 20] [--null-keys 200] [--seed 1] [--alpha 1e-4] [--budget N]
+               [--cache DIR | --no-cache] [--report-html FILE] [--json]
+      The same audit through a live recommendation endpoint (black-box, within the query
+      budget); also prints queries spent, failures, probes lost and latency. Secrets the
+      profile names (\${secret:NAME}) come from RECMARK_SECRET_<NAME>. Answers are cached in
+      DIR (default .recmark/endpoint-cache), so a re-run only pays for what is missing.
 
   attack finetune MODEL --data FILE --out OUT [--epochs 1] [--lr 1e-3] [--fraction 0.1]
                   [--seed 1] [--batch-size 64] [--max-steps N] [--force] [--json]
@@ -322,18 +333,30 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
     alpha: { type: 'string' },
     'report-html': { type: 'string' },
     json: { type: 'boolean' },
+    endpoint: { type: 'string' },
+    budget: { type: 'string' },
+    cache: { type: 'string' },
+    'no-cache': { type: 'boolean' },
   });
-  if (positionals.length !== 1) throw new UsageError('verify takes exactly one MODEL path');
+  const endpoint = values.endpoint;
+  if (endpoint === undefined && positionals.length !== 1)
+    throw new UsageError('verify takes exactly one MODEL path (or --endpoint PROFILE)');
+  if (endpoint !== undefined && positionals.length !== 0)
+    throw new UsageError('verify --endpoint PROFILE takes no MODEL path');
+  if (endpoint === undefined) {
+    for (const option of ['budget', 'cache', 'no-cache'] as const)
+      if (values[option] !== undefined) throw new UsageError(`--${option} needs --endpoint`);
+  }
   if (!values.key || values.key.length === 0)
     throw new UsageError('verify needs --key KEY.wmkey.json');
-  const model = positionals[0];
+  if (endpoint !== undefined && values.key.length > 1)
+    throw new UsageError('verify --endpoint takes one --key (each key spends queries)');
+  const model = endpoint ?? positionals[0];
   if (values['report-html']) await checkOutput(values['report-html'], [model, ...values.key], true);
   const keys = [];
   for (const file of values.key) keys.push(await readKeyFile(file));
   const quiet = values.json ?? false;
-  const report = await verifyWithKeys({
-    model,
-    keys,
+  const common = {
     data: values.data,
     probes: intOption(values.probes, 'probes') ?? GREW_DEFAULTS.probes,
     topK: intOption(values['top-k'], 'top-k'),
@@ -342,7 +365,17 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
     alpha: numberOption(values.alpha, 'alpha'),
     signal,
     progress: quiet ? undefined : stepPrinter(),
-  });
+  };
+  const report =
+    endpoint !== undefined
+      ? await verifyEndpoint({
+          ...common,
+          profile: endpoint,
+          key: keys[0],
+          budget: intOption(values.budget, 'budget'),
+          cacheDir: values['no-cache'] ? null : (values.cache ?? ENDPOINT_CACHE_DIR),
+        })
+      : await verifyWithKeys({ ...common, model, keys });
   if (values['report-html']) await writeHtmlReport(report, values['report-html']);
   process.stdout.write(quiet ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
 }
@@ -362,7 +395,7 @@ function formatReport(r: AuditReport): string {
   if (r.aow) {
     const a = r.aow;
     lines.push(
-      `ranks of the ${a.length - 1} watermark steps among ${a.numItems} items: ${a.ranks.join(', ')}`,
+      `ranks of the ${a.length - 1} watermark steps among ${a.numItems} items: ${a.ranks.map((r, i) => (a.censored?.[i] ? `> ${r - 1}` : r)).join(', ')}`,
       a.ks
         .map((k) => `R@${k} ${(a.recall[k] * 100).toFixed(0)}% (p ${a.pBinomialText[k]})`)
         .join('  '),
@@ -388,7 +421,11 @@ function formatReport(r: AuditReport): string {
     lines.push(
       `key ${c.keyId} (${c.scheme}): ${c.error ? `not checked: ${c.error}` : `${c.verdict}, p = ${c.pValueText}`}`,
     );
-  lines.push(`model ${r.model.fileName} sha256 ${r.model.sha256.slice(0, 16)}…, key id ${r.keyId}`);
+  if (r.endpoint) lines.push(...endpointLines(r.endpoint), `key id ${r.keyId}`);
+  else
+    lines.push(
+      `model ${r.model.fileName} sha256 ${r.model.sha256.slice(0, 16)}…, key id ${r.keyId}`,
+    );
   return lines.join('\n');
 }
 

@@ -7,6 +7,7 @@ import { embedGrewCommand } from './commands/embedGrew';
 import { inspectModelCommand } from './commands/inspectModel';
 import { robustnessSweepCommand } from './commands/robustnessSweep';
 import { exportKeyCommand, forgetKeyCommand, importKeyCommand } from './commands/keys';
+import { newEndpointProfileCommand, verifyEndpointCommand } from './commands/verifyEndpoint';
 import { verifyWatermarkCommand } from './commands/verifyWatermark';
 import { CancelledError, errorMessage, RecMarkError } from './core/errors';
 import { KeyStore } from './keyStore';
@@ -68,6 +69,18 @@ export function activate(context: vscode.ExtensionContext): RecMarkTestApi | und
         (uri?: vscode.Uri) => verifyWatermarkCommand(context, keys, uri),
         true,
       ),
+    ),
+    command(
+      'recmark.verifyEndpoint',
+      guarded(
+        'Verify Watermark on Endpoint',
+        (uri?: vscode.Uri) => verifyEndpointCommand(context, keys, uri),
+        true,
+      ),
+    ),
+    command(
+      'recmark.newEndpointProfile',
+      guarded('New Endpoint Profile', () => newEndpointProfileCommand(), true),
     ),
     command(
       'recmark.attackFinetune',

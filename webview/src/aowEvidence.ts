@@ -237,11 +237,13 @@ function rankFigure(a: AowEvidence, p: Palette): HTMLElement {
     );
   // On a catalogue of 10 items or fewer every target is in the top 10: the column says nothing.
   const top10 = n > 10;
+  // An endpoint that returns only its top m says "beyond m" for a target it did not list.
+  const censored = (i: number): boolean => a.censored?.[i] ?? false;
   const rows = a.ranks.map((r, i) => [
     String(i + 1),
     i === 0 ? 'w1 (1 item)' : `w1…w${i + 1} (${i + 1} items)`,
-    `${int(r)} of ${int(n)}`,
-    `top ${percentSmall(r / n)}`,
+    censored(i) ? `> ${int(r - 1)} of ${int(n)}` : `${int(r)} of ${int(n)}`,
+    censored(i) ? `below top ${percentSmall((r - 1) / n)}` : `top ${percentSmall(r / n)}`,
     mark(r <= 1),
     ...(top10 ? [mark(r <= 10)] : []),
   ]);

@@ -8,6 +8,7 @@ import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/repor
 import type { WebviewAction } from '../../src/protocol';
 import { aowHits, aowSteps, renderAowEvidence } from './aowEvidence';
 import { bytes, dateTime, duration, int, num, percent, probability, signed } from './format';
+import { renderEndpoint } from './endpointView';
 import { renderGrewEvidence } from './grewEvidence';
 import { renderRobustness } from './robustnessView';
 import { dataTable, keyValueTable } from './tables';
@@ -95,7 +96,9 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
     panels.append(panel(heading, ids('utility'), 'Utility', utilityTable(report)));
   }
   panels.append(
-    panel(heading, ids('model'), 'Model', modelTable(report, options.onCopy)),
+    report.endpoint
+      ? panel(heading, ids('endpoint'), 'Endpoint', renderEndpoint(report.endpoint))
+      : panel(heading, ids('model'), 'Model', modelTable(report, options.onCopy)),
     panel(heading, ids('parameters'), 'Parameters', parametersTable(report)),
     panel(heading, ids('timings'), 'Run', timingsTable(report)),
   );

@@ -68,6 +68,11 @@ function fallbackSummary(report: AuditReport): string {
     `<h1>Watermark audit: ${escapeHtml(report.model.fileName)}</h1>`,
     `<p><strong>${escapeHtml(report.verdict.toUpperCase())}</strong> (${escapeHtml(report.scheme.toUpperCase())}, p = ${escapeHtml(report.pValueText)}, α = ${escapeHtml(String(report.alpha))})</p>`,
     `<p>${escapeHtml(report.sentence)}</p>`,
+    ...(report.endpoint
+      ? [
+          `<p>Audited through the endpoint ${escapeHtml(report.endpoint.name)}: ${report.endpoint.probes.answered} of ${report.endpoint.probes.wanted} probes answered (${report.endpoint.probes.lost} lost), ${report.endpoint.queries.spent} queries spent.</p>`,
+        ]
+      : []),
     '<noscript><p>The charts and tables need JavaScript; the report data is embedded in this file as JSON.</p></noscript>',
   ].join('\n');
 }

@@ -90,6 +90,11 @@ export interface AowEvidence {
   numItems: number;
   /** Rank (1 = first) of each target among the real items; ties count against the watermark. */
   ranks: number[];
+  /**
+   * Endpoint audits only: true where the target was not in the returned top-m list, so its rank
+   * is only known to be at least `ranks[i]` (= m + 1). Absent when every rank is exact.
+   */
+  censored?: boolean[];
   /** The cut-offs K, in order; the records below are keyed by them. */
   ks: number[];
   recall: Record<string, number>;
@@ -155,6 +160,41 @@ export interface UtilityRow {
   after: number;
 }
 
+/**
+ * Endpoint audits (`verify --endpoint`): what verification cost and how the service behaved. The
+ * statistics above are computed on the answered probes only; `probes.lost` says how many were not.
+ */
+export interface EndpointSection {
+  /** The profile's name and file name; the URL as written in the profile (placeholders, no secrets). */
+  name: string;
+  profile: string;
+  url: string;
+  method: string;
+  /** What the service returns: "ranked ids", "scores" or "ranked ids with scores". */
+  answers: string;
+  /** Probes the statistics needed (GREW top-k lists, AOW prefixes): asked, answered, lost. */
+  probes: { wanted: number; answered: number; lost: number };
+  /** Requests this audit needed in all (GREW probe sampling asks more than the probes). */
+  requests: { total: number; fromCache: number; answered: number; lost: number };
+  /** HTTP requests sent (retries included), against the budget (null = no limit). */
+  queries: { spent: number; budget: number | null; retries: number };
+  /** Failed attempts by kind; `http` by status code. Lost requests by why. */
+  failures: { timeout: number; network: number; malformed: number; http: Record<string, number> };
+  lost: { retriesExhausted: number; malformed: number; httpError: number; budget: number };
+  /** Latency of requests that got a response, in ms (null when none was sent). */
+  latencyMs: { p50: number; p90: number; p99: number; max: number } | null;
+  /** Requests answered over the network per second of querying. */
+  probesPerSecond: number;
+  seconds: number;
+  /** Ids in responses that are not catalogue items (or not in the id map); they were skipped. */
+  unknownIds: number;
+  budgetExhausted: boolean;
+  /** Where cached answers live (re-runs reuse them), or null when caching was off. */
+  cacheFile: string | null;
+  /** A sentence for people when the audit is partial (budget spent, probes lost). */
+  note?: string;
+}
+
 export interface AuditReport {
   kind: 'recmark-audit';
   version: 1;
@@ -178,6 +218,8 @@ export interface AuditReport {
   robustness?: RobustnessSection;
   /** Present when several keys were checked: every key, strongest evidence first. */
   keyChecks?: KeyCheck[];
+  /** Present when the suspect was a live endpoint rather than a checkpoint. */
+  endpoint?: EndpointSection;
 }
 
 export function reportVerdict(scheme: Scheme, p: PValue, alpha: number) {

@@ -8,6 +8,12 @@ import { itemPredicate, readInteractions } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
+import {
+  asRecommender,
+  type ProbeTally,
+  type RankObservation,
+  type Recommender,
+} from '../recommender';
 import { rankOf, topK } from '../onnx/topk';
 import { inspectModel, type ModelCard } from '../report/modelCard';
 import {
@@ -15,6 +21,7 @@ import {
   reportModel,
   reportVerdict,
   type AuditReport,
+  type ReportModel,
   type UtilityRow,
 } from '../report/report';
 import { leaveOneOut, topKOverlap } from '../stats/ranking';
@@ -530,25 +537,49 @@ export async function verifyAow(options: VerifyAowOptions): Promise<AuditReport>
   const session = await ScoringSession.open(card.file, adapter);
   try {
     progress({ message: `Asking the model to continue ${options.key.L - 1} watermark prefixes` });
-    return await auditAow(session, card, options.key, options, timer);
+    return await auditAow(session, reportModel(card), options.key, options, timer);
   } finally {
     await session.release();
   }
 }
 
-async function auditAow(
-  session: ScoringSession,
-  card: ModelCard,
+/**
+ * Ask the suspect (a checkpoint session or a live endpoint) to continue every prefix and test the
+ * ranks. Steps an endpoint lost are left out; `tally` receives how many were asked and answered.
+ */
+export async function auditAow(
+  source: ScoringSession | Recommender,
+  model: ReportModel,
   key: AowKey,
-  options: { alpha?: number; signal?: AbortSignal },
+  options: { alpha?: number; signal?: AbortSignal; tally?: ProbeTally },
   timer: StepTimer,
 ): Promise<AuditReport> {
   const alpha = options.alpha ?? DEFAULT_ALPHA;
   if (!(alpha > 0 && alpha < 1)) throw usageError(`alpha must be between 0 and 1, got ${alpha}.`);
-  checkKeyFitsModel(key, session.adapter);
-  const ranks = await extractionRanks(session, key.sequence, options.signal);
+  if ('adapter' in source) checkKeyFitsModel(key, source.adapter);
+  const recommender = asRecommender(source);
+  const sequence = key.sequence;
+  const observed = await recommender.targetRanks(
+    sequence.slice(1).map((target, i) => ({ history: sequence.slice(0, i + 1), target })),
+    { signal: options.signal },
+  );
   timer.lap('queries');
-  const stats = aowStatistics(ranks, session.adapter.numItems);
+  const answered = observed.filter((o): o is RankObservation => o !== null);
+  if (options.tally) {
+    options.tally.wanted = observed.length;
+    options.tally.answered = answered.length;
+  }
+  if (answered.length === 0) {
+    throw new RecMarkError(
+      `None of the ${observed.length} watermark prefixes was answered, so there is nothing to test.`,
+      'no-answers',
+    );
+  }
+  const stats = aowStatistics(
+    answered.map((o) => o.rank),
+    recommender.itemIds.length,
+    { censored: answered.map((o) => o.censored) },
+  );
   timer.lap('statistics');
   return {
     kind: 'recmark-audit',
@@ -556,7 +587,7 @@ async function auditAow(
     createdAt: new Date().toISOString(),
     scheme: 'aow',
     ...reportVerdict('aow', stats.pValue, alpha),
-    model: reportModel(card),
+    model,
     keyId: key.keyId,
     parameters: { length: key.L, queries: key.L - 1, bottomM: key.M, start: key.start },
     timings: timer.steps,

@@ -20,13 +20,30 @@ function bonferroni(p: PValue, tests: number): PValue {
   return { value: Math.min(1, p.value * tests), log10 };
 }
 
-export function aowStatistics(ranks: readonly number[], numItems: number): AowStatistics {
+/**
+ * `censored[i]` marks a rank that is only known to be at least `ranks[i]`: an endpoint that
+ * returns its top-m list without the target says "rank > m" (recorded as m + 1). Then:
+ * - only cut-offs K below every censored bound are tested (hits at a larger K are unknown);
+ * - in Fisher's combination a censored step counts as p = 1. That stays a valid p-value
+ *   (P(p ≤ t) ≤ t for every t under H0: for t < m/N it is the exact r/N, above it P(r ≤ m) =
+ *   m/N ≤ t), so the test is conservative: it can only lose evidence, never invent it.
+ * With no censoring (a checkpoint, or an endpoint returning every item's score) nothing changes.
+ */
+export function aowStatistics(
+  ranks: readonly number[],
+  numItems: number,
+  options: { censored?: readonly boolean[] } = {},
+): AowStatistics {
   if (ranks.length === 0) throw new RangeError('AOW statistics need at least one rank');
   if (!ranks.every((r) => Number.isInteger(r) && r >= 1 && r <= numItems))
     throw new RangeError(`ranks must be integers in 1..${numItems}`);
   const n = ranks.length;
+  const censored = ranks.map((_, i) => options.censored?.[i] ?? false);
+  const anyCensored = censored.some(Boolean);
+  // The smallest rank known only as a lower bound: hits at K are known for K below it.
+  const bound = Math.min(...ranks.filter((_, i) => censored[i]), Infinity);
   // K ≥ N says nothing (every rank is a hit), so such cut-offs are left out on tiny catalogues.
-  const ks = AOW_KS.filter((k) => k < numItems);
+  const ks = AOW_KS.filter((k) => k < numItems && k < bound);
   const recall: Record<string, number> = {};
   const ndcg: Record<string, number> = {};
   const chance: Record<string, number> = {};
@@ -43,10 +60,14 @@ export function aowStatistics(ranks: readonly number[], numItems: number): AowSt
     pBinomialText[k] = formatPValue(p);
     pValues.push(p);
   }
-  const fisher = fisherCombination(ranks.map((r) => r / numItems));
+  const fisher = fisherCombination(ranks.map((r, i) => (censored[i] ? 1 : r / numItems)));
   pValues.push(fisher.pValue);
   const best = pValues.reduce((a, b) => (b.log10 < a.log10 ? b : a));
   const tests = pValues.length;
+  const censoredNote = anyCensored
+    ? ` ${censored.filter(Boolean).length} of ${n} targets were not in the returned list (rank > ${bound - 1}): ` +
+      `cut-offs above ${bound - 1} are not tested and Fisher counts those steps as p = 1 (conservative).`
+    : '';
   return {
     evidence: {
       length: n + 1,
@@ -64,7 +85,9 @@ export function aowStatistics(ranks: readonly number[], numItems: number): AowSt
       combination:
         `The verdict uses the smallest of ${tests} p-values (binomial at K = ${ks.join(', ')} ` +
         `and Fisher's), multiplied by ${tests} (Bonferroni), so checking several cut-offs cannot ` +
-        'inflate the evidence.',
+        'inflate the evidence.' +
+        censoredNote,
+      ...(anyCensored ? { censored } : {}),
     },
     pValue: bonferroni(best, tests),
   };

@@ -6,6 +6,7 @@ import { RecMarkError, throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, type LoadedModel } from '../onnx/model';
+import { asRecommender, type ProbeTally, type Recommender } from '../recommender';
 import { ScoringSession } from '../onnx/session';
 import { inspectModel, type ModelCard } from '../report/modelCard';
 import {
@@ -13,6 +14,7 @@ import {
   reportVerdict,
   DEFAULT_ALPHA,
   type AuditReport,
+  type ReportModel,
   type UtilityRow,
 } from '../report/report';
 import { leaveOneOut, topKOverlap } from '../stats/ranking';
@@ -174,7 +176,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
     // Without data, the utility probes serve again, so nothing is sampled twice.
     selfCheck = await auditGrew(
       checkSession,
-      card,
+      reportModel(card),
       key,
       data,
       { seed, signal: options.signal, progress: noProgress, probeSet: data ? undefined : probes },
@@ -275,22 +277,28 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
   timer.lap('load');
   const session = await ScoringSession.open(card.file, adapter);
   try {
-    return await auditGrew(session, card, key, data, { ...options, progress }, timer);
+    return await auditGrew(session, reportModel(card), key, data, { ...options, progress }, timer);
   } finally {
     await session.release();
   }
 }
 
-/** Probes, top-k lists, statistics and the report, on an open session. */
-async function auditGrew(
-  session: ScoringSession,
-  card: ModelCard,
+/**
+ * Probes, top-k lists, statistics and the report, on any recommender: an open checkpoint session
+ * or a live endpoint. Lost probes (an endpoint's failed queries) are left out of the statistics;
+ * `options.tally` receives how many were asked and answered.
+ */
+export async function auditGrew(
+  source: ScoringSession | Recommender,
+  model: ReportModel,
   key: GrewKey,
   data: number[][] | null,
   options: Omit<VerifyGrewOptions, 'model' | 'key' | 'data'> & {
     progress: Progress;
     /** Probes already drawn (embedding's self-check); otherwise drawn here. */
     probeSet?: number[][];
+    /** Filled in with the probes asked and answered. */
+    tally?: ProbeTally;
   },
   timer: StepTimer,
 ): Promise<AuditReport> {
@@ -311,21 +319,21 @@ async function auditGrew(
       'usage',
     );
   }
-  const adapter = session.adapter;
-  if (key.scoreWidth !== adapter.scoreWidth) {
+  if ('adapter' in source && key.scoreWidth !== source.adapter.scoreWidth) {
     throw new RecMarkError(
-      `The key was made for a catalogue of ${key.scoreWidth} ids, but this model scores ${adapter.scoreWidth}. ` +
+      `The key was made for a catalogue of ${key.scoreWidth} ids, but this model scores ${source.adapter.scoreWidth}. ` +
         'Pick the key made for this model family (or map the suspect into the same item index space).',
       'key-mismatch',
     );
   }
+  const recommender = asRecommender(source);
   const sampling = 'Sampling probe sequences from the model';
   progress({ message: data ? 'Drawing probes from the data' : sampling });
   const probes = options.probeSet
     ? options.probeSet
     : data
       ? probesFromData(data, { count: probesWanted, seed })
-      : await probesFromModel(session, {
+      : await probesFromModel(recommender, {
           count: probesWanted,
           seed,
           signal: options.signal,
@@ -333,12 +341,23 @@ async function auditGrew(
         });
   timer.lap('probes');
   progress({ message: `Querying top-${topK} for ${probes.length} probes`, fraction: 0.5 });
-  const lists = await session.topK(probes, topK, {
+  const answers = await recommender.topK(probes, topK, {
     signal: options.signal,
     onProgress: (done, total) =>
       progress({ message: `Querying top-${topK}`, fraction: 0.5 + (0.45 * done) / total }),
   });
   timer.lap('queries');
+  const lists = answers.filter((l): l is Int32Array => l !== null);
+  if (options.tally) {
+    options.tally.wanted = probes.length;
+    options.tally.answered = lists.length;
+  }
+  if (lists.length === 0) {
+    throw new RecMarkError(
+      `None of the ${probes.length} probes was answered, so there is nothing to test.`,
+      'no-answers',
+    );
+  }
   progress({ message: 'Testing the green-item bias', fraction: 0.95 });
   const stats = grewStatistics(lists, key, { topK, nullKeys, seed });
   timer.lap('statistics');
@@ -349,9 +368,9 @@ async function auditGrew(
     createdAt: new Date().toISOString(),
     scheme: 'grew',
     ...reportVerdict('grew', stats.pValue, alpha),
-    model: reportModel(card),
+    model,
     keyId: key.keyId,
-    parameters: { probes: probes.length, topK, nullKeys, seed, gamma: key.gamma, probeSource },
+    parameters: { probes: lists.length, topK, nullKeys, seed, gamma: key.gamma, probeSource },
     timings: timer.steps,
     grew: {
       z: stats.z,
@@ -366,7 +385,7 @@ async function auditGrew(
       sdHits: stats.sdHits,
       gamma: key.gamma,
       topK,
-      probes: probes.length,
+      probes: lists.length,
       nullKeys: stats.nullKeys,
       distinctItems: stats.distinctItems,
       probeSource,

@@ -5,6 +5,7 @@
  */
 import type { ScoringSession } from '../onnx/session';
 import { throwIfAborted } from '../errors';
+import { asRecommender, type Recommender } from '../recommender';
 import { Rng } from '../util/random';
 
 export interface ProbeOptions {
@@ -39,11 +40,12 @@ export function probesFromData(sequences: readonly number[][], options: ProbeOpt
  * distinct items: GRU4Rec z_w 4.5 instead of 6.5 at δ = 1).
  */
 export async function probesFromModel(
-  session: ScoringSession,
+  source: ScoringSession | Recommender,
   options: ProbeOptions & { minLength?: number; maxLength?: number; topK?: number },
 ): Promise<number[][]> {
   const rng = new Rng(options.seed);
-  const ids = session.adapter.itemIds;
+  const recommender = asRecommender(source);
+  const ids = recommender.itemIds;
   const minLength = options.minLength ?? 3;
   const maxLength = Math.max(minLength, options.maxLength ?? 20);
   const topK = options.topK ?? 100;
@@ -56,13 +58,15 @@ export async function probesFromModel(
     throwIfAborted(options.signal);
     const growing = probes.map((p, i) => (p.length < targets[i] ? i : -1)).filter((i) => i >= 0);
     if (growing.length === 0) break;
-    const lists = await session.topK(
+    const lists = await recommender.topK(
       growing.map((i) => probes[i]),
       topK,
       { signal: options.signal, excludeHistory: true, batchSize: 256 },
     );
     growing.forEach((i, j) => {
-      if (lists[j].length > 0) probes[i].push(lists[j][rng.int(lists[j].length)]);
+      // A lost answer (an endpoint's failed query) ends that probe where it is, like an empty list.
+      const list = lists[j];
+      if (list && list.length > 0) probes[i].push(list[rng.int(list.length)]);
       else targets[i] = probes[i].length;
     });
     options.onProgress?.(step / (maxLength - 1));
