@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(
-    `# ${ITEMS.toLocaleString('en-US')}-item synthetic catalogue (dim ${DIM}, T = ${SEQ_LEN})`,
+    `# ${ITEMS.toLocaleString('en-US')}-item synthetic catalogue (dim ${DIM}, T = ${SEQ_LEN}), probes from ${USERS} users × 10 interactions`,
   );
   console.log('| step | time | peak RSS so far | result |');
   console.log('| --- | --- | --- | --- |');
