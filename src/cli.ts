@@ -686,40 +686,51 @@ async function writeHtmlReport(report: AuditReport, file: string): Promise<void>
   await writeFileAtomic(file, reportToHtml(report, { script, css }));
 }
 
-export async function main(
+/**
+ * Run one command and return its exit code; bad input throws (a RecMarkError), so tests can
+ * check the error code in-process. `main` maps what is thrown to exit codes and stderr.
+ */
+export async function run(
   argv: string[],
   signal: AbortSignal = new AbortController().signal,
 ): Promise<number> {
   const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    case '--version':
+      process.stdout.write(`${process.env.RECMARK_VERSION ?? 'dev'}\n`);
+      return 0;
+    case 'inspect':
+      await inspectCommand(rest);
+      return 0;
+    case 'embed':
+      await embedCommand(rest, signal);
+      return 0;
+    case 'verify':
+      await verifyCommand(rest, signal);
+      return 0;
+    case 'attack':
+      await attackCommand(rest, signal);
+      return 0;
+    case 'robustness':
+      await robustnessCommand(rest, signal);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+export async function main(
+  argv: string[],
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
   try {
-    switch (command) {
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        process.stdout.write(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
-      case '--version':
-        process.stdout.write(`${process.env.RECMARK_VERSION ?? 'dev'}\n`);
-        return 0;
-      case 'inspect':
-        await inspectCommand(rest);
-        return 0;
-      case 'embed':
-        await embedCommand(rest, signal);
-        return 0;
-      case 'verify':
-        await verifyCommand(rest, signal);
-        return 0;
-      case 'attack':
-        await attackCommand(rest, signal);
-        return 0;
-      case 'robustness':
-        await robustnessCommand(rest, signal);
-        return 0;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await run(argv, signal);
   } catch (err) {
     if (err instanceof RecMarkError) {
       process.stderr.write(`recmark: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);

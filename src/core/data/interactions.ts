@@ -5,7 +5,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { RecMarkError, throwIfAborted } from '../errors';
+import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
+import { limits, raiseHint } from '../limits';
 import type { Adapter } from '../onnx/adapter';
 
 export interface Interactions {
@@ -18,22 +19,21 @@ export interface Interactions {
 export interface ReadOptions {
   /** Largest item id allowed (exclusive); ids outside real items are errors. */
   isItem?: (id: number) => boolean;
+  /** Defaults to the data-lines limit (src/core/limits.ts). */
   maxLines?: number;
   signal?: AbortSignal;
 }
-
-export const DEFAULT_MAX_LINES = 20_000_000;
 
 export async function readInteractions(
   file: string,
   options: ReadOptions = {},
 ): Promise<Interactions> {
-  const maxLines = options.maxLines ?? DEFAULT_MAX_LINES;
+  const maxLines = options.maxLines ?? limits().dataLines;
   const byUser = new Map<string, { item: number; time: number; order: number }[]>();
   let lineNo = 0;
   let records = 0;
   let hasTime = false;
-  const stream = createReadStream(file, { encoding: 'utf8' });
+  const stream = createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', reject);
@@ -49,16 +49,30 @@ export async function readInteractions(
       'data-missing',
     );
   }
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const tooLarge = (): RecMarkError =>
+    new RecMarkError(
+      `${file} has more than ${maxLines.toLocaleString('en-US')} lines; sample users or split it, ` +
+        `or ${raiseHint('dataLines')}.`,
+      'data-too-large',
+    );
+  // Count first (a byte scan, no parsing): an oversized file is refused before it costs memory.
+  try {
+    if ((await countLines(stream, maxLines + 1, options.signal)) > maxLines) throw tooLarge();
+  } catch (err) {
+    if (err instanceof RecMarkError || err instanceof CancelledError) throw err;
+    throw new RecMarkError(
+      `Cannot read data file ${file}: ${(err as Error).message}`,
+      'data-missing',
+    );
+  } finally {
+    stream.destroy();
+  }
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   try {
     for await (const raw of lines) {
       lineNo++;
-      if (lineNo > maxLines) {
-        throw new RecMarkError(
-          `${file} has more than ${maxLines.toLocaleString('en-US')} lines; split it or sample users.`,
-          'data-too-large',
-        );
-      }
+      if (lineNo > maxLines) throw tooLarge();
       if (lineNo % 100_000 === 0) throwIfAborted(options.signal);
       const line = raw.trim();
       if (line === '' || line.startsWith('#')) continue;
@@ -92,7 +106,7 @@ export async function readInteractions(
     }
   } finally {
     lines.close();
-    stream.destroy();
+    input.destroy();
   }
   if (records === 0) throw new RecMarkError(`${file} holds no interactions.`, 'data-invalid');
   const users: string[] = [];
@@ -110,4 +124,22 @@ export function itemPredicate(adapter: Adapter): (id: number) => boolean {
   const flags = new Uint8Array(adapter.scoreWidth);
   for (const id of adapter.itemIds) flags[id] = 1;
   return (id) => id >= 0 && id < flags.length && flags[id] === 1;
+}
+
+/** Lines in a stream (a last line without a newline counts), stopping once `stopAt` is reached. */
+async function countLines(
+  stream: AsyncIterable<Buffer>,
+  stopAt: number,
+  signal?: AbortSignal,
+): Promise<number> {
+  let lines = 0;
+  let trailing = false;
+  for await (const chunk of stream) {
+    throwIfAborted(signal);
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
+      if (++lines >= stopAt) return lines;
+    }
+    trailing = chunk[chunk.length - 1] !== 10;
+  }
+  return trailing ? lines + 1 : lines;
 }

@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { RecMarkError } from '../errors';
+import { limits, raiseHint, SIDECAR_MAX_BYTES } from '../limits';
 import { DataType, GraphIndex, tensorDims, tensorValues, type Dim } from './graph';
 import type { LoadedModel } from './model';
 
@@ -72,8 +73,15 @@ export async function readSidecar(modelFile: string): Promise<Sidecar | null> {
   const file = sidecarPath(modelFile);
   let text: string;
   try {
+    if ((await fs.stat(file)).size > SIDECAR_MAX_BYTES) {
+      throw new RecMarkError(
+        `${file} is larger than ${SIDECAR_MAX_BYTES} bytes, so it is not a RecMark sidecar; remove or fix it.`,
+        'sidecar-invalid',
+      );
+    }
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof RecMarkError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new RecMarkError(`Cannot read ${file}: ${(err as Error).message}`, 'sidecar-invalid');
   }
@@ -296,8 +304,18 @@ export function detectAdapter(model: LoadedModel, sidecar: Sidecar | null = null
   }
   if (scoreWidth < 2) {
     throw new RecMarkError(
-      `Output "${output}" scores ${scoreWidth} ids; that is no catalogue.`,
-      'adapter-no-output',
+      `Output "${output}" scores ${scoreWidth} id(s), so the model has no items: a catalogue needs ` +
+        'the padding id and at least one real item.',
+      'adapter-no-items',
+    );
+  }
+  const maxItems = limits().items;
+  if (scoreWidth > maxItems) {
+    throw new RecMarkError(
+      `Output "${output}" declares ${scoreWidth.toLocaleString('en-US')} score columns, above the ` +
+        `${maxItems.toLocaleString('en-US')}-item limit; ${raiseHint('items')}, or fix the ` +
+        `declared shape (or "numItems" in the sidecar) if it is wrong.`,
+      'catalogue-too-large',
     );
   }
 
@@ -333,6 +351,15 @@ export function detectAdapter(model: LoadedModel, sidecar: Sidecar | null = null
     seqLen = 50;
     seqSource = 'default';
   }
+  const maxSeqLen = limits().seqLen;
+  if (seqLen > maxSeqLen) {
+    throw new RecMarkError(
+      `Input "${input}" declares sequences of ${seqLen.toLocaleString('en-US')} items, above the ` +
+        `${maxSeqLen.toLocaleString('en-US')} limit; ${raiseHint('seqLen')}, or set "seqLen" in the sidecar ` +
+        'if the declared shape is wrong.',
+      'sequence-too-long',
+    );
+  }
 
   // --- real item ids: every score column that is not pad or mask ---
   const special = new Set([padId, ...(maskId === null ? [] : [maskId])]);
@@ -346,6 +373,13 @@ export function detectAdapter(model: LoadedModel, sidecar: Sidecar | null = null
       );
     }
     ids = ids.slice(0, sc.numItems);
+  }
+  if (ids.length === 0) {
+    throw new RecMarkError(
+      `Output "${output}" scores ${scoreWidth} ids and all are special (pad ${padId}, mask ${maskId}), so the ` +
+        'model has no items; check "padId" and "maskId" in the sidecar.',
+      'adapter-no-items',
+    );
   }
   const maxId = Math.max(padId, maskId ?? 0);
   if (maxId >= 2 ** 31) throw new RecMarkError('Special ids must fit in int32.', 'sidecar-invalid');

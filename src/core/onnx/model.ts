@@ -6,7 +6,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { RecMarkError } from '../errors';
+import { limits, raiseHint } from '../limits';
+import { formatBytes } from '../util/format';
 import { writeFileAtomic } from '../util/files';
+import { checkGraphStructure, checkInitializers } from './validate';
 
 export { onnx };
 
@@ -31,19 +34,33 @@ const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 export async function readModel(file: string): Promise<LoadedModel> {
   const abs = path.resolve(file);
+  const maxBytes = limits().modelBytes;
   let bytes: Buffer;
   try {
+    const stat = await fs.stat(abs);
+    if (stat.isFile() && stat.size > maxBytes) throw modelTooLarge(abs, stat.size, maxBytes);
     bytes = await fs.readFile(abs);
   } catch (err) {
+    if (err instanceof RecMarkError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new RecMarkError(`Model file not found: ${abs}`, 'model-missing');
     if (code === 'EISDIR')
       throw new RecMarkError(`${abs} is a folder; pass an .onnx file.`, 'model-missing');
     throw new RecMarkError(`Cannot read ${abs}: ${(err as Error).message}`, 'model-unreadable');
   }
-  const proto = decodeModel(bytes, path.basename(abs));
-  const externalFiles = await inlineExternalData(proto, path.dirname(abs));
+  const label = path.basename(abs);
+  const proto = decodeModel(bytes, label);
+  const externalFiles = await inlineExternalData(proto, abs, maxBytes - bytes.length);
+  checkInitializers(graphOf(proto), label);
   return { proto, file: abs, fileBytes: bytes.length, externalFiles };
+}
+
+function modelTooLarge(file: string, bytes: number, max: number): RecMarkError {
+  return new RecMarkError(
+    `${path.basename(file)} needs ${formatBytes(bytes)} with its external data, above the ${formatBytes(max)} ` +
+      `model limit; ${raiseHint('modelBytes')}.`,
+    'model-too-large',
+  );
 }
 
 /** Decode bytes into a ModelProto and check it is a model we can work with at all. */
@@ -78,6 +95,7 @@ export function decodeModel(bytes: Uint8Array, label = 'model'): onnx.ModelProto
       'model-corrupt',
     );
   }
+  checkGraphStructure(graph, label);
   return proto;
 }
 
@@ -118,13 +136,28 @@ async function resolveExternalLocation(dir: string, location: string): Promise<s
       'model-external-escape',
     );
   }
+  if (!(await fs.stat(real)).isFile()) {
+    throw new RecMarkError(
+      `External data location "${location}" is not a file; copy the model's data file next to the .onnx file.`,
+      'model-external-missing',
+    );
+  }
   return real;
 }
 
-/** Read every externally stored tensor into rawData so the model is self-contained in memory. */
-async function inlineExternalData(proto: onnx.ModelProto, dir: string): Promise<string[]> {
+/**
+ * Read every externally stored tensor into rawData so the model is self-contained in memory;
+ * `budget` is how many bytes the model limit leaves for external data.
+ */
+async function inlineExternalData(
+  proto: onnx.ModelProto,
+  modelFile: string,
+  budget: number,
+): Promise<string[]> {
+  const dir = path.dirname(modelFile);
   const files = new Set<string>();
   const tensors = proto.graph?.initializer ?? [];
+  let total = 0;
   for (const tensor of tensors) {
     if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
     const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
@@ -151,6 +184,11 @@ async function inlineExternalData(proto: onnx.ModelProto, dir: string): Promise<
           `which has ${stat.size} bytes; the external data file does not match the model.`,
         'model-external-missing',
       );
+    }
+    total += length;
+    if (total > budget) {
+      const max = limits().modelBytes;
+      throw modelTooLarge(modelFile, max - budget + total, max);
     }
     const handle = await fs.open(file, 'r');
     try {

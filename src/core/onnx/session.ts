@@ -4,6 +4,7 @@
  */
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { RecMarkError, throwIfAborted } from '../errors';
+import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
 import { topK } from './topk';
 
@@ -40,10 +41,12 @@ export class ScoringSession {
     let session: OrtSession;
     try {
       // Two calls because ORT's overloads take either type, not their union.
+      // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
+      const options = { logSeverityLevel: 3 as const };
       session =
         typeof model === 'string'
-          ? await InferenceSession.create(model)
-          : await InferenceSession.create(model);
+          ? await InferenceSession.create(model, options)
+          : await InferenceSession.create(model, options);
     } catch (err) {
       throw new RecMarkError(
         `onnxruntime cannot load the model: ${firstLine(err)}. The graph may use an operator or ` +
@@ -67,8 +70,13 @@ export class ScoringSession {
     onRow: (index: number, scores: Float32Array) => void,
     options: RunOptions = {},
   ): Promise<void> {
-    const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
     const { seqLen, scoreWidth: width, outputRank } = this.adapter;
+    // Large catalogues (and [batch, T, N] outputs) get smaller batches, so one output fits memory.
+    const rowBytes = 4 * width * (outputRank === 3 ? seqLen : 1);
+    const batchSize = Math.max(
+      1,
+      Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, Math.floor(SCORE_BATCH_BYTES / rowBytes)),
+    );
     for (let start = 0; start < sequences.length; start += batchSize) {
       throwIfAborted(options.signal);
       const batch = sequences.slice(start, start + batchSize);

@@ -10,6 +10,7 @@ import {
 import { DataType, tensorDims, tensorSize } from '../onnx/graph';
 import { defaultOpset, readModel, toNumber, type LoadedModel } from '../onnx/model';
 import { sha256File } from '../util/files';
+import { formatBytes } from '../util/format';
 
 export interface ModelCard {
   file: string;
@@ -132,11 +133,4 @@ export function formatModelCard(card: ModelCard): string {
   if (card.externalFiles.length > 0) rows.push(['External data', card.externalFiles.join(', ')]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }

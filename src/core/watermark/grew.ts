@@ -3,6 +3,7 @@
  * statistics, verdict). Used by the CLI and the VS Code commands alike.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
+import { limits, raiseHint } from '../limits';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, type LoadedModel } from '../onnx/model';
@@ -116,6 +117,13 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   checkRange('kc', kc, 2, adapter.numItems);
   checkRange('protect-head', protectHead, 0, Math.min(kc, GREW_DEFAULTS.topK) - 1);
   const data = await loadData(options.data, adapter, options.signal);
+  if (data && !data.some((s) => s.length >= 2)) {
+    throw new RecMarkError(
+      `${options.data} has no user with two or more interactions, so utility before and after ` +
+        'cannot be measured; pass a data file with real histories, or leave out --data.',
+      'data-invalid',
+    );
+  }
   timer.lap('load');
 
   const secret = options.secret ?? newSecret();
@@ -221,8 +229,12 @@ async function compareUtility(
   options: { probes: number; seed: number; signal?: AbortSignal },
 ): Promise<{ rows: UtilityRow[]; overlap: number; probes: number[][] }> {
   const before = await ScoringSession.open(model.file, adapter);
-  const after = await ScoringSession.open(markedBytes, adapter);
+  let after: ScoringSession | undefined;
   try {
+    // A wrong declared output shape must fail here, on the original, as adapter-mismatch, not
+    // as an unloadable watermark graph that was built on that shape.
+    await before.forEachScores([[adapter.itemIds[0]]], () => undefined);
+    after = await ScoringSession.open(markedBytes, adapter);
     const rows: UtilityRow[] = [];
     let probes: number[][];
     if (data) {
@@ -250,7 +262,7 @@ async function compareUtility(
     return { rows, overlap, probes };
   } finally {
     await before.release();
-    await after.release();
+    await after?.release();
   }
 }
 
@@ -271,8 +283,10 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
   const progress = options.progress ?? noProgress;
   const timer = new StepTimer();
   const { key } = options;
+  auditSettings(options, key);
   progress({ message: 'Reading the suspect model' });
   const { card, adapter } = await inspectModel(options.model);
+  checkKeyFitsModel(key, adapter);
   const data = await loadData(options.data, adapter, options.signal);
   timer.lap('load');
   const session = await ScoringSession.open(card.file, adapter);
@@ -280,6 +294,48 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
     return await auditGrew(session, reportModel(card), key, data, { ...options, progress }, timer);
   } finally {
     await session.release();
+  }
+}
+
+/** The audit's settings with their defaults, checked before any work is done. */
+function auditSettings(
+  options: Pick<VerifyGrewOptions, 'probes' | 'topK' | 'nullKeys' | 'seed' | 'alpha'>,
+  key: GrewKey,
+): { probesWanted: number; topK: number; nullKeys: number; seed: number; alpha: number } {
+  const probesWanted = options.probes ?? GREW_DEFAULTS.probes;
+  const topK = options.topK ?? key.topK ?? GREW_DEFAULTS.topK;
+  const nullKeys = options.nullKeys ?? GREW_DEFAULTS.nullKeys;
+  const seed = options.seed ?? 1;
+  const alpha = options.alpha ?? DEFAULT_ALPHA;
+  const maxProbes = limits().probes;
+  if (Number.isSafeInteger(probesWanted) && probesWanted > maxProbes) {
+    throw new RecMarkError(
+      `${probesWanted.toLocaleString('en-US')} probes is above the ${maxProbes.toLocaleString('en-US')}-probe limit; ` +
+        `1,000 are usually enough for a clear verdict, or ${raiseHint('probes')}.`,
+      'probes-too-many',
+    );
+  }
+  checkRange('probes', probesWanted, 1, maxProbes);
+  checkRange('top-k', topK, 1, 1000);
+  checkRange('null-keys', nullKeys, 0, 100_000);
+  checkRange('alpha', alpha, 0, 1, true);
+  if (topK <= key.protectHead) {
+    throw new RecMarkError(
+      `This watermark leaves the top ${key.protectHead} items untouched, so top-${topK} lists cannot show it; ` +
+        `use --top-k ${key.topK} (more than ${key.protectHead}).`,
+      'usage',
+    );
+  }
+  return { probesWanted, topK, nullKeys, seed, alpha };
+}
+
+function checkKeyFitsModel(key: GrewKey, adapter: Adapter): void {
+  if (key.scoreWidth !== adapter.scoreWidth) {
+    throw new RecMarkError(
+      `The key was made for a catalogue of ${key.scoreWidth} ids, but this model scores ${adapter.scoreWidth}. ` +
+        'Pick the key made for this model family (or map the suspect into the same item index space).',
+      'key-mismatch',
+    );
   }
 }
 
@@ -303,29 +359,8 @@ export async function auditGrew(
   timer: StepTimer,
 ): Promise<AuditReport> {
   const { progress } = options;
-  const probesWanted = options.probes ?? GREW_DEFAULTS.probes;
-  const topK = options.topK ?? key.topK ?? GREW_DEFAULTS.topK;
-  const nullKeys = options.nullKeys ?? GREW_DEFAULTS.nullKeys;
-  const seed = options.seed ?? 1;
-  const alpha = options.alpha ?? DEFAULT_ALPHA;
-  checkRange('probes', probesWanted, 1, 1_000_000);
-  checkRange('top-k', topK, 1, 1000);
-  checkRange('null-keys', nullKeys, 0, 100_000);
-  checkRange('alpha', alpha, 0, 1, true);
-  if (topK <= key.protectHead) {
-    throw new RecMarkError(
-      `This watermark leaves the top ${key.protectHead} items untouched, so top-${topK} lists cannot show it; ` +
-        `use --top-k ${key.topK} (more than ${key.protectHead}).`,
-      'usage',
-    );
-  }
-  if ('adapter' in source && key.scoreWidth !== source.adapter.scoreWidth) {
-    throw new RecMarkError(
-      `The key was made for a catalogue of ${key.scoreWidth} ids, but this model scores ${source.adapter.scoreWidth}. ` +
-        'Pick the key made for this model family (or map the suspect into the same item index space).',
-      'key-mismatch',
-    );
-  }
+  const { probesWanted, topK, nullKeys, seed, alpha } = auditSettings(options, key);
+  if ('adapter' in source) checkKeyFitsModel(key, source.adapter);
   const recommender = asRecommender(source);
   const sampling = 'Sampling probe sequences from the model';
   progress({ message: data ? 'Drawing probes from the data' : sampling });

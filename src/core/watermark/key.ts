@@ -7,6 +7,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { RecMarkError } from '../errors';
+import { limits, raiseHint } from '../limits';
 import { writeFileAtomic } from '../util/files';
 
 export const SECRET_BYTES = 32;
@@ -75,6 +76,31 @@ export interface AowKey {
 export type WatermarkKey = GrewKey | AowKey;
 
 export const NOT_AN_ITEM = 0xffff;
+
+/**
+ * Inside each cluster, order items by PRF(secret, "green", id) and make the first round(γ·n) green.
+ * Deterministic from (clusters, secret, γ), which also lets a key file be checked for tampering.
+ */
+export function greenFromClusters(
+  clusters: Uint16Array,
+  secret: Uint8Array,
+  gamma: number,
+): Uint8Array {
+  const members = new Map<number, { id: number; rank: number }[]>();
+  clusters.forEach((c, id) => {
+    if (c === NOT_AN_ITEM) return;
+    const list = members.get(c) ?? [];
+    list.push({ id, rank: prf(secret, 'green', id) });
+    members.set(c, list);
+  });
+  const green = new Uint8Array(clusters.length);
+  for (const list of members.values()) {
+    list.sort((a, b) => a.rank - b.rank || a.id - b.id);
+    const count = Math.round(gamma * list.length);
+    for (let i = 0; i < count; i++) green[list[i].id] = 1;
+  }
+  return green;
+}
 
 // ---------- serialisation ----------
 
@@ -256,11 +282,13 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
       `"numItems" says ${String(obj.numItems)} but the clusters hold ${numItems} items.`,
     );
   }
+  const gamma = num('gamma', (v) => v > 0 && v < 1, 'between 0 and 1 (exclusive)');
+  checkGreenSplit(clusters, green, gamma, secret, label);
   return {
     scheme: 'grew',
     version: 1,
     keyId: typeof obj.keyId === 'string' ? obj.keyId : secret ? keyIdOf(secret) : 'unknown',
-    gamma: num('gamma', (v) => v > 0 && v < 1, 'between 0 and 1 (exclusive)'),
+    gamma,
     delta: num('delta', (v) => v >= 0 && v <= 100, 'between 0 and 100'),
     kc: num('kc', (v) => int(v) && v >= 2, 'an integer ≥ 2'),
     protectHead: num('protectHead', (v) => int(v) && v >= 0, 'a non-negative integer', 0),
@@ -276,11 +304,76 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
   };
 }
 
+/**
+ * A green set is a γ split inside every cluster (what `greenFromClusters` makes); with the secret
+ * it must be exactly that split. Anything else was edited, e.g. to make a clean model look
+ * watermarked or a watermarked one look clean.
+ */
+function checkGreenSplit(
+  clusters: Uint16Array,
+  green: Uint8Array,
+  gamma: number,
+  secret: Uint8Array | undefined,
+  label: string,
+): void {
+  const tampered = (why: string): RecMarkError =>
+    new RecMarkError(
+      `Key file ${label}: ${why}; the key was altered. Use the key file exported by RecMark.`,
+      'key-tampered',
+    );
+  const members = new Map<number, number>();
+  const greens = new Map<number, number>();
+  clusters.forEach((c, id) => {
+    if (c === NOT_AN_ITEM) return;
+    members.set(c, (members.get(c) ?? 0) + 1);
+    if (green[id]) greens.set(c, (greens.get(c) ?? 0) + 1);
+  });
+  for (const [c, n] of members) {
+    const want = Math.round(gamma * n);
+    if ((greens.get(c) ?? 0) !== want)
+      throw tampered(
+        `cluster ${c} has ${greens.get(c) ?? 0} green items of ${n}, not γ·n = ${want}`,
+      );
+  }
+  if (!secret) return;
+  // Re-deriving costs one HMAC per item (~11 s at 1M items), so large keys re-derive whole
+  // clusters, picked by the secret, up to SECRET_CHECK_ITEMS: a swap is caught exactly in small
+  // catalogues and with a probability of the share checked (10% at 1M) in large ones.
+  const checked = new Uint16Array(clusters.length).fill(NOT_AN_ITEM);
+  const order = [...members.keys()].sort(
+    (a, b) => prf(secret, 'check', a) - prf(secret, 'check', b) || a - b,
+  );
+  let budget = SECRET_CHECK_ITEMS;
+  const chosen = new Set<number>();
+  for (const c of order) {
+    if (chosen.size > 0 && members.get(c)! > budget) break;
+    chosen.add(c);
+    budget -= members.get(c)!;
+  }
+  clusters.forEach((c, id) => chosen.has(c) && (checked[id] = c));
+  const expected = greenFromClusters(checked, secret, gamma);
+  const differs = expected.findIndex((g, id) => checked[id] !== NOT_AN_ITEM && g !== green[id]);
+  if (differs >= 0) throw tampered(`id ${differs} is not in the green set its secret derives`);
+}
+
+/** Items whose green flag a key's secret re-derives when the key is read (see checkGreenSplit). */
+const SECRET_CHECK_ITEMS = 100_000;
+
 export async function readKeyFile(file: string): Promise<WatermarkKey> {
   let text: string;
   try {
+    const maxBytes = limits().keyBytes;
+    const { size } = await fs.stat(file);
+    if (size > maxBytes) {
+      throw new RecMarkError(
+        `Key file ${file} is ${size.toLocaleString('en-US')} bytes, above the ${maxBytes.toLocaleString('en-US')}-byte ` +
+          `limit for key files; check it is a *.wmkey.json file, or ${raiseHint('keyBytes')}.`,
+        'key-too-large',
+      );
+    }
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof RecMarkError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new RecMarkError(
       code === 'ENOENT'

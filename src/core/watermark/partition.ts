@@ -6,7 +6,9 @@ import { RecMarkError } from '../errors';
 import type { Adapter } from '../onnx/adapter';
 import { GraphIndex, tensorDims, tensorFloat32 } from '../onnx/graph';
 import { graphOf, type LoadedModel } from '../onnx/model';
-import { keyedSeed, NOT_AN_ITEM, prf } from './key';
+import { greenFromClusters, keyedSeed, NOT_AN_ITEM } from './key';
+
+export { greenFromClusters };
 import { normalizeRows, sphericalKMeans } from './kmeans';
 
 export interface Partition {
@@ -55,31 +57,6 @@ export function itemEmbeddings(
       vectors[i * dim + d] = byRow ? table[id * dim + d] : table[d * rows + id];
   });
   return { vectors: normalizeRows(vectors, dim), dim };
-}
-
-/**
- * Inside each cluster, order items by PRF(secret, "green", id) and make the first round(γ·n) green.
- * Deterministic from (clusters, secret, γ), which also lets a key file be checked for tampering.
- */
-export function greenFromClusters(
-  clusters: Uint16Array,
-  secret: Uint8Array,
-  gamma: number,
-): Uint8Array {
-  const members = new Map<number, { id: number; rank: number }[]>();
-  clusters.forEach((c, id) => {
-    if (c === NOT_AN_ITEM) return;
-    const list = members.get(c) ?? [];
-    list.push({ id, rank: prf(secret, 'green', id) });
-    members.set(c, list);
-  });
-  const green = new Uint8Array(clusters.length);
-  for (const list of members.values()) {
-    list.sort((a, b) => a.rank - b.rank || a.id - b.id);
-    const count = Math.round(gamma * list.length);
-    for (let i = 0; i < count; i++) green[list[i].id] = 1;
-  }
-  return green;
 }
 
 export async function semanticPartition(
