@@ -108,10 +108,7 @@ test('the sample profile parses: defaults, id map beside it, the secret by name 
 
 test('the JSON schema (settings UI) and the parser agree on the fields; the template parses', () => {
   const schema = JSON.parse(
-    readFileSync(
-      path.join(__dirname, '..', '..', 'media', 'recmark-endpoint.schema.json'),
-      'utf8',
-    ),
+    readFileSync(path.join(__dirname, '..', '..', 'media', 'recmark-endpoint.schema.json'), 'utf8'),
   ) as { properties: Record<string, unknown>; required: string[] };
   for (const field of Object.keys(schema.properties)) {
     try {
