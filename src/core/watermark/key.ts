@@ -298,13 +298,19 @@ export async function readKeyFile(file: string): Promise<WatermarkKey> {
   return keyFromJson(parsed, file);
 }
 
+/** Key files are readable only by their owner. */
+export const KEY_FILE_MODE = 0o600;
+
+/** The text of a key file. */
+export function keyFileText(key: WatermarkKey, includeSecret = true): string {
+  return `${JSON.stringify(keyToJson(key, includeSecret), null, 2)}\n`;
+}
+
 /** Write a key file readable only by its owner (mode 0600), atomically. */
 export async function writeKeyFile(
   file: string,
   key: WatermarkKey,
   includeSecret = true,
 ): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(keyToJson(key, includeSecret), null, 2)}\n`, {
-    mode: 0o600,
-  });
+  await writeFileAtomic(file, keyFileText(key, includeSecret), { mode: KEY_FILE_MODE });
 }
