@@ -289,13 +289,26 @@ export async function readKeyFile(file: string): Promise<WatermarkKey> {
       'key-missing',
     );
   }
-  let parsed: unknown;
+  return keyFromJson(parseKeyJson(text, file), file);
+}
+
+/**
+ * JSON.parse for key material. V8's syntax errors quote the text around the fault (`Unexpected
+ * token 'a', "a8fb44d9a1"... is not valid JSON`), which for a key file is the secret; the error
+ * says where the fault is, never what is there.
+ */
+export function parseKeyJson(text: string, label: string): unknown {
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
-    throw invalid(file, `not valid JSON (${(err as Error).message}).`);
+    const at = /at position (\d+)/.exec((err as Error).message);
+    let where = '';
+    if (at) {
+      const before = text.slice(0, Number(at[1])).split('\n');
+      where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+    }
+    throw invalid(label, `not valid JSON${where}.`);
   }
-  return keyFromJson(parsed, file);
 }
 
 /** Key files are readable only by their owner. */
