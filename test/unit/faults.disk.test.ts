@@ -215,7 +215,7 @@ test(
   },
 );
 
-test('a chmod 0555 folder: refused before any work, exit 2, the fix named', async () => {
+test('a chmod 0555 folder: refused before any work, exit 2, the fix named', async (t) => {
   const { model, hash } = original();
   const parent = tempDir();
   chmodSync(parent, 0o755);
@@ -224,6 +224,10 @@ test('a chmod 0555 folder: refused before any work, exit 2, the fix named', asyn
   chmodSync(locked, 0o555);
   // Root writes anywhere: run as "nobody" to meet the permission bits a user would.
   const as = isRoot ? { uid: NOBODY, gid: NOBODY } : {};
+  if (isRoot && (await cli(['--version'], as)).code !== 0) {
+    t.skip('user "nobody" cannot run the CLI from this checkout (its folders are not readable)');
+    return;
+  }
   const r = await cli(
     [
       'embed',
