@@ -20,7 +20,7 @@ import { embedAow, type AowStart, type AowUtility } from './core/watermark/aow';
 import { embedGrew, GREW_DEFAULTS } from './core/watermark/grew';
 import { readKeyFile } from './core/watermark/key';
 import { verifyWithKeys } from './core/watermark/verify';
-import { writeFileAtomic } from './core/util/files';
+import { assertWritableFolder, writeFileAtomic } from './core/util/files';
 import type { Progress } from './core/util/progress';
 
 const USAGE = `Usage: recmark <command> [options]
@@ -130,6 +130,8 @@ async function checkOutput(file: string, inputs: string[], force: boolean): Prom
     throw new RecMarkError(`${file} already exists; pass --force to replace it.`, 'usage');
   if (!existsSync(path.dirname(abs)))
     throw new RecMarkError(`Folder ${path.dirname(abs)} does not exist.`, 'usage');
+  // Fail now, not after minutes of work, if the folder cannot take a new file.
+  await assertWritableFolder(abs);
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
@@ -747,11 +749,14 @@ export async function main(
 
 if (require.main === module) {
   const controller = new AbortController();
-  // First Ctrl-C cancels cleanly at the next batch; a second one exits at once.
-  process.once('SIGINT', () => {
-    controller.abort();
-    process.once('SIGINT', () => process.exit(130));
-  });
+  // First Ctrl-C (or SIGTERM, as CI timeouts send) cancels cleanly at the next batch; a second
+  // one exits at once. Either way no output is left half-written (see writeFileAtomic).
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      controller.abort();
+      process.once(sig, () => process.exit(130));
+    });
+  }
   main(process.argv.slice(2), controller.signal).then((code) => {
     process.exitCode = code;
   });

@@ -3,7 +3,7 @@
  * of key ids and labels in globalState. Only key ids are ever logged or shown.
  */
 import * as vscode from 'vscode';
-import { keyFromJson, keyToJson, type WatermarkKey } from './core/watermark/key';
+import { keyFromJson, keyToJson, parseKeyJson, type WatermarkKey } from './core/watermark/key';
 
 export interface StoredKeyInfo {
   keyId: string;
@@ -40,7 +40,9 @@ export class KeyStore {
 
   async get(keyId: string): Promise<WatermarkKey | null> {
     const text = await this.context.secrets.get(secretName(keyId));
-    return text ? keyFromJson(JSON.parse(text), `stored key ${keyId}`) : null;
+    if (!text) return null;
+    const label = `stored key ${keyId}`;
+    return keyFromJson(parseKeyJson(text, label), label);
   }
 
   async remove(keyId: string): Promise<void> {

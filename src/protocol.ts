@@ -19,16 +19,26 @@ export type WebviewMessage =
 
 const ACTIONS: readonly WebviewAction[] = ['exportHtml', 'exportJson', 'rerun'];
 
-/** Validate a message from the webview: it is untrusted input like any other. */
+/**
+ * Validate a message from the webview: it is untrusted input like any other. Only the object's
+ * own fields count (a polluted prototype cannot make a message), and the result is a fresh
+ * object holding the validated fields alone.
+ */
 export function parseWebviewMessage(value: unknown): WebviewMessage | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const msg = value as Record<string, unknown>;
-  if (msg.type === 'ready') return { type: 'ready' };
-  if (msg.type === 'copy' && typeof msg.text === 'string' && msg.text.length <= 10_000) {
-    return { type: 'copy', text: msg.text };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const own = (key: string): unknown =>
+    Object.prototype.hasOwnProperty.call(value, key)
+      ? (value as Record<string, unknown>)[key]
+      : undefined;
+  const type = own('type');
+  if (type === 'ready') return { type: 'ready' };
+  const text = own('text');
+  if (type === 'copy' && typeof text === 'string' && text.length <= 10_000) {
+    return { type: 'copy', text };
   }
-  if (msg.type === 'action' && ACTIONS.includes(msg.action as WebviewAction)) {
-    return { type: 'action', action: msg.action as WebviewAction };
+  const action = own('action');
+  if (type === 'action' && ACTIONS.includes(action as WebviewAction)) {
+    return { type: 'action', action: action as WebviewAction };
   }
   return null;
 }

@@ -1,5 +1,6 @@
 /** Choose an .onnx checkpoint: the active one, else a quick pick over the workspace, else a file dialog. */
 import * as vscode from 'vscode';
+import { assertWritableFolder } from '../core/util/files';
 
 export async function pickModel(title: string): Promise<vscode.Uri | undefined> {
   const files = await vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 500);
@@ -37,5 +38,7 @@ export async function pickOutputModel(
   });
   if (out && out.fsPath === model.fsPath)
     throw new Error(`The ${what} must be a new file; the original is never modified.`);
+  // A read-only or missing folder is reported now, not after minutes of work.
+  if (out?.scheme === 'file') await assertWritableFolder(out.fsPath);
   return out;
 }

@@ -209,8 +209,8 @@ export function encodeModel(proto: onnx.ModelProto): Uint8Array {
   return onnx.ModelProto.encode(proto).finish();
 }
 
-/** Write a model as a new self-contained file, atomically. */
-export async function writeModel(proto: onnx.ModelProto, file: string): Promise<void> {
+/** The bytes of a model about to be written as one self-contained file (at most 2 GiB). */
+export function modelFileBytes(proto: onnx.ModelProto): Uint8Array {
   const bytes = encodeModel(proto);
   if (bytes.length > PROTOBUF_LIMIT) {
     throw new RecMarkError(
@@ -218,7 +218,12 @@ export async function writeModel(proto: onnx.ModelProto, file: string): Promise<
       'model-too-large',
     );
   }
-  await writeFileAtomic(file, bytes);
+  return bytes;
+}
+
+/** Write a model as a new self-contained file, atomically. */
+export async function writeModel(proto: onnx.ModelProto, file: string): Promise<void> {
+  await writeFileAtomic(file, modelFileBytes(proto));
 }
 
 /** Deep copy through the wire format: the only copy that is sure to share nothing. */

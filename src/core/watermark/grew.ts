@@ -395,6 +395,8 @@ export async function auditGrew(
   }
   progress({ message: 'Testing the green-item bias', fraction: 0.95 });
   const stats = grewStatistics(lists, key, { topK, nullKeys, seed });
+  // A cancel that arrived during the (synchronous) statistics still means no report.
+  throwIfAborted(options.signal);
   timer.lap('statistics');
   const probeSource = data ? 'data' : 'sampled';
   return {

@@ -382,13 +382,34 @@ export async function readKeyFile(file: string): Promise<WatermarkKey> {
       'key-missing',
     );
   }
-  let parsed: unknown;
+  return keyFromJson(parseKeyJson(text, file), file);
+}
+
+/**
+ * JSON.parse for key material. V8's syntax errors quote the text around the fault (`Unexpected
+ * token 'a', "a8fb44d9a1"... is not valid JSON`), which for a key file is the secret; the error
+ * says where the fault is, never what is there.
+ */
+export function parseKeyJson(text: string, label: string): unknown {
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
-    throw invalid(file, `not valid JSON (${(err as Error).message}).`);
+    const at = /at position (\d+)/.exec((err as Error).message);
+    let where = '';
+    if (at) {
+      const before = text.slice(0, Number(at[1])).split('\n');
+      where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+    }
+    throw invalid(label, `not valid JSON${where}.`);
   }
-  return keyFromJson(parsed, file);
+}
+
+/** Key files are readable only by their owner. */
+export const KEY_FILE_MODE = 0o600;
+
+/** The text of a key file. */
+export function keyFileText(key: WatermarkKey, includeSecret = true): string {
+  return `${JSON.stringify(keyToJson(key, includeSecret), null, 2)}\n`;
 }
 
 /** Write a key file readable only by its owner (mode 0600), atomically. */
@@ -397,7 +418,5 @@ export async function writeKeyFile(
   key: WatermarkKey,
   includeSecret = true,
 ): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(keyToJson(key, includeSecret), null, 2)}\n`, {
-    mode: 0o600,
-  });
+  await writeFileAtomic(file, keyFileText(key, includeSecret), { mode: KEY_FILE_MODE });
 }

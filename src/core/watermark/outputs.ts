@@ -1,20 +1,43 @@
-/** Writing an embedding's outputs: the new model, then its key, both atomically. */
+/** Writing an embedding's outputs: the new model and its key, both atomically. */
 import { promises as fs } from 'node:fs';
-import { writeModel, type onnx } from '../onnx/model';
-import { writeKeyFile, type WatermarkKey } from './key';
+import { modelFileBytes, type onnx } from '../onnx/model';
+import { prepareFileAtomic } from '../util/files';
+import { KEY_FILE_MODE, keyFileText, type WatermarkKey } from './key';
 
-/** Write the model, then the key; if the key cannot be written, the model is removed again. */
+/**
+ * Write the model and its key. Both are written to partial files and synced first; then the key
+ * is renamed into place, then the model. A failure (a full disk, say) before the renames leaves
+ * neither; a model never appears without its key (a watermarked model whose key is lost could
+ * never be verified). If the model's rename fails, the new key is removed again.
+ */
 export async function writeModelAndKey(
   out: string,
   proto: onnx.ModelProto,
   key: { file: string; key: WatermarkKey } | null,
 ): Promise<void> {
-  await writeModel(proto, out);
-  if (!key) return;
+  const bytes = modelFileBytes(proto);
+  const keyFile = key
+    ? await prepareFileAtomic(key.file, keyFileText(key.key, true), { mode: KEY_FILE_MODE })
+    : null;
+  let model;
   try {
-    await writeKeyFile(key.file, key.key, true);
+    model = await prepareFileAtomic(out, bytes);
   } catch (err) {
-    await fs.rm(out, { force: true });
+    await keyFile?.discard();
+    throw err;
+  }
+  if (keyFile) {
+    try {
+      await keyFile.commit();
+    } catch (err) {
+      await model.discard();
+      throw err;
+    }
+  }
+  try {
+    await model.commit();
+  } catch (err) {
+    if (keyFile) await fs.rm(keyFile.file, { force: true });
     throw err;
   }
 }
