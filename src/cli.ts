@@ -88,6 +88,18 @@ Options:
   -h, --help     Show this help.
   --version      Print the version.`;
 
+/** `recmark verify --help`: the USAGE entries of that command (or of `embed aow`, say). */
+function commandUsage(command: string, sub: string | undefined): string | null {
+  const entries = USAGE.slice(USAGE.indexOf('Commands:\n') + 10, USAGE.indexOf('\nOptions:'))
+    .split('\n\n')
+    .map((entry) => entry.replace(/^\n+/, ''));
+  const forCommand = entries.filter((e) => e.trimStart().startsWith(`${command} `));
+  const forSub = forCommand.filter((e) => sub && e.trimStart().startsWith(`${command} ${sub} `));
+  const chosen = forSub.length > 0 ? forSub : forCommand;
+  if (chosen.length === 0) return null;
+  return `Usage: recmark ${command} [options]\n\n${chosen.join('\n\n')}`;
+}
+
 class UsageError extends RecMarkError {
   constructor(message: string) {
     super(`${message} (run "recmark --help" for usage)`, 'usage');
@@ -697,6 +709,12 @@ export async function run(
   signal: AbortSignal = new AbortController().signal,
 ): Promise<number> {
   const [command, ...rest] = argv;
+  const help =
+    rest.some((a) => a === '-h' || a === '--help') && command && commandUsage(command, rest[0]);
+  if (help) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
   switch (command) {
     case undefined:
     case '-h':

@@ -1,4 +1,5 @@
 /** Typed access to RecMark's settings (contributed in package.json with their defaults). */
+import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { DEFAULT_ALPHA } from './core/report/report';
 import { AOW_DEFAULTS } from './core/watermark/aow';
@@ -27,6 +28,19 @@ export function settings() {
     /** Interaction data for probes and utility, resolved against the first workspace folder. */
     dataFile: dataFile ? resolveWorkspacePath(dataFile) : undefined,
   };
+}
+
+type Settings = ReturnType<typeof settings>;
+
+/** The interaction data file when it is set and exists; a missing file means "no data". */
+export function existingDataFile(s: Settings): string | undefined {
+  return s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined;
+}
+
+/** What every audit (checkpoint or endpoint) takes from the settings. */
+export function auditSettings(s: Settings) {
+  const { probes, topK, nullKeys, seed, alpha } = s;
+  return { data: existingDataFile(s), probes, topK, nullKeys, seed, alpha };
 }
 
 function resolveWorkspacePath(p: string): string {

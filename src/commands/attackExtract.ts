@@ -1,9 +1,8 @@
 /** RecMark: Simulate Extraction Attack — train a surrogate on a model's ranked lists alone. */
-import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { extractModel } from '../core/attack/extraction';
 import { log } from '../log';
-import { settings } from '../settings';
+import { existingDataFile, settings } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -30,7 +29,7 @@ export async function attackExtractCommand(uri?: vscode.Uri): Promise<void> {
         model: model.fsPath,
         out: out.fsPath,
         sequences: Number(sequences),
-        data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
+        data: existingDataFile(s),
         seed: s.seed,
         signal,
         progress,

@@ -1,9 +1,8 @@
 /** RecMark: Simulate Fine-Tuning Attack — fine-tune a copy of a model on a fraction of the data. */
-import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { finetuneAttack } from '../core/attack/finetune';
 import { log } from '../log';
-import { settings } from '../settings';
+import { existingDataFile, settings } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -12,7 +11,7 @@ export async function attackFinetuneCommand(uri?: vscode.Uri): Promise<void> {
     uri instanceof vscode.Uri ? uri : await pickModel('Simulate fine-tuning on which model?');
   if (!model) return;
   const s = settings();
-  let data = s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined;
+  let data = existingDataFile(s);
   if (!data) {
     const picked = await vscode.window.showOpenDialog({
       title: 'Interaction data to fine-tune on (user item [timestamp] lines, model index space)',

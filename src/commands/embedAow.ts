@@ -1,10 +1,9 @@
 /** RecMark: Embed AOW Watermark — fine-tune a copy of a model to memorise a secret sequence. */
-import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { embedAow } from '../core/watermark/aow';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
-import { settings } from '../settings';
+import { existingDataFile, settings } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -13,7 +12,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
     uri instanceof vscode.Uri ? uri : await pickModel('Embed an AOW watermark into which model?');
   if (!model) return;
   const s = settings();
-  const data = s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined;
+  const data = existingDataFile(s);
   if (!data) {
     const go = await vscode.window.showInformationMessage(
       'No interaction data is set (recmark.dataFile): RecMark will keep utility by distilling the original model on sequences sampled from it, and start the watermark at a random item. With data, it trains on your users and starts at the coldest item.',

@@ -1,10 +1,9 @@
 /** RecMark: Embed GREW Watermark — pick a model, write a watermarked copy, keep the key secret. */
-import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { embedGrew } from '../core/watermark/grew';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
-import { settings } from '../settings';
+import { existingDataFile, settings } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -32,7 +31,7 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
       embedGrew({
         model: model.fsPath,
         out: out.fsPath,
-        data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
+        data: existingDataFile(s),
         gamma: s.gamma,
         delta: Number(delta),
         kc: s.kc,

@@ -1,10 +1,9 @@
 /** RecMark: Run Robustness Sweep — attack a watermarked model every way a thief might, verify after each. */
-import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { robustnessSweep } from '../core/attack/robustness';
 import type { WatermarkKey } from '../core/watermark/key';
 import type { KeyStore } from '../keyStore';
-import { settings } from '../settings';
+import { existingDataFile, settings } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';
 import { pickModel } from './pickModel';
 import { withCancellableProgress } from './progress';
@@ -25,7 +24,7 @@ export async function robustnessSweepCommand(
   const key = picked === 'import' ? await importKeyCommand(store) : await store.get(picked.keyId);
   if (!key) return;
   const s = settings();
-  const data = s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined;
+  const data = existingDataFile(s);
   const go = await vscode.window.showInformationMessage(
     `The sweep extracts a surrogate from ${model.path.split('/').pop()}, ${data ? 'fine-tunes it on 1/5/10% of your users, ' : ''}prunes it and adds noise, then verifies key ${key.keyId} after each attack. It takes several minutes and can be cancelled; no model files are kept.${data ? '' : ' Fine-tuning needs recmark.dataFile and is skipped without it.'}`,
     'Run Sweep',

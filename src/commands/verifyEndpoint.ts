@@ -18,7 +18,7 @@ import { RecMarkError } from '../core/errors';
 import type { WatermarkKey } from '../core/watermark/key';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
-import { reportsRoot, settings } from '../settings';
+import { auditSettings, reportsRoot, settings } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';
 import { withCancellableProgress } from './progress';
 import { saveAndShowReport } from './showReport';
@@ -117,12 +117,7 @@ async function runAudit(
         verifyEndpoint({
           profile: profileUri.fsPath,
           key,
-          data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
-          probes: s.probes,
-          topK: s.topK,
-          nullKeys: s.nullKeys,
-          seed: s.seed,
-          alpha: s.alpha,
+          ...auditSettings(s),
           secrets: (n) => secrets.get(n),
           cacheDir: root ? path.join(root, ENDPOINT_CACHE_DIR) : null,
           signal,

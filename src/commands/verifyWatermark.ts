@@ -1,10 +1,9 @@
 /** Verify Watermark — check a suspect checkpoint against a stored key and show the report. */
-import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { WatermarkKey } from '../core/watermark/key';
 import { verifyWithKeys } from '../core/watermark/verify';
 import type { KeyStore } from '../keyStore';
-import { settings } from '../settings';
+import { auditSettings, settings } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';
 import { pickModel } from './pickModel';
 import { withCancellableProgress } from './progress';
@@ -53,12 +52,7 @@ async function runVerification(
       verifyWithKeys({
         model: model.fsPath,
         keys,
-        data: s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined,
-        probes: s.probes,
-        topK: s.topK,
-        nullKeys: s.nullKeys,
-        seed: s.seed,
-        alpha: s.alpha,
+        ...auditSettings(s),
         signal,
         progress,
       }),

@@ -72,3 +72,18 @@ test('--help exits 0 and lists inspect', async () => {
   assert.equal(code, 0);
   assert.match(stdout, /inspect MODEL/);
 });
+
+test('COMMAND --help shows that command’s usage; an unknown command with --help is an error', async () => {
+  const verify = await runCli(['verify', '--help']);
+  assert.equal(verify.code, 0);
+  assert.match(verify.stdout, /verify MODEL --key KEY/);
+  assert.match(verify.stdout, /verify --endpoint PROFILE/);
+  assert.doesNotMatch(verify.stdout, /attack prune/);
+  const embedAow = await runCli(['embed', 'aow', '-h']);
+  assert.equal(embedAow.code, 0);
+  assert.match(embedAow.stdout, /embed aow MODEL/);
+  assert.doesNotMatch(embedAow.stdout, /embed grew/);
+  const unknown = await runCli(['bogus', '--help']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "bogus"/);
+});

@@ -9,9 +9,9 @@ import { RecMarkError } from '../errors';
 import { readInteractions } from '../data/interactions';
 import type { ProbeTally } from '../recommender';
 import type { AuditReport, EndpointSection, ReportModel } from '../report/report';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { noProgress, StepTimer } from '../util/progress';
 import { auditAow } from '../watermark/aow';
-import { auditGrew, GREW_DEFAULTS } from '../watermark/grew';
+import { auditGrew, GREW_DEFAULTS, type VerifyGrewOptions } from '../watermark/grew';
 import { NOT_AN_ITEM, type AowKey, type GrewKey, type WatermarkKey } from '../watermark/key';
 import { AnswerCache } from './cache';
 import { EndpointClient, percentile } from './client';
@@ -27,25 +27,20 @@ import {
 } from './profile';
 import { EndpointRecommender } from './recommender';
 
-export interface VerifyEndpointOptions {
+/** The audit settings are GREW's (`data` holds model ids; without it probes are sampled from the endpoint). */
+export interface VerifyEndpointOptions extends Pick<
+  VerifyGrewOptions,
+  'data' | 'probes' | 'topK' | 'nullKeys' | 'seed' | 'alpha' | 'signal' | 'progress'
+> {
   /** A profile file, or a profile already parsed. */
   profile: string | EndpointProfile;
   key: WatermarkKey;
-  /** Interaction data for GREW probes (model ids); otherwise probes are sampled from the endpoint. */
-  data?: string;
-  probes?: number;
-  topK?: number;
-  nullKeys?: number;
-  seed?: number;
-  alpha?: number;
   /** Overrides the profile's budget (HTTP requests, retries included); null = no limit. */
   budget?: number | null;
   /** Where secrets come from; the CLI reads RECMARK_SECRET_<NAME>. */
   secrets?: SecretResolver;
   /** Folder for the answer cache; null turns caching off. Default: none. */
   cacheDir?: string | null;
-  signal?: AbortSignal;
-  progress?: Progress;
 }
 
 /** The catalogue the endpoint's answers are read against, in the model's id space. */
