@@ -13,7 +13,7 @@ import { CancelledError, errorMessage, RecMarkError } from './core/errors';
 import { KeyStore } from './keyStore';
 import { log } from './log';
 import { ModelEditorProvider } from './modelEditor';
-import { testApi, type RecMarkTestApi } from './testApi';
+import { testApi, testObservers, type RecMarkTestApi } from './testApi';
 
 /** Run a command so that a failure becomes a notification, never an unhandled rejection. */
 function guarded<A extends unknown[]>(
@@ -38,11 +38,12 @@ function guarded<A extends unknown[]>(
         return;
       }
       if (!(err instanceof RecMarkError)) log.error(`${name} failed`, err);
-      const choice = await vscode.window.showErrorMessage(
-        `RecMark: ${errorMessage(err)}`,
-        'Show Log',
-      );
-      if (choice === 'Show Log') log.show();
+      const text = `RecMark: ${errorMessage(err)}`;
+      testObservers.errorShown?.(text);
+      // Not awaited: the command ends now; the notification waits for the user on its own.
+      void vscode.window.showErrorMessage(text, 'Show Log').then((choice) => {
+        if (choice === 'Show Log') log.show();
+      });
     }
   };
 }

@@ -8,7 +8,12 @@ import type { AuditReport } from './core/report/report';
 import type { KeyStore } from './keyStore';
 import { ReportPanel, type PanelEvent } from './reportPanel';
 
+/** Hooks the host code calls when set; set only by `testApi` in ExtensionMode.Test. */
+export const testObservers: { errorShown?: (message: string) => void } = {};
+
 export interface RecMarkTestApi {
+  /** Every error notification a failed command showed, oldest first. */
+  errors: string[];
   /** The key store the commands use (SecretStorage + globalState index). */
   keys: KeyStore;
   reportPanel: {
@@ -27,9 +32,17 @@ export function testApi(
 ): RecMarkTestApi | undefined {
   if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
   const events: PanelEvent[] = [];
+  const errors: string[] = [];
   ReportPanel.observer = (event) => events.push(event);
-  context.subscriptions.push({ dispose: () => (ReportPanel.observer = undefined) });
+  testObservers.errorShown = (message) => errors.push(message);
+  context.subscriptions.push({
+    dispose: () => {
+      ReportPanel.observer = undefined;
+      testObservers.errorShown = undefined;
+    },
+  });
   return {
+    errors,
     keys,
     reportPanel: {
       show: (report) => ReportPanel.show(context.extensionUri, report, undefined),

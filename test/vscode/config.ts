@@ -3,7 +3,7 @@
  * in-host suite: the suite bundle, its config and the workspace it runs against.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
@@ -19,6 +19,8 @@ export interface InHostConfig {
   reportFile: string;
   /** Where the suite writes its InHostResults. */
   resultsFile: string;
+  /** Broken key files and a pattern the error notification must match (bad-input cases). */
+  badKeys: { file: string; problem: string }[];
 }
 
 export interface InHostResults {
@@ -75,12 +77,34 @@ export async function prepareInHostRun(
     const { stdout } = await cli(['verify', marked, '--key', keyFile, '--probes', '200', '--json']);
     writeFileSync(reportFile, stdout);
   }
+  const bad = path.join(dir, 'bad');
+  mkdirSync(bad, { recursive: true });
+  const tampered = JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>;
+  tampered.gamma = 0.25; // the green split no longer matches: a tampered key
+  const badKeys = [
+    { name: 'empty.wmkey.json', text: '', problem: 'empty\\.wmkey\\.json: not valid JSON' },
+    {
+      name: 'torn.wmkey.json',
+      text: '{"scheme": "gr',
+      problem: 'torn\\.wmkey\\.json: not valid JSON at line 1',
+    },
+    {
+      name: 'rot13.wmkey.json',
+      text: '{"scheme":"rot13","version":1}',
+      problem: '"scheme" must be "grew" or "aow"',
+    },
+    { name: 'tampered.wmkey.json', text: JSON.stringify(tampered), problem: 'the key was altered' },
+  ].map(({ name, text, problem }) => {
+    writeFileSync(path.join(bad, name), text);
+    return { file: path.join(bad, name), problem };
+  });
   const config: InHostConfig = {
     workspace,
     model: MODEL,
     keyFile,
     reportFile,
     resultsFile: path.join(dir, 'results.json'),
+    badKeys,
   };
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   return { config, suite };

@@ -121,6 +121,27 @@ test('Import Key File stores the key given its file', async () => {
   await keys.remove(original.keyId);
 });
 
+test('Import Key File refuses broken key files with an error naming the problem; the host keeps working', async () => {
+  const { keys, errors } = api();
+  const stored = keys.list().length;
+  for (const { file, problem } of config.badKeys) {
+    const before = errors.length;
+    // Resolves (the command catches); a rejection here would mean an unhandled failure.
+    await vscode.commands.executeCommand('recmark.importKey', vscode.Uri.file(file));
+    const shown = errors.slice(before);
+    assert.equal(shown.length, 1, `${path.basename(file)}: expected one error notification`);
+    assert.match(shown[0]!, new RegExp(problem));
+    assert.doesNotMatch(shown[0]!, /\n\s+at /, 'a stack trace reached the notification');
+  }
+  assert.equal(keys.list().length, stored, 'a broken key was stored');
+  assert.equal(extension().isActive, true);
+  // And the next good import still works.
+  const good = keyFromJson(JSON.parse(readFileSync(config.keyFile, 'utf8')), 'key file');
+  await vscode.commands.executeCommand('recmark.importKey', vscode.Uri.file(config.keyFile));
+  assert.ok(await keys.get(good.keyId));
+  await keys.remove(good.keyId);
+});
+
 // ---- report panel messaging -------------------------------------------------------------------
 
 test('the report panel’s webview says ready and receives the report', async () => {
