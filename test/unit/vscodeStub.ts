@@ -145,6 +145,7 @@ export const vscode = {
   Uri,
   ViewColumn: { Active: -1 },
   ProgressLocation: { Notification: 15 },
+  ExtensionMode: { Production: 1, Development: 2, Test: 3 },
   RelativePattern: class {
     constructor(
       readonly base: unknown,
