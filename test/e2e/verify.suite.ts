@@ -52,8 +52,8 @@ import { movielensInteractionFile } from '../unit/movielens';
 
 const ORIGINAL = 'sasrec_opset17.onnx';
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', ORIGINAL);
-const MARKED = 'sasrec.grew.onnx';
-const KEY_FILE = 'sasrec.wmkey.json';
+export const MARKED = 'sasrec.grew.onnx';
+export const KEY_FILE = 'sasrec.wmkey.json';
 const AOW_MARKED = 'sasrec.aow.onnx';
 const AOW_KEY_FILE = 'sasrec.aow.wmkey.json';
 const MADE = [MARKED, KEY_FILE, AOW_MARKED, AOW_KEY_FILE];
@@ -66,7 +66,7 @@ const keyPath = (): string => path.join(made!, KEY_FILE);
 const aowKeyPath = (): string => path.join(made!, AOW_KEY_FILE);
 
 /** What the first test leaves for the later ones, so a failure there is reported once, clearly. */
-const done = { imported: false, reportedMarked: false, importedAow: false };
+export const done = { imported: false, reportedMarked: false, importedAow: false };
 function needs(what: keyof typeof done, test: string): void {
   assert.ok(done[what], `skipped: ${test} needs the first verify test to have passed`);
 }
@@ -126,7 +126,7 @@ async function chartCanvases(e2e: E2E, scope: string): Promise<CanvasState[]> {
  * Waits until the charts in `scope` are drawn (chart.js animates, so pixels arrive over a few
  * frames): at least one canvas, every canvas sized, and every one with some ink on it.
  */
-async function expectChartsDrawn(e2e: E2E, scope: string): Promise<CanvasState[]> {
+export async function expectChartsDrawn(e2e: E2E, scope: string): Promise<CanvasState[]> {
   return waitFor(
     `drawn charts in ${scope}`,
     async () => {
@@ -141,7 +141,7 @@ async function expectChartsDrawn(e2e: E2E, scope: string): Promise<CanvasState[]
 }
 
 /** The report panel shows the audit of `file` with `verdict` (the panel is reused per audit). */
-async function expectReport(e2e: E2E, file: string, verdict: string): Promise<void> {
+export async function expectReport(e2e: E2E, file: string, verdict: string): Promise<void> {
   const { page } = e2e;
   await page.locator('.tab.active', { hasText: `Audit: ${file}` }).waitFor({ timeout: 90_000 });
   const frame = webview(page);

@@ -18,10 +18,11 @@ import { after, before, describe, test } from 'node:test';
 import { E2E, note, openWorkbench, runCommand, SCREENSHOTS, type Suite } from './harness';
 import { GOOD, modelViewSuite } from './modelView.suite';
 import { verifySuite } from './verify.suite';
+import { endpointSuite } from './endpoint.suite';
 import { runInHostSuite } from './inHost';
 import type { InHostResults } from '../vscode/config';
 
-const suites: Suite[] = [modelViewSuite, verifySuite];
+const suites: Suite[] = [modelViewSuite, verifySuite, endpointSuite];
 
 const e2eTools = new E2E();
 
