@@ -3,7 +3,7 @@
  * in-host suite: the suite bundle, its config and the workspace it runs against.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
@@ -35,9 +35,9 @@ const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'sasrec_opset17.onnx');
 const MODEL = 'sasrec.onnx';
 
 /**
- * Bundle the suite into `dir/index.js` (with `vscode` left to the host), make a workspace with
- * the fixture, a GREW key and a report from the CLI, and write `dir/config.json`. Returns the
- * config and the bundle's path (the extensionTestsPath).
+ * In a fresh folder `dir`: bundle the suite into `dir/index.js` (with `vscode` left to the host),
+ * make a workspace with the fixture, a GREW key and a report from the CLI, and write
+ * `dir/config.json`. Returns the config and the bundle's path (the extensionTestsPath).
  */
 export async function prepareInHostRun(
   dir: string,
@@ -70,13 +70,9 @@ export async function prepareInHostRun(
         timeout: 300_000,
       },
     );
-  if (!existsSync(keyFile) || !existsSync(marked)) {
-    await cli(['embed', 'grew', FIXTURE, '--out', marked, '--key-out', keyFile, '--force']);
-  }
-  if (!existsSync(reportFile)) {
-    const { stdout } = await cli(['verify', marked, '--key', keyFile, '--probes', '200', '--json']);
-    writeFileSync(reportFile, stdout);
-  }
+  await cli(['embed', 'grew', FIXTURE, '--out', marked, '--key-out', keyFile]);
+  const { stdout } = await cli(['verify', marked, '--key', keyFile, '--probes', '200', '--json']);
+  writeFileSync(reportFile, stdout);
   const bad = path.join(dir, 'bad');
   mkdirSync(bad, { recursive: true });
   const tampered = JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>;
