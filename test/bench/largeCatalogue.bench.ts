@@ -18,6 +18,7 @@ import { Rng } from '../../src/core/util/random';
 import { verifyAow } from '../../src/core/watermark/aow';
 import { embedGrew, verifyGrew } from '../../src/core/watermark/grew';
 import { readKeyFile, type GrewKey } from '../../src/core/watermark/key';
+import { valueInfo } from '../unit/tinyModel';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const DIM = 32;
@@ -40,17 +41,6 @@ function syntheticModel(): onnx.ModelProto {
     for (let d = 0; d < DIM; d++)
       table[i * DIM + d] = topics[t * DIM + d] + 0.2 * (rng.next() - 0.5);
   }
-  const info = (name: string, type: number, dims: (number | string)[]) => ({
-    name,
-    type: {
-      tensorType: {
-        elemType: type,
-        shape: {
-          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-        },
-      },
-    },
-  });
   return onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'recmark-bench',
@@ -85,8 +75,8 @@ function syntheticModel(): onnx.ModelProto {
           rawData: new Uint8Array(table.buffer),
         },
       ],
-      input: [info('item_seq', DataType.INT64, ['batch', SEQ_LEN])],
-      output: [info('scores', DataType.FLOAT, ['batch', rows])],
+      input: [valueInfo('item_seq', DataType.INT64, ['batch', SEQ_LEN])],
+      output: [valueInfo('scores', DataType.FLOAT, ['batch', rows])],
     },
   });
 }
