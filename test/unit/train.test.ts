@@ -238,6 +238,93 @@ test('KL(teacher ‖ student) with temperature: value and gradient', async () =>
   assert.ok(Math.abs(same.loss) < 1e-6, `KL(p ‖ p) = ${same.loss}`);
 });
 
+test("KL with a focus term: the same KL renormalised over each row's focus columns, weighted", async () => {
+  const [B, W] = [2, 7];
+  const tau = 1.5;
+  const focusWeight = 3;
+  const z = randomArray(B * W, 13, 4);
+  const teacher = Array.from(randomArray(B * W, 14, 4));
+  const weights = [1, 3];
+  const exclude = [0];
+  const focus = [
+    [2, 3, 5],
+    [1, 4, 5, 6],
+  ];
+  const mask = focus.flatMap((f) =>
+    Array.from({ length: W }, (_, j) => (f.includes(j) ? 0 : -1e9)),
+  );
+  const kl = (x: number[], t: number[], out: number[]): number => {
+    const ls = logSoftmax(x, out, tau);
+    const lt = logSoftmax(t, out, tau);
+    let sum = 0;
+    for (let j = 0; j < W; j++) if (!out.includes(j)) sum += Math.exp(lt[j]) * (lt[j] - ls[j]);
+    return sum;
+  };
+  const reference = (x: ArrayLike<number>): number => {
+    let num = 0;
+    for (let b = 0; b < B; b++) {
+      const xs = Array.from(x).slice(b * W, (b + 1) * W);
+      const ts = teacher.slice(b * W, (b + 1) * W);
+      const outside = [...Array(W).keys()].filter((j) => !focus[b].includes(j));
+      num += weights[b] * (kl(xs, ts, exclude) + focusWeight * kl(xs, ts, outside));
+    }
+    return (tau * tau * num) / (weights[0] + weights[1]);
+  };
+  const { loss, grad } = await lossAndGrad(
+    { kind: 'kl', logits: 'scores', dims: [B, W], temperature: tau, exclude, focus: focusWeight },
+    z,
+    {
+      [LOSS_INPUTS.teacher]: { data: teacher, dims: [B, W], type: 'float32' },
+      [LOSS_INPUTS.weights]: { data: weights, dims: [B], type: 'float32' },
+      [LOSS_INPUTS.focus]: { data: mask, dims: [B, W], type: 'float32' },
+    },
+  );
+  assertClose([loss], [reference(z)], 1e-4, 'loss');
+  assertClose(grad, numericGrad(reference, z), 1e-3, 'grad');
+});
+
+test('KL with a boundary hinge: the head item must outscore every later focus item', async () => {
+  const [B, W] = [2, 6];
+  const weight = 0.5;
+  const z = randomArray(B * W, 21, 4);
+  const teacher = Array.from(randomArray(B * W, 22, 4));
+  const weights = [2, 1];
+  const head = [3, 0];
+  const below = [
+    [1, 4, 5],
+    [2, 3, 1],
+  ];
+  const reference = (x: ArrayLike<number>): number => {
+    let num = 0;
+    for (let b = 0; b < B; b++) {
+      const ls = logSoftmax(Array.from(x).slice(b * W, (b + 1) * W));
+      const lt = logSoftmax(teacher.slice(b * W, (b + 1) * W));
+      let row = 0;
+      for (let j = 0; j < W; j++) row += Math.exp(lt[j]) * (lt[j] - ls[j]);
+      for (const j of below[b]) row += weight * Math.max(0, x[b * W + j] - x[b * W + head[b]]);
+      num += weights[b] * row;
+    }
+    return num / (weights[0] + weights[1]);
+  };
+  const { loss, grad } = await lossAndGrad(
+    {
+      kind: 'kl',
+      logits: 'scores',
+      dims: [B, W],
+      boundary: { head: 1, below: 3, weight },
+    },
+    z,
+    {
+      [LOSS_INPUTS.teacher]: { data: teacher, dims: [B, W], type: 'float32' },
+      [LOSS_INPUTS.weights]: { data: weights, dims: [B], type: 'float32' },
+      [LOSS_INPUTS.boundaryHead]: { data: head, dims: [B, 1], type: 'int64' },
+      [LOSS_INPUTS.boundaryBelow]: { data: below.flat(), dims: [B, 3], type: 'int64' },
+    },
+  );
+  assertClose([loss], [reference(z)], 1e-4, 'loss');
+  assertClose(grad, numericGrad(reference, z), 1e-3, 'grad');
+});
+
 test('margin ranking on top-k: value and gradient', async () => {
   const [B, W, k] = [2, 7, 3];
   const margin = 0.5;

@@ -51,6 +51,18 @@ export interface CrossEntropySpec extends CommonSpec {
 export interface KlSpec extends CommonSpec {
   kind: 'kl';
   temperature?: number;
+  /**
+   * Weight of a second KL term restricted to a per-example focus set of columns (fed as an
+   * additive 0 / −1e9 mask): the softmax renormalised over those items gives their relative
+   * order a weight the full softmax, dominated by the top few items, does not.
+   */
+  focus?: number;
+  /**
+   * A hinge that keeps the head of the focus set on top: the teacher's `head`-th best item must
+   * score above every later focus item; each crossing costs its score difference, times
+   * `weight`. Fed as that item [B, 1] and the `below` focus items after it [B, below].
+   */
+  boundary?: { head: number; below: number; weight: number };
 }
 
 export interface MarginSpec extends CommonSpec {
@@ -68,6 +80,9 @@ export const LOSS_INPUTS = {
   weights: 'loss/weights',
   positions: 'loss/positions',
   teacher: 'loss/teacher',
+  focus: 'loss/focus',
+  boundaryHead: 'loss/boundary_head',
+  boundaryBelow: 'loss/boundary_below',
   positives: 'loss/positives',
   negatives: 'loss/negatives',
 } as const;
@@ -145,18 +160,36 @@ export function appendLoss(forward: onnx.ModelProto, spec: LossSpec): LossHead {
     const teacher = input(LOSS_INPUTS.teacher, [B, W], 'float32');
     const weights = input(LOSS_INPUTS.weights, [B], 'float32');
     const invTau = e.constFloat([1 / tau]);
-    const ls = e.one('LogSoftmax', [e.one('Mul', [penalize(student), invTau])], { axis: -1 });
-    const lt = e.one('LogSoftmax', [e.one('Mul', [penalize(teacher), invTau])], { axis: -1 });
-    const pt = e.one('Exp', [lt]);
-    const perRow = e.one(
-      'ReduceSum',
-      [e.one('Mul', [pt, e.one('Sub', [lt, ls])]), e.constInt64([1])],
-      {
-        keepdims: 0,
-      },
-    );
+    /** Σ_c p_t(c)·(log p_t(c) − log p_s(c)) per row, both softmaxes over `x/τ + mask`. */
+    const klRows = (mask: (x: string) => string): string => {
+      const logSoftmax = (x: string) =>
+        e.one('LogSoftmax', [mask(e.one('Mul', [x, invTau]))], { axis: -1 });
+      const ls = logSoftmax(student);
+      const lt = logSoftmax(teacher);
+      const terms = e.one('Mul', [e.one('Exp', [lt]), e.one('Sub', [lt, ls])]);
+      return e.one('ReduceSum', [terms, e.constInt64([1])], { keepdims: 0 });
+    };
+    // Pad/mask columns carry −1e9 either way, so penalizing before or after 1/τ is the same.
+    let rows = klRows(penalize);
+    if (spec.focus !== undefined && spec.focus > 0) {
+      const focusMask = input(LOSS_INPUTS.focus, [B, W], 'float32');
+      const focused = klRows((x) => e.one('Add', [x, focusMask]));
+      rows = e.one('Add', [rows, e.one('Mul', [focused, e.constFloat([spec.focus])])]);
+    }
+    if (spec.boundary && spec.boundary.weight > 0) {
+      const head = input(LOSS_INPUTS.boundaryHead, [B, 1], 'int64');
+      const below = input(LOSS_INPUTS.boundaryBelow, [B, spec.boundary.below], 'int64');
+      const sh = e.one('GatherElements', [student, head], { axis: 1 });
+      const sb = e.one('GatherElements', [student, below], { axis: 1 });
+      const crossing = e.one('Relu', [e.one('Sub', [sb, sh])]);
+      const perRowHinge = e.one('ReduceSum', [crossing, e.constInt64([1])], { keepdims: 0 });
+      rows = e.one('Add', [
+        rows,
+        e.one('Mul', [perRowHinge, e.constFloat([spec.boundary.weight])]),
+      ]);
+    }
     // τ² keeps gradient magnitudes comparable across temperatures (Hinton et al.).
-    loss = e.one('Mul', [weightedMean(perRow, weights), e.constFloat([tau * tau])]);
+    loss = e.one('Mul', [weightedMean(rows, weights), e.constFloat([tau * tau])]);
   } else {
     const k = spec.k;
     if (!Number.isSafeInteger(k) || k < 1)

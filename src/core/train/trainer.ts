@@ -20,9 +20,17 @@ import { encodeBatch, loadOrt } from '../onnx/session';
 import { Rng } from '../util/random';
 import { buildTrainingGraph, type TrainingGraph } from './autodiff';
 import { NON_DIFFERENTIABLE } from './gradients';
-import { appendLoss, LOSS_INPUTS, type LossHead, type LossInput, type LossKind } from './losses';
+import {
+  appendLoss,
+  EXCLUDED_PENALTY,
+  LOSS_INPUTS,
+  type LossHead,
+  type LossInput,
+  type LossKind,
+} from './losses';
 import { AdamW, ADAMW_DEFAULTS } from './optimizer';
 import { rewriteForTraining } from './rewrite';
+import { findTiedCopies, foldTiedGradients, syncTiedCopies, type TiedCopy } from './tied';
 import { probeShapes } from './shapes';
 
 export interface TrainExample {
@@ -37,6 +45,8 @@ export interface TrainExample {
   targets?: readonly number[];
   /** KL: the teacher's scores over all W columns. */
   teacher?: ArrayLike<number>;
+  /** KL with a focus term: the columns of this example's focus set. */
+  focus?: readonly number[];
   /** Margin ranking: k items that should outrank the k `negatives`. */
   positives?: readonly number[];
   negatives?: readonly number[];
@@ -80,6 +90,10 @@ export interface TrainOptions {
   loss?: LossKind;
   temperature?: number;
   margin?: number;
+  /** KL: weight of the focus term when examples carry `focus` sets (default 1). */
+  focus?: number;
+  /** KL with focus sets: keep the first `head` focus items above the rest (losses.ts). */
+  boundary?: { head: number; weight: number };
   batchSize?: number;
   epochs?: number;
   maxSteps?: number;
@@ -98,6 +112,16 @@ export interface TrainOptions {
     every: number;
     check: (step: number, weights: ReadonlyMap<string, Float32Array>) => Promise<boolean>;
   };
+  /**
+   * Completes a batch just before its step (e.g. teacher scores computed on demand, so a large
+   * catalogue never holds a teacher row for every example at once). Returns the batch to train on.
+   */
+  prepare?: (batch: readonly TrainExample[]) => Promise<TrainExample[]>;
+  /**
+   * Train tensors that hold the same values (a tied embedding stored twice) as separate
+   * parameters. Default false: copies train as one and stay equal (see tied.ts).
+   */
+  untie?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -106,6 +130,8 @@ export interface TrainResult {
   /** A copy of the original model with the trained weights. */
   proto: onnx.ModelProto;
   trainable: string[];
+  /** Trainable tensors that were copies of another and trained as it. */
+  tied: TiedCopy[];
   /** Loss of every step (on that step's batch, before its update). */
   curve: { step: number; epoch: number; loss: number }[];
   epochs: EpochState[];
@@ -176,7 +202,17 @@ export interface PreparedTraining {
 export async function prepareTraining(
   options: Pick<
     TrainOptions,
-    'model' | 'adapter' | 'examples' | 'trainable' | 'loss' | 'temperature' | 'margin' | 'batchSize'
+    | 'model'
+    | 'adapter'
+    | 'examples'
+    | 'trainable'
+    | 'loss'
+    | 'temperature'
+    | 'margin'
+    | 'focus'
+    | 'boundary'
+    | 'batchSize'
+    | 'prepare'
   >,
 ): Promise<PreparedTraining> {
   const { adapter } = options;
@@ -200,8 +236,17 @@ export async function prepareTraining(
   if (trainable.length === 0)
     throw new RecMarkError('The model has no trainable float weights.', 'train-unsupported');
 
-  const batcher = new Batcher(ort, adapter, options.loss ?? 'cross-entropy', batchSize, examples);
-  const probeFeeds = batcher.feeds(examples.slice(0, batchSize));
+  // With `prepare`, the first batch, completed, stands for all: later batches are checked as they come.
+  const sample = options.prepare ? await options.prepare(examples.slice(0, batchSize)) : examples;
+  const batcher = new Batcher(
+    ort,
+    adapter,
+    options.loss ?? 'cross-entropy',
+    batchSize,
+    sample,
+    options.boundary,
+  );
+  const probeFeeds = batcher.feeds(sample.slice(0, batchSize));
   forward = await rewriteIfNeeded(forward, batcher.modelFeeds(probeFeeds));
   const head = appendLoss(forward, batcher.lossSpec(options));
   batcher.check(head.inputs);
@@ -248,7 +293,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   throwIfAborted(signal);
 
   const [beta1, beta2] = options.betas ?? [ADAMW_DEFAULTS.beta1, ADAMW_DEFAULTS.beta2];
-  const optimizer = new AdamW(params, {
+  // Tied copies (an exported tied embedding) train as their original and stay equal to it.
+  const tied = options.untie ? [] : findTiedCopies(params, dims);
+  const copies = new Set(tied.map((t) => t.copy));
+  const optimized = new Map([...params].filter(([name]) => !copies.has(name)));
+  const optimizer = new AdamW(optimized, {
     lr: options.lr ?? TRAIN_DEFAULTS.lr,
     weightDecay: options.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
     clip: options.clip ?? TRAIN_DEFAULTS.clip,
@@ -293,7 +342,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let weightSum = 0;
       for (let start = 0; start < order.length && step < maxSteps; start += batchSize) {
         throwIfAborted(signal);
-        const batch = order.slice(start, start + batchSize).map((i) => examples[i]);
+        let batch = order.slice(start, start + batchSize).map((i) => examples[i]);
+        if (options.prepare) {
+          batch = await options.prepare(batch);
+          batch.forEach((x, i) => batcher.validate(x, start + i));
+        }
         const t0 = performance.now();
         const result = await run(session, { ...batcher.feeds(batch), ...weightFeeds() });
         const loss = (result[training.loss].data as Float32Array)[0];
@@ -305,7 +358,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
         const grads = new Map<string, Float32Array>();
         for (const [name, g] of gradNames) grads.set(name, result[g].data as Float32Array);
+        foldTiedGradients(grads, tied, dims);
         optimizer.step(grads);
+        syncTiedCopies(params, tied, dims);
         stepMs += performance.now() - t0;
         step++;
         const w = batch.reduce((s, x) => s + (x.weight ?? 1), 0);
@@ -348,6 +403,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   return {
     proto: writeWeights(options.model, params),
     trainable,
+    tied,
     curve,
     epochs: epochStates,
     steps: step,
@@ -473,6 +529,11 @@ export class Batcher {
   private readonly k: number;
   private readonly isItem: Uint8Array;
   private readonly filler: TrainExample;
+  /** KL examples carry focus sets: the loss gets its focus term and this batcher feeds its mask. */
+  private readonly focused: boolean;
+  /** Length every focus set must have (the first example's), and the boundary head once set. */
+  private readonly focusLength: number;
+  private readonly boundaryHead: number;
 
   constructor(
     private readonly ort: Ort,
@@ -480,6 +541,7 @@ export class Batcher {
     private readonly kind: LossKind,
     readonly batchSize: number,
     examples: readonly TrainExample[],
+    private readonly boundary?: { head: number; weight: number },
   ) {
     this.rank = adapter.outputRank;
     this.perPosition = kind === 'cross-entropy' && examples.some((x) => x.targets !== undefined);
@@ -492,6 +554,9 @@ export class Batcher {
       );
     }
     this.k = kind === 'margin' ? (examples[0].positives?.length ?? 0) : 0;
+    this.focused = kind === 'kl' && examples.some((x) => x.focus !== undefined);
+    this.focusLength = examples.find((x) => x.focus)?.focus?.length ?? 0;
+    this.boundaryHead = this.boundaryWidth(boundary)?.head ?? 0;
     examples.forEach((x, i) => this.validate(x, i));
     const first = adapter.itemIds[0];
     this.filler = {
@@ -505,7 +570,7 @@ export class Batcher {
     };
   }
 
-  lossSpec(o: { temperature?: number; margin?: number }) {
+  lossSpec(o: { temperature?: number; margin?: number; focus?: number }) {
     const W = this.adapter.scoreWidth;
     const B = this.batchSize;
     const dims = this.rank === 2 ? [B, W] : [B, this.adapter.seqLen, W];
@@ -517,8 +582,23 @@ export class Batcher {
         ...common,
         positions: this.perPosition ? ('targets' as const) : ('select' as const),
       };
-    if (this.kind === 'kl') return { kind: 'kl' as const, ...common, temperature: o.temperature };
+    if (this.kind === 'kl')
+      return {
+        kind: 'kl' as const,
+        ...common,
+        temperature: o.temperature,
+        focus: this.focused ? (o.focus ?? 1) : undefined,
+        boundary: this.boundaryWidth(this.boundary),
+      };
     return { kind: 'margin' as const, ...common, k: this.k, margin: o.margin };
+  }
+
+  /** The boundary hinge's shape: only with focus sets longer than its head. */
+  private boundaryWidth(
+    b: { head: number; weight: number } | undefined,
+  ): { head: number; below: number; weight: number } | undefined {
+    if (!b || !this.focused || this.focusLength <= b.head || b.head < 1) return undefined;
+    return { ...b, below: this.focusLength - b.head };
   }
 
   /** Every loss input is one this batcher feeds. */
@@ -617,6 +697,31 @@ export class Batcher {
       const teacher = new Float32Array(B * W);
       full.forEach((x, b) => teacher.set(x.teacher!, b * W));
       feeds[LOSS_INPUTS.teacher] = new Tensor('float32', teacher, [B, W]);
+      if (this.focused) {
+        const mask = new Float32Array(B * W).fill(EXCLUDED_PENALTY);
+        full.forEach((x, b) => {
+          for (const c of x.focus ?? this.adapter.itemIds) mask[b * W + c] = 0;
+        });
+        feeds[LOSS_INPUTS.focus] = new Tensor('float32', mask, [B, W]);
+      }
+      const h = this.boundaryHead;
+      if (h > 0) {
+        const L = this.focusLength;
+        const ids = full.map((x) => {
+          const f = x.focus ?? [];
+          if (x.weight !== 0 && f.length !== L)
+            throw new RecMarkError(`Every focus set must hold ${L} items.`, 'train-bad-example');
+          return f.length === L ? f : new Array<number>(L).fill(this.adapter.itemIds[0]);
+        });
+        feeds[LOSS_INPUTS.boundaryHead] = i64(
+          ids.map((f) => f[h - 1]),
+          [B, 1],
+        );
+        feeds[LOSS_INPUTS.boundaryBelow] = i64(
+          ids.flatMap((f) => f.slice(h)),
+          [B, L - h],
+        );
+      }
     } else {
       feeds[LOSS_INPUTS.positives] = i64(
         full.flatMap((x) => [...x.positives!]),
