@@ -17,7 +17,7 @@ import { formatModelCard, inspectModel } from './core/report/modelCard';
 import type { AuditReport } from './core/report/report';
 import { formatPValue } from './core/stats/tests';
 import { embedAow, type AowStart, type AowUtility } from './core/watermark/aow';
-import { embedGrew, GREW_DEFAULTS } from './core/watermark/grew';
+import { embedGrew, GREW_DEFAULTS, GREW_MODES, type GrewMode } from './core/watermark/grew';
 import { readKeyFile } from './core/watermark/key';
 import { verifyWithKeys } from './core/watermark/verify';
 import { assertWritableFolder, writeFileAtomic } from './core/util/files';
@@ -29,10 +29,15 @@ Commands:
   inspect MODEL [--json]
       Describe a recommender ONNX checkpoint: inputs, scores, catalogue, adapter.
 
-  embed grew MODEL --out OUT --key-out KEY [--data FILE] [--gamma 0.5] [--delta 1]
-                   [--kc 50] [--protect-head 10] [--clusters C] [--seed 1] [--force] [--json]
-      Add a GREW (green/red) watermark after the score output; writes a new model and a key file.
-      The top --protect-head items keep their order (0 biases the whole top-Kc).
+  embed grew MODEL --out OUT --key-out KEY [--mode weights|serve] [--data FILE] [--gamma 0.5]
+                   [--delta D] [--kc 50] [--protect-head 10] [--clusters C] [--target-z 7]
+                   [--max-steps 1500] [--seed 1] [--force] [--json]
+      Add a GREW (green/red) watermark; writes a new model and a key file. --mode weights (the
+      default) trains the bias into the model's own weights (the graph stays the original's;
+      δ, default 2, is the teacher's strength) until its evidence reaches z_w >= --target-z.
+      --mode serve appends the bias as nodes after the score output (δ default 1): for a model
+      you serve behind an API; anyone holding the file can remove them. The top --protect-head
+      items keep their order (0 biases the whole top-Kc).
 
   embed aow MODEL --out OUT --key-out KEY [--data FILE] [--length 5] [--bottom-m 100]
                   [--ratio 0.1] [--start cold|pop|random] [--utility train|distil]
@@ -254,13 +259,23 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+function grewMode(value: string | undefined): GrewMode | undefined {
+  if (value === undefined) return undefined;
+  if (!(GREW_MODES as readonly string[]).includes(value))
+    throw new UsageError(`--mode must be "weights" or "serve", got "${value}"`);
+  return value as GrewMode;
+}
+
 async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     out: { type: 'string' },
     'key-out': { type: 'string' },
     data: { type: 'string' },
+    mode: { type: 'string' },
     gamma: { type: 'string' },
     delta: { type: 'string' },
+    'target-z': { type: 'string' },
+    'max-steps': { type: 'string' },
     kc: { type: 'string' },
     'protect-head': { type: 'string' },
     clusters: { type: 'string' },
@@ -275,8 +290,11 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     out,
     keyOut,
     data: values.data,
+    mode: grewMode(values.mode),
     gamma: numberOption(values.gamma, 'gamma'),
     delta: numberOption(values.delta, 'delta'),
+    targetZ: numberOption(values['target-z'], 'target-z'),
+    maxSteps: intOption(values['max-steps'], 'max-steps'),
     kc: intOption(values.kc, 'kc'),
     protectHead: intOption(values['protect-head'], 'protect-head'),
     clusters: intOption(values.clusters, 'clusters'),
@@ -289,6 +307,7 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     out: result.out,
     keyOut: result.keyOut,
     keyId: result.key.keyId,
+    mode: result.mode,
     gamma: result.key.gamma,
     delta: result.key.delta,
     kc: result.key.kc,
@@ -298,6 +317,12 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     topKOverlap: result.topKOverlap,
     evidence: result.evidence,
     utility: result.utility,
+    training: result.training && {
+      steps: result.training.steps,
+      checks: result.training.checks,
+      stepsPerSecond: result.training.stepsPerSecond,
+      tiedCopies: result.training.tiedCopies,
+    },
     timings: result.timings,
   };
   if (quiet) {
@@ -308,18 +333,31 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     `Watermarked model: ${result.out}`,
     `Key file:          ${result.keyOut} (key id ${result.key.keyId}; keep it private)`,
     `GREW:              γ=${result.key.gamma}, δ=${result.key.delta}, Kc=${result.key.kc}, top ${result.key.protectHead} protected, ${result.numClusters} clusters over ${result.key.numItems} items`,
+    result.training
+      ? `In the weights:    ${result.training.steps} training steps; the graph is the original's, only weight values changed`
+      : 'Served head:       appended after the score output; anyone holding the file can remove it (use it only for a model you serve yourself)',
     `Evidence:          z_w = ${result.evidence.z.toFixed(2)}, p = ${result.evidence.pValueText} on ${result.evidence.probes} ${result.evidence.probeSource} probes, top-${result.evidence.topK} (raise δ for more, lower it for less change)`,
     ...utilityLines(result.utility),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Progress on stderr: one line per step, not per batch. */
+/**
+ * Progress on stderr: one line per step, not per batch; a step whose message only counts up
+ * ("step 120 of at most 1,500") prints at most every 2 s.
+ */
 function stepPrinter(): Progress {
   let last = '';
+  let lastShape = '';
+  let lastAt = 0;
   return ({ message }) => {
     if (message === last) return;
+    const shape = message.replace(/[\d.,]+/g, '#');
+    const now = performance.now();
+    if (shape === lastShape && now - lastAt < 2000) return;
     last = message;
+    lastShape = shape;
+    lastAt = now;
     process.stderr.write(`… ${message}\n`);
   };
 }
@@ -327,11 +365,13 @@ function stepPrinter(): Progress {
 const fmt = (n: number): string => n.toFixed(4);
 
 function utilityLines(
-  rows: readonly { metric: string; before: number; after: number }[],
+  rows: readonly { metric: string; before: number; after: number; ci95?: [number, number] }[],
 ): string[] {
+  const ci = (u: { ci95?: [number, number] }): string =>
+    u.ci95 ? `, 95% CI ${signed(u.ci95[0] * 100)} … ${signed(u.ci95[1] * 100)}%` : '';
   return rows.map(
     (u) =>
-      `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%)` : ''}`,
+      `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%${ci(u)})` : ''}`,
   );
 }
 const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { DEFAULT_ALPHA } from './core/report/report';
 import { AOW_DEFAULTS } from './core/watermark/aow';
-import { GREW_DEFAULTS } from './core/watermark/grew';
+import { GREW_DEFAULTS, type GrewMode } from './core/watermark/grew';
+import { GREW_WEIGHTS_DEFAULTS } from './core/watermark/grewWeights';
 
 export function settings() {
   const c = vscode.workspace.getConfiguration('recmark');
@@ -14,7 +15,10 @@ export function settings() {
     topK: c.get<number>('topK', GREW_DEFAULTS.topK),
     nullKeys: c.get<number>('grew.nullKeys', GREW_DEFAULTS.nullKeys),
     gamma: c.get<number>('grew.gamma', GREW_DEFAULTS.gamma),
-    delta: c.get<number>('grew.delta', GREW_DEFAULTS.delta),
+    grewMode: c.get<GrewMode>('grew.mode', 'weights'),
+    /** null: the mode's default (2 as the teacher of the weights, 1 when served). */
+    delta: c.get<number | null>('grew.delta', null),
+    grewMaxSteps: c.get<number>('grew.maxSteps', GREW_WEIGHTS_DEFAULTS.maxSteps),
     kc: c.get<number>('grew.kc', GREW_DEFAULTS.kc),
     protectHead: c.get<number>('grew.protectHead', GREW_DEFAULTS.protectHead),
     aowLength: c.get<number>('aow.length', AOW_DEFAULTS.length),

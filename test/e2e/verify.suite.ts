@@ -4,8 +4,9 @@
  *      the open dialog (code-server's simple file dialog) imports the key file → report PRESENT,
  *      with drawn charts, saved as JSON under .recmark/reports/.
  *   2. Palette → Verify Watermark → the original model → the stored key → ABSENT.
- *   2b. Palette → Embed GREW Watermark on the original → δ default → save dialog default → a new
- *      `.grew.onnx` in the Explorer; the original is byte-identical.
+ *   2b. Palette → Embed GREW Watermark on the original → "In the weights" (offered first) → δ
+ *      default → save dialog default → a new `.grew.onnx` in the Explorer; the original is
+ *      byte-identical.
  *   3. Explorer → Verify Watermark on an AOW-watermarked copy → "Import a key file…" → PRESENT,
  *      with the recall and rank charts drawn.
  *   4. Palette → Verify Watermark → "All 2 stored keys" → one report, both keys listed.
@@ -38,6 +39,7 @@ import {
   notification,
   quickInputTitled,
   quickOpen,
+  quickPickRow,
   ROOT,
   run,
   runCommand,
@@ -177,6 +179,9 @@ export const verifySuite: Suite = {
         'embed',
         'grew',
         FIXTURE,
+        // A served head is instant; the palette's embed below trains one into the weights.
+        '--mode',
+        'serve',
         '--out',
         path.join(made, MARKED),
         '--key-out',
@@ -357,8 +362,14 @@ export const verifySuite: Suite = {
           await runCommand(page, 'RecMark: Embed GREW Watermark');
           await choose(page, 'Embed a GREW watermark into which model?', ORIGINAL);
 
+          // Where the mark lives: in the weights is offered first (the default).
+          const where = await quickInputTitled(page, 'Where should the GREW watermark live?');
+          assert.match(await quickPickRow(page, /./).first().innerText(), /In the weights/);
+          await e2e.screenshot('embed-mode');
+          await where.locator('input').press('Enter');
+
           const strength = await quickInputTitled(page, /Watermark strength δ/);
-          assert.equal(await strength.locator('input').inputValue(), '1');
+          assert.equal(await strength.locator('input').inputValue(), '2');
           await e2e.screenshot('embed-delta');
           await strength.locator('input').press('Enter');
 
@@ -375,9 +386,10 @@ export const verifySuite: Suite = {
             .first()
             .waitFor({ timeout: 20_000 });
           await e2e.screenshot('embed-progress');
+          // Training the bias into the weights takes a minute or two on 2 cores.
           await notification(page, `Watermarked model written to ${EMBEDDED}`)
             .first()
-            .waitFor({ timeout: 90_000 });
+            .waitFor({ timeout: 300_000 });
           await explorerRow(page, EMBEDDED).waitFor({ timeout: 20_000 });
           await e2e.screenshot('embed-done');
 

@@ -9,7 +9,15 @@ import { before, describe, test } from 'node:test';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { decideVerdict } from '../../src/core/report/report';
 import { inspectModel } from '../../src/core/report/modelCard';
-import { embedGrew, verifyGrew, type EmbedGrewResult } from '../../src/core/watermark/grew';
+import { architectureDifferences } from '../../src/core/onnx/architecture';
+import { tensorFloat32 } from '../../src/core/onnx/graph';
+import { graphOf, readModel } from '../../src/core/onnx/model';
+import {
+  embedGrew,
+  verifyGrew,
+  type EmbedGrewResult,
+  type GrewMode,
+} from '../../src/core/watermark/grew';
 import { grewStatistics } from '../../src/core/watermark/grewStats';
 import { keyFromJson, keyToJson, type GrewKey } from '../../src/core/watermark/key';
 import { greenFromClusters } from '../../src/core/watermark/partition';
@@ -41,8 +49,8 @@ const publicKey = (key: GrewKey): GrewKey =>
 const data = movielensInteractionFile();
 const embedded = new Map<string, { marked: string; key: GrewKey; result: EmbedGrewResult }>();
 
-async function embed(name: string) {
-  const hit = embedded.get(name);
+async function embed(name: string, mode: GrewMode = 'weights') {
+  const hit = embedded.get(`${name}/${mode}`);
   if (hit) return hit;
   const dir = tempDir();
   const marked = path.join(dir, 'marked.onnx');
@@ -50,13 +58,19 @@ async function embed(name: string) {
     model: fixture(name),
     out: marked,
     data,
+    mode,
     secret: SECRET,
     seed: 1,
   });
   const entry = { marked, key: publicKey(result.key), result };
-  embedded.set(name, entry);
+  embedded.set(`${name}/${mode}`, entry);
   return entry;
 }
+
+const weightsOf = async (file: string) => {
+  const { proto } = await readModel(file);
+  return new Map(graphOf(proto).initializer.map((t) => [t.name, tensorFloat32(t)]));
+};
 
 for (const name of [
   'sasrec_opset17.onnx',
@@ -65,14 +79,26 @@ for (const name of [
   'narm.onnx',
   'bert4rec.onnx',
 ]) {
-  describe(`GREW on ${name}`, () => {
-    test('embedding keeps utility: NDCG@10 within 2% and top-10 overlap ≥ 80%', async () => {
+  describe(`GREW in the weights of ${name}`, () => {
+    test('the written model has the original graph exactly; only float weights moved', async () => {
+      const { marked, result } = await embed(name);
+      const original = await readModel(fixture(name));
+      const written = await readModel(marked);
+      assert.deepEqual(architectureDifferences(original.proto, written.proto), []);
+      assert.equal(result.mode, 'weights');
+      assert.equal((await inspectModel(marked)).card.servedHead, null);
+      const [before, after] = [await weightsOf(fixture(name)), await weightsOf(marked)];
+      const moved = [...after].filter(([n, w]) => w.some((v, i) => v !== before.get(n)![i]));
+      assert.ok(moved.length > 0, 'no weight changed');
+      assert.equal(result.key.mode, 'weights');
+    });
+
+    test('utility: NDCG@10 over every next-item prediction within 2%, top-10 overlap ≥ 80%', async () => {
       const { result } = await embed(name);
-      const ndcg = result.utility.find((u) => u.metric === 'NDCG@10')!;
-      assert.ok(
-        Math.abs(ndcg.after / ndcg.before - 1) <= 0.02,
-        `NDCG@10 ${ndcg.before} → ${ndcg.after}`,
-      );
+      const all = result.utility.find((u) => u.metric.startsWith('NDCG@10, every next item'))!;
+      const change = all.after / all.before - 1;
+      assert.ok(Math.abs(change) <= 0.02, `${all.metric}: ${all.before} → ${all.after}`);
+      assert.ok(all.ci95![0] <= change && change <= all.ci95![1], `CI ${all.ci95}`);
       assert.ok(result.topKOverlap >= 0.8, `top-10 overlap ${result.topKOverlap}`);
     });
 
@@ -98,6 +124,23 @@ for (const name of [
     });
   });
 }
+
+describe('GREW as a served head (--mode serve)', () => {
+  test('sasrec_opset17: nodes appended, the head of every list untouched, z ≥ 6', async () => {
+    const { marked, key, result } = await embed('sasrec_opset17.onnx', 'serve');
+    assert.equal(result.training, null);
+    assert.equal(key.mode, 'serve');
+    assert.ok((await inspectModel(marked)).card.servedHead!.nodes >= 20);
+    // The head keeps the top 10 exactly, so leave-one-out @10 cannot move.
+    for (const metric of ['NDCG@10', 'Recall@10']) {
+      const row = result.utility.find((u) => u.metric === metric)!;
+      assert.equal(row.after, row.before, metric);
+    }
+    const report = await verifyGrew({ model: marked, key, data, seed: 7 });
+    assert.equal(report.verdict, 'present');
+    assert.ok(report.grew!.z >= 6, `z_w = ${report.grew!.z}`);
+  });
+});
 
 describe('GREW without data: probes sampled from the suspect', () => {
   test('sasrec_opset17: z ≥ 6 with sampled probes', async () => {

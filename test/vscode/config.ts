@@ -70,7 +70,8 @@ export async function prepareInHostRun(
         timeout: 300_000,
       },
     );
-  await cli(['embed', 'grew', FIXTURE, '--out', marked, '--key-out', keyFile]);
+  // The in-host suite needs a watermarked model, not a trained one: a served head is instant.
+  await cli(['embed', 'grew', FIXTURE, '--mode', 'serve', '--out', marked, '--key-out', keyFile]);
   const { stdout } = await cli(['verify', marked, '--key', keyFile, '--probes', '200', '--json']);
   writeFileSync(reportFile, stdout);
   const bad = path.join(dir, 'bad');

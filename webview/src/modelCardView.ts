@@ -42,6 +42,7 @@ export function renderModelCard(card: ModelCard, copy: (text: string) => void): 
   ];
   if (card.externalFiles.length > 0)
     modelRows.push(['External data', card.externalFiles.join(', ')]);
+  if (card.servedHead) modelRows.push(['Watermark head', card.servedHead.note]);
 
   const operators = el('div', { class: 'tags', 'aria-label': 'Operators in the graph' });
   for (const [op, count] of Object.entries(card.operators).sort((a, b) => b[1] - a[1])) {
@@ -61,6 +62,7 @@ export function renderModelCard(card: ModelCard, copy: (text: string) => void): 
         badge(`${number(card.numItems)} items`),
         badge(`opset ${card.opset}`),
         badge(card.outputRank === 2 ? 'last-position scores' : 'all-position scores'),
+        ...(card.servedHead ? [badge('GREW served head')] : []),
       ),
     ),
     el(

@@ -10,6 +10,7 @@ import {
 import { DataType, tensorDims, tensorSize } from '../onnx/graph';
 import { defaultOpset, readModel, toNumber, type LoadedModel } from '../onnx/model';
 import { sha256File } from '../util/files';
+import { servedGrewHead } from '../watermark/grewGraph';
 import { formatBytes } from '../util/format';
 
 export interface ModelCard {
@@ -40,6 +41,11 @@ export interface ModelCard {
   sidecar: string | null;
   externalFiles: string[];
   operators: Record<string, number>;
+  /**
+   * RecMark's served GREW head (embedded with --mode serve): nodes after the score output that
+   * anyone holding the file can remove. Null when the file has none.
+   */
+  servedHead: { nodes: number; note: string } | null;
 }
 
 const FLOAT_TYPES = new Set<number>([
@@ -100,7 +106,17 @@ export function describeModel(model: LoadedModel, adapter: Adapter, sha256: stri
     sidecar: null,
     externalFiles: model.externalFiles,
     operators,
+    servedHead: servedHeadNote(servedGrewHead(model.proto)),
   };
+}
+
+/** What a served GREW head is, in one line (the terminal and the model view say the same). */
+function servedHeadNote(head: { nodes: number } | null): ModelCard['servedHead'] {
+  if (!head) return null;
+  const note =
+    `RecMark GREW served head: ${head.nodes} nodes after the score output. It watermarks what ` +
+    'this model serves, but anyone holding the file can remove it.';
+  return { ...head, note };
 }
 
 /** Plain-text rendering for the terminal. */
@@ -131,6 +147,7 @@ export function formatModelCard(card: ModelCard): string {
     ['Sidecar', card.sidecar ?? 'none'],
   ];
   if (card.externalFiles.length > 0) rows.push(['External data', card.externalFiles.join(', ')]);
+  if (card.servedHead) rows.push(['Watermark head', card.servedHead.note]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }

@@ -158,6 +158,8 @@ export interface UtilityRow {
   metric: string;
   before: number;
   after: number;
+  /** 95% interval of the relative change after/before − 1, when the metric has one. */
+  ci95?: [number, number];
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Ranking metrics on leave-one-out splits: each user's last item is held out. */
 import type { ScoringSession } from '../onnx/session';
 import type { RunOptions } from '../onnx/session';
+import { Rng } from '../util/random';
 
 export interface RankingMetrics {
   recall: number;
@@ -47,4 +48,104 @@ export function topKOverlap(a: readonly Int32Array[], b: readonly Int32Array[]):
     total += list.length > 0 ? common / list.length : 1;
   });
   return a.length > 0 ? total / a.length : 1;
+}
+
+/**
+ * Every next-item prediction in interaction data: each prefix of at least `minHistory` items
+ * (its last `maxHistory`) predicts the item after it. Leave-one-out keeps one prediction per
+ * user, so on a few hundred users a handful of hits decides NDCG@10 (on 610 MovieLens users
+ * ±5% between two models that differ in 7% of their top-10 slots); all predictions give tens of
+ * thousands of points. A seeded sample of at most `max` is kept.
+ */
+export interface NextItemPoints {
+  histories: number[][];
+  targets: number[];
+  /** Index of the sequence (user) each point came from, for a bootstrap over users. */
+  users: number[];
+}
+
+export function nextItemPoints(
+  sequences: readonly (readonly number[])[],
+  options: { maxHistory: number; max: number; seed: number; minHistory?: number },
+): NextItemPoints {
+  const all: [number, number][] = [];
+  const min = Math.max(1, options.minHistory ?? 1);
+  sequences.forEach((s, u) => {
+    for (let i = min; i < s.length; i++) all.push([u, i]);
+  });
+  const chosen =
+    all.length <= options.max
+      ? all
+      : new Rng(options.seed)
+          .shuffle(all)
+          .slice(0, options.max)
+          .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const points: NextItemPoints = { histories: [], targets: [], users: [] };
+  for (const [u, i] of chosen) {
+    points.histories.push(sequences[u].slice(Math.max(0, i - options.maxHistory), i));
+    points.targets.push(sequences[u][i]);
+    points.users.push(u);
+  }
+  return points;
+}
+
+/** DCG@k of each point's target in the model's top-k (0 when it is not there): NDCG@k terms. */
+export async function dcgGains(
+  session: ScoringSession,
+  points: NextItemPoints,
+  k: number,
+  options: RunOptions = {},
+): Promise<Float64Array> {
+  const lists = await session.topK(points.histories, k, options);
+  return Float64Array.from(lists, (list, i) => {
+    const r = list.indexOf(points.targets[i]);
+    return r >= 0 ? 1 / Math.log2(r + 2) : 0;
+  });
+}
+
+/**
+ * Relative change of a mean metric between two models on the same points (after/before − 1),
+ * with a 95% interval from a bootstrap over users (points of one user move together).
+ */
+export function pairedRelativeChange(
+  before: ArrayLike<number>,
+  after: ArrayLike<number>,
+  users: readonly number[],
+  options: { resamples?: number; seed?: number } = {},
+): { before: number; after: number; change: number; ci95: [number, number] } {
+  const byUser = new Map<number, [number, number]>();
+  let sb = 0;
+  let sa = 0;
+  for (let i = 0; i < users.length; i++) {
+    const acc = byUser.get(users[i]) ?? [0, 0];
+    acc[0] += before[i];
+    acc[1] += after[i];
+    byUser.set(users[i], acc);
+    sb += before[i];
+    sa += after[i];
+  }
+  const groups = [...byUser.values()];
+  const rng = new Rng(options.seed ?? 1);
+  const resamples = options.resamples ?? 1000;
+  const changes: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    let b = 0;
+    let a = 0;
+    for (let g = 0; g < groups.length; g++) {
+      const [gb, ga] = groups[rng.int(groups.length)];
+      b += gb;
+      a += ga;
+    }
+    if (b > 0) changes.push(a / b - 1);
+  }
+  changes.sort((x, y) => x - y);
+  const at = (q: number): number =>
+    changes[Math.min(changes.length - 1, Math.floor(q * changes.length))] ?? NaN;
+  const n = Math.max(1, users.length);
+  return {
+    before: sb / n,
+    after: sa / n,
+    change: sb > 0 ? sa / sb - 1 : NaN,
+    ci95: [at(0.025), at(0.975)],
+  };
 }

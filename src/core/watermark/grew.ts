@@ -6,7 +6,7 @@ import { RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
-import { encodeModel, type LoadedModel } from '../onnx/model';
+import { encodeModel, type LoadedModel, type onnx } from '../onnx/model';
 import { asRecommender, type ProbeTally, type Recommender } from '../recommender';
 import { ScoringSession } from '../onnx/session';
 import { inspectModel, type ModelCard } from '../report/modelCard';
@@ -18,13 +18,26 @@ import {
   type ReportModel,
   type UtilityRow,
 } from '../report/report';
-import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import {
+  dcgGains,
+  leaveOneOut,
+  nextItemPoints,
+  pairedRelativeChange,
+  topKOverlap,
+} from '../stats/ranking';
 import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { keyIdOf, newSecret, type GrewKey } from './key';
 import { writeModelAndKey } from './outputs';
-import { appendGrewBias } from './grewGraph';
-import { grewStatistics } from './grewStats';
+import { appendGrewBias, type GrewGraphParams } from './grewGraph';
+import { grewStatistics, type GrewPartitionView } from './grewStats';
+import {
+  dataHistories,
+  GREW_WEIGHTS_DEFAULTS,
+  trainGrewIntoWeights,
+  type TrainGrewResult,
+  type WeightsProgress,
+} from './grewWeights';
 import { defaultClusterCount, semanticPartition } from './partition';
 import { probesFromData, probesFromModel } from './probes';
 
@@ -43,13 +56,29 @@ export const GREW_DEFAULTS = {
   nullKeys: 200,
 };
 
+/**
+ * Where the watermark lives. `weights` (default): trained into the model's own weights, the graph
+ * unchanged (grewWeights.ts). `serve`: nodes appended after the score output (grewGraph.ts), for
+ * a model its owner serves behind an API; anyone holding the file can remove them.
+ */
+export type GrewMode = 'weights' | 'serve';
+export const GREW_MODES: readonly GrewMode[] = ['weights', 'serve'];
+
+/** Next-item predictions sampled for the utility comparison (all of them on MovieLens-small: ~89k). */
+const NEXT_ITEM_POINTS = 30_000;
+
 export interface EmbedGrewOptions {
   model: string;
   out: string;
   keyOut?: string;
   data?: string;
+  mode?: GrewMode;
   gamma?: number;
+  /** Bias strength; default 1 when served, 2 as the teacher of the weights (GREW_WEIGHTS_DEFAULTS). */
   delta?: number;
+  /** Weights mode: the self-check's z_w target and the training step cap. */
+  targetZ?: number;
+  maxSteps?: number;
   kc?: number;
   protectHead?: number;
   clusters?: number;
@@ -70,6 +99,9 @@ export interface EmbedGrewResult {
   utility: UtilityRow[];
   topKOverlap: number;
   numClusters: number;
+  mode: GrewMode;
+  /** Weights mode: how the bias was trained in. */
+  training: TrainGrewResult | null;
   /** The audit of the new model with its own key: what evidence this δ buys. */
   evidence: {
     z: number;
@@ -105,8 +137,16 @@ async function loadData(
 export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewResult> {
   const progress = options.progress ?? noProgress;
   const timer = new StepTimer();
+  const mode = options.mode ?? 'weights';
+  if (!GREW_MODES.includes(mode))
+    throw new RecMarkError(`mode must be "weights" or "serve", got "${String(mode)}".`, 'usage');
   const gamma = options.gamma ?? GREW_DEFAULTS.gamma;
-  const delta = options.delta ?? GREW_DEFAULTS.delta;
+  const delta =
+    options.delta ?? (mode === 'weights' ? GREW_WEIGHTS_DEFAULTS.delta : GREW_DEFAULTS.delta);
+  const targetZ = options.targetZ ?? GREW_WEIGHTS_DEFAULTS.targetZ;
+  const maxSteps = options.maxSteps ?? GREW_WEIGHTS_DEFAULTS.maxSteps;
+  checkRange('target-z', targetZ, 0, 100);
+  checkRange('max-steps', maxSteps, 1, 1_000_000);
   const kc = options.kc ?? GREW_DEFAULTS.kc;
   const protectHead = options.protectHead ?? GREW_DEFAULTS.protectHead;
   checkRange('gamma', gamma, 0, 1, true);
@@ -139,15 +179,25 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   timer.lap('partition');
   throwIfAborted(options.signal);
 
-  progress({ message: 'Adding the watermark to the graph' });
-  const marked = appendGrewBias(model.proto, adapter, {
-    green: partition.green,
-    delta,
-    kc,
-    protectHead,
-  });
+  const head = { green: partition.green, delta, kc, protectHead };
+  let marked: onnx.ModelProto;
+  let training: TrainGrewResult | null = null;
+  if (mode === 'serve') {
+    progress({ message: 'Adding the watermark to the graph' });
+    marked = appendGrewBias(model.proto, adapter, head);
+    timer.lap('graph');
+  } else {
+    training = await trainWeights(model, adapter, head, { ...partition, gamma }, data, {
+      targetZ,
+      maxSteps,
+      seed,
+      signal: options.signal,
+      progress,
+    });
+    marked = training.proto;
+    timer.lap('train');
+  }
   const markedBytes = encodeModel(marked);
-  timer.lap('graph');
 
   progress({ message: 'Measuring utility before and after' });
   const { rows, overlap, probes } = await compareUtility(model, markedBytes, adapter, data, {
@@ -162,6 +212,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
     scheme: 'grew',
     version: 1,
     keyId: keyIdOf(secret),
+    mode,
     gamma,
     delta,
     kc,
@@ -209,6 +260,8 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
     utility: rows,
     topKOverlap: overlap,
     numClusters: partition.numClusters,
+    mode,
+    training,
     evidence: {
       z: selfCheck.grew!.z,
       zNull: selfCheck.grew!.zNull,
@@ -219,6 +272,65 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
     },
     timings: timer.steps,
   };
+}
+
+/** Weights mode: distillation histories and check probes, then the training (grewWeights.ts). */
+async function trainWeights(
+  model: LoadedModel,
+  adapter: Adapter,
+  head: GrewGraphParams,
+  partition: GrewPartitionView,
+  data: number[][] | null,
+  options: {
+    targetZ: number;
+    maxSteps: number;
+    seed: number;
+    signal?: AbortSignal;
+    progress: Progress;
+  },
+): Promise<TrainGrewResult> {
+  const { progress, signal, seed } = options;
+  const count = GREW_WEIGHTS_DEFAULTS.histories;
+  let histories: number[][];
+  let checkProbes: number[][];
+  if (data) {
+    histories = dataHistories(data, count, seed);
+    checkProbes = probesFromData(data, { count: GREW_DEFAULTS.probes, seed: seed + 1 });
+  } else {
+    const original = await ScoringSession.open(model.file, adapter);
+    try {
+      const sampling = 'Sampling sequences from the model to distil on';
+      progress({ message: sampling });
+      const sampled = await probesFromModel(original, {
+        count: count / 2 + GREW_DEFAULTS.probes,
+        seed,
+        signal,
+        onProgress: (f) => progress({ message: sampling, fraction: f * 0.1 }),
+      });
+      checkProbes = sampled.slice(0, GREW_DEFAULTS.probes);
+      histories = sampled.slice(GREW_DEFAULTS.probes);
+    } finally {
+      await original.release();
+    }
+  }
+  const label = (p: WeightsProgress): string =>
+    `Training the watermark into the weights: step ${p.step.toLocaleString('en-US')} of at most ` +
+    `${p.maxSteps.toLocaleString('en-US')}` +
+    (p.z === null ? '' : `, evidence z_w = ${p.z.toFixed(1)} (target ${options.targetZ})`);
+  return trainGrewIntoWeights({
+    proto: model.proto,
+    adapter,
+    head,
+    partition,
+    histories,
+    checkProbes,
+    topK: GREW_DEFAULTS.topK,
+    targetZ: options.targetZ,
+    maxSteps: options.maxSteps,
+    seed,
+    signal,
+    onProgress: (p) => progress({ message: label(p), fraction: 0.1 + (0.9 * p.step) / p.maxSteps }),
+  });
 }
 
 async function compareUtility(
@@ -247,6 +359,23 @@ async function compareUtility(
           { metric: `NDCG@${m.k}`, before: m.ndcg, after: b[i].ndcg },
         ),
       );
+      // Leave-one-out rests on one item per user; every next-item prediction is far less noisy.
+      const points = nextItemPoints(data, {
+        maxHistory: adapter.seqLen,
+        max: NEXT_ITEM_POINTS,
+        seed: options.seed,
+      });
+      const gains = async (s: ScoringSession) =>
+        dcgGains(s, points, 10, { signal: options.signal });
+      const all = pairedRelativeChange(await gains(before), await gains(after), points.users, {
+        seed: options.seed,
+      });
+      rows.push({
+        metric: `NDCG@10, every next item (${points.targets.length.toLocaleString('en-US')})`,
+        before: all.before,
+        after: all.after,
+        ci95: all.ci95,
+      });
       probes = data.filter((s) => s.length >= 2).map((s) => s.slice(0, -1));
     } else {
       probes = await probesFromModel(before, {

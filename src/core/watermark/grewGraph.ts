@@ -35,6 +35,20 @@ const { DataType } = onnx.TensorProto;
 const floatInit = floatTensor;
 const int64Init = (name: string, values: number[]) => int64Tensor(name, [values.length], values);
 
+/**
+ * RecMark's served GREW head in a model, if any: the nodes `appendGrewBias` added (found by
+ * their names, so a head someone renamed is not found — this tells an owner what a file is,
+ * it is not a detector of tampering).
+ */
+export function servedGrewHead(proto: onnx.IModelProto): { nodes: number } | null {
+  // Every node of the head reads a value or constant under the prefix; the model's own last
+  // node (whose output was renamed to the raw scores) reads none.
+  const nodes = (proto.graph?.node ?? []).filter((n) =>
+    (n.input ?? []).some((i) => i.startsWith(`${PREFIX}/`)),
+  ).length;
+  return nodes > 0 ? { nodes } : null;
+}
+
 /** A copy of the model with the GREW bias appended after the adapter's score output. */
 export function appendGrewBias(
   proto: onnx.ModelProto,

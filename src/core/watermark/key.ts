@@ -39,6 +39,8 @@ export interface GrewKey {
   scheme: 'grew';
   version: 1;
   keyId: string;
+  /** Where the watermark was put: trained into the weights, or a served head (absent in older keys). */
+  mode?: 'weights' | 'serve';
   gamma: number;
   delta: number;
   kc: number;
@@ -150,6 +152,7 @@ export function keyToJson(key: WatermarkKey, includeSecret: boolean): Record<str
   }
   return {
     ...common,
+    ...(key.mode ? { mode: key.mode } : {}),
     gamma: key.gamma,
     delta: key.delta,
     kc: key.kc,
@@ -284,10 +287,13 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
   }
   const gamma = num('gamma', (v) => v > 0 && v < 1, 'between 0 and 1 (exclusive)');
   checkGreenSplit(clusters, green, gamma, secret, label);
+  if (obj.mode !== undefined && obj.mode !== 'weights' && obj.mode !== 'serve')
+    throw invalid(label, '"mode" must be "weights" or "serve".');
   return {
     scheme: 'grew',
     version: 1,
     keyId: typeof obj.keyId === 'string' ? obj.keyId : secret ? keyIdOf(secret) : 'unknown',
+    ...(obj.mode !== undefined ? { mode: obj.mode as 'weights' | 'serve' } : {}),
     gamma,
     delta: num('delta', (v) => v >= 0 && v <= 100, 'between 0 and 100'),
     kc: num('kc', (v) => int(v) && v >= 2, 'an integer ≥ 2'),
