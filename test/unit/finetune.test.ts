@@ -20,6 +20,7 @@ import { inspectModel } from '../../src/core/report/modelCard';
 import { prepareTraining } from '../../src/core/train/trainer';
 import { fixture, MAIN_FIXTURES, runCli, tempDir } from './helpers';
 import { movielensInteractionFile } from './movielens';
+import { serveModeGrew } from './serveGrew';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -87,6 +88,33 @@ describe('fine-tuning attack on every fixture', () => {
       }
     });
   }
+});
+
+test('a GREW serve-mode model fine-tunes through its TopK head; the output keeps the head', async () => {
+  // Before the TopK rule: "Cannot train through TopK node score_calibration/top".
+  const { model } = await serveModeGrew('sasrec_opset17.onnx', DATA);
+  const before = sha(model);
+  const out = path.join(tempDir(), 'tuned.onnx');
+  const r = await finetuneAttack({
+    model,
+    data: DATA,
+    out,
+    fraction: 0.1,
+    maxSteps: 8,
+    batchSize: 32,
+    lr: 3e-4,
+    lossSample: 256,
+  });
+  assert.equal(r.steps, 8);
+  assert.ok(r.curve.every((c) => Number.isFinite(c.loss)));
+  assert.ok(r.trainLoss.after < r.trainLoss.before, `${r.trainLoss.before} → ${r.trainLoss.after}`);
+  assert.equal(sha(model), before, 'the input model was modified');
+  const [original, tuned] = [await readModel(model), await readModel(out)];
+  assert.deepEqual(
+    withoutInitializerData(tuned.proto),
+    withoutInitializerData(original.proto),
+    'something other than initializer data changed',
+  );
 });
 
 describe('the whole training graph matches finite differences', () => {
