@@ -14,13 +14,13 @@ import { prefixExamples } from '../../src/core/train/examples';
 import { itemPredicate, readInteractions } from '../../src/core/data/interactions';
 import { CancelledError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
-import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';
+import { encodeModel, graphOf, onnx, readModel } from '../../src/core/onnx/model';
 import { loadOrt, ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { prepareTraining } from '../../src/core/train/trainer';
 import { fixture, MAIN_FIXTURES, runCli, tempDir } from './helpers';
 import { movielensInteractionFile } from './movielens';
-import { serveModeGrew } from './serveGrew';
+import { SERVE_HEAD_PREFIX, serveModeGrew } from './serveGrew';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -115,6 +115,14 @@ test('a GREW serve-mode model fine-tunes through its TopK head; the output keeps
     withoutInitializerData(original.proto),
     'something other than initializer data changed',
   );
+  // The network's weights moved; the head's constants (buffers, not parameters) did not.
+  const byName = (proto: onnx.ModelProto) =>
+    new Map(graphOf(proto).initializer.map((t) => [t.name!, onnx.TensorProto.encode(t).finish()]));
+  const [a, b] = [byName(original.proto), byName(tuned.proto)];
+  for (const [name, bytes] of a) {
+    if (name.startsWith(SERVE_HEAD_PREFIX)) assert.deepEqual(b.get(name), bytes, name);
+  }
+  assert.notDeepEqual(b.get('item_emb.weight'), a.get('item_emb.weight'));
 });
 
 describe('the whole training graph matches finite differences', () => {

@@ -11,12 +11,12 @@ import { describe, test } from 'node:test';
 import {
   noiseAttack,
   noisyWeights,
-  perturbableWeights,
   prunedCount,
   prunedWeights,
   pruneAttack,
   standardDeviation,
 } from '../../src/core/attack/perturb';
+import { trainedWeights } from '../../src/core/attack/weights';
 import { CancelledError, RecMarkError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';
@@ -224,7 +224,7 @@ describe('attacks on sasrec_opset17 with MovieLens', () => {
       'something other than initializer data changed',
     );
     const adapter = detectAdapter(pruned);
-    const weights = perturbableWeights(pruned.proto, adapter.output, { matricesOnly: true });
+    const weights = trainedWeights(pruned.proto, adapter.output, { matricesOnly: true });
     for (const [name, w] of weights)
       assert.ok(zeros(w) >= prunedCount(w.length, 0.2), `${name}: ${zeros(w)} zeros`);
     const session = await ScoringSession.open(light.out, adapter);

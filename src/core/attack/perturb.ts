@@ -13,11 +13,12 @@
  *   0.90 — zeroing a norm scale deletes a feature outright, which no real pruning pass does.
  * - Gaussian noise adds N(0, (scale·std(W))²) to every entry of each tensor W, with std(W) the
  *   tensor's own (population) standard deviation, so `scale` is relative and scale-free across
- *   layers. Every tensor gets noise, vectors included (relative to their own spread they matter
+ *   layers. Every trained tensor gets noise, vectors included (relative to their own spread they matter
  *   little). A tensor whose entries are all equal (std 0) is left as it is.
  *
- * The tensors are the float initializers the score depends on (the trainer's `defaultTrainable`,
- * which excludes scalars; `perturbableWeights`). The perturbed copy is written with `writeWeights` + `writeModel`
+ * The tensors are the model's trained weights (`trainedWeights` in weights.ts): never shape
+ * constants, scalars, masks, penalty or flag vectors — a GREW serve-mode head's constants stay
+ * bit-identical. The perturbed copy is written with `writeWeights` + `writeModel`
  * (atomic): only initializer data changes, the input model is never touched and a cancelled run
  * leaves no file. The pure functions `prunedWeights` / `noisyWeights` work on weight maps in
  * memory, for sweeps that need no files.
@@ -26,16 +27,16 @@ import * as path from 'node:path';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { Adapter } from '../onnx/adapter';
-import { tensorDims, tensorFloat32 } from '../onnx/graph';
-import { encodeModel, graphOf, writeModel, type onnx } from '../onnx/model';
+import { encodeModel, writeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
 import type { UtilityRow } from '../report/report';
 import { leaveOneOut, topKOverlap } from '../stats/ranking';
-import { defaultTrainable, writeWeights } from '../train/trainer';
+import { writeWeights } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { probesFromModel } from '../watermark/probes';
+import { trainedWeights } from './weights';
 
 export const PERTURB_DEFAULTS = {
   seed: 1,
@@ -270,7 +271,7 @@ async function perturb(
       'data-invalid',
     );
   }
-  const params = perturbableWeights(model.proto, adapter.output, select);
+  const params = trainedWeights(model.proto, adapter.output, select);
   timer.lap('load');
 
   progress({ message: 'Measuring the original model' });
@@ -325,28 +326,6 @@ async function perturb(
     seed,
     timings: timer.steps,
   };
-}
-
-/**
- * Copies of the float weights the score output depends on (`defaultTrainable`: size > 1), in
- * initializer order; with `matricesOnly`, only tensors of rank ≥ 2 (what `pruneAttack` prunes).
- */
-export function perturbableWeights(
-  proto: onnx.ModelProto,
-  output: string,
-  options: { matricesOnly?: boolean } = {},
-): Map<string, Float32Array> {
-  const names = new Set(defaultTrainable(proto, output));
-  const params = new Map<string, Float32Array>();
-  for (const t of graphOf(proto).initializer as onnx.TensorProto[])
-    if (names.has(t.name) && (!options.matricesOnly || tensorDims(t).length >= 2))
-      params.set(t.name, tensorFloat32(t));
-  if (params.size === 0)
-    throw new RecMarkError(
-      'The model has no float weight tensors to perturb.',
-      'model-unsupported',
-    );
-  return params;
 }
 
 interface Measured {
