@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/extraction';
 import { finetuneAttack } from './core/attack/finetune';
 import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
+import { quantizeAttack } from './core/attack/quantize';
 import { robustnessSweep, type AttackKind } from './core/attack/robustness';
 import { ENDPOINT_CACHE_DIR } from './core/endpoint/cache';
 import { endpointLines } from './core/endpoint/format';
@@ -64,11 +65,18 @@ Commands:
 
   attack prune MODEL --out OUT --fraction F [--data FILE] [--seed 1] [--force] [--json]
       Simulate magnitude pruning: zero the fraction F (0 <= F < 1) smallest-|w| weights of each
-      weight matrix; prints the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+      trained weight matrix; prints the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
 
   attack noise MODEL --out OUT --scale S [--data FILE] [--seed 1] [--force] [--json]
-      Simulate weight noise: add N(0, (S*std(W))^2) to every weight tensor W (S >= 0); prints
-      the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+      Simulate weight noise: add N(0, (S*std(W))^2) to every trained weight tensor W (S >= 0);
+      prints the top-10 overlap with MODEL (and Recall/NDCG@10 with --data). Attacks on weights
+      touch trained weights only, never masks, flags, penalty vectors or shape constants.
+
+  attack quantize MODEL --out OUT [--data FILE] [--seed 1] [--force] [--json]
+      Simulate int8 weight quantization: every trained weight tensor W rounded to 255 levels
+      (symmetric, scale max|W|/127) and stored back as float32, so OUT is a drop-in
+      replacement; prints the largest rounding error and the top-10 overlap with MODEL (and
+      Recall/NDCG@10 with --data).
 
   attack extract MODEL --out SURROGATE [--sequences 3000] [--top-k 100] [--arch same|sasrec]
                  [--epochs 10] [--length L] [--loss listwise|ranking] [--max-steps N]
@@ -444,7 +452,7 @@ function formatReport(r: AuditReport): string {
 }
 
 async function attackCommand(args: string[], signal: AbortSignal): Promise<void> {
-  if (args[0] === 'prune' || args[0] === 'noise')
+  if (args[0] === 'prune' || args[0] === 'noise' || args[0] === 'quantize')
     return perturbCommand(args[0], args.slice(1), signal);
   if (args[0] === 'extract') return extractCommand(args.slice(1), signal);
   const { values, positionals } = parse(args, {
@@ -464,7 +472,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     throw new UsageError(
       kind === undefined
         ? 'attack needs a kind: "attack finetune MODEL ..."'
-        : `unknown attack "${kind}" (available: finetune, prune, noise, extract)`,
+        : `unknown attack "${kind}" (available: finetune, prune, noise, quantize, extract)`,
     );
   }
   if (!model || extra.length > 0)
@@ -505,9 +513,9 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** attack prune|noise: perturb a copy of MODEL's weights; utility on --data when given. */
+/** attack prune|noise|quantize: perturb a copy of MODEL's weights; utility on --data when given. */
 async function perturbCommand(
-  kind: 'prune' | 'noise',
+  kind: 'prune' | 'noise' | 'quantize',
   args: string[],
   signal: AbortSignal,
 ): Promise<void> {
@@ -524,14 +532,20 @@ async function perturbCommand(
   if (!model || extra.length > 0)
     throw new UsageError(`attack ${kind} takes exactly one MODEL path`);
   if (!values.out) throw new UsageError(`attack ${kind} needs --out OUT.onnx`);
-  const [wanted, other, range] =
-    kind === 'prune' ? ['fraction', 'scale', 'in [0, 1)'] : ['scale', 'fraction', '≥ 0'];
-  const [wantedText, otherText] =
-    kind === 'prune' ? [values.fraction, values.scale] : [values.scale, values.fraction];
-  if (otherText !== undefined)
-    throw new UsageError(`attack ${kind} takes --${wanted}, not --${other}`);
-  const amount = numberOption(wantedText, wanted);
-  if (amount === undefined) throw new UsageError(`attack ${kind} needs --${wanted} X (${range})`);
+  // The one amount each attack takes: prune --fraction, noise --scale, quantize none.
+  const takes = { prune: 'fraction', noise: 'scale', quantize: null } as const;
+  const wanted = takes[kind];
+  for (const option of ['fraction', 'scale'] as const) {
+    if (option !== wanted && values[option] !== undefined)
+      throw new UsageError(
+        `attack ${kind} takes ${wanted ? `--${wanted}` : 'no amount'}, not --${option}`,
+      );
+  }
+  const amount = wanted ? numberOption(values[wanted], wanted) : undefined;
+  if (wanted && amount === undefined)
+    throw new UsageError(
+      `attack ${kind} needs --${wanted} X (${kind === 'prune' ? 'in [0, 1)' : '≥ 0'})`,
+    );
   await checkOutput(
     values.out,
     values.data ? [model, values.data] : [model],
@@ -548,18 +562,24 @@ async function perturbCommand(
   };
   const r: PerturbResult =
     kind === 'prune'
-      ? await pruneAttack({ ...common, fraction: amount })
-      : await noiseAttack({ ...common, scale: amount });
+      ? await pruneAttack({ ...common, fraction: amount! })
+      : kind === 'noise'
+        ? await noiseAttack({ ...common, scale: amount! })
+        : await quantizeAttack(common);
   if (quiet) {
-    process.stdout.write(`${JSON.stringify({ attack: kind, [wanted]: amount, ...r })}\n`);
+    const setting = wanted ? { [wanted]: amount } : { bits: 8 };
+    process.stdout.write(`${JSON.stringify({ attack: kind, ...setting, ...r })}\n`);
     return;
   }
   const share = `${((100 * r.changed) / Math.max(1, r.parameters)).toFixed(1)}%`;
+  const weights = `${r.parameters.toLocaleString('en-US')} weights`;
   const lines = [
-    `${kind === 'prune' ? 'Pruned model:' : 'Noisy model: '}     ${r.out}`,
+    `${{ prune: 'Pruned model:    ', noise: 'Noisy model:     ', quantize: 'Quantized model: ' }[kind]} ${r.out}`,
     kind === 'prune'
-      ? `Pruned:           ${r.changed.toLocaleString('en-US')} of ${r.parameters.toLocaleString('en-US')} weights (${share}) set to 0, smallest |w| of each of ${r.tensors} matrices`
-      : `Noise:            N(0, (${amount}·std(W))²) on ${r.tensors} tensors (${r.parameters.toLocaleString('en-US')} weights, ${share} changed), seed ${r.seed}`,
+      ? `Pruned:           ${r.changed.toLocaleString('en-US')} of ${weights} (${share}) set to 0, smallest |w| of each of ${r.tensors} matrices`
+      : kind === 'noise'
+        ? `Noise:            N(0, (${amount}·std(W))²) on ${r.tensors} tensors (${weights}, ${share} changed), seed ${r.seed}`
+        : `Quantized:        ${r.tensors} tensors (${weights}) to int8, symmetric per tensor, stored as float32; ${share} changed, max |error| ${r.maxAbsChange.toPrecision(3)}`,
     `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
     ...utilityLines(r.utility),
   ];

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { noiseAttack, pruneAttack } from '../../src/core/attack/perturb';
+import { quantizeAttack } from '../../src/core/attack/quantize';
 import {
   trainedWeights,
   valueReason,
@@ -131,7 +132,7 @@ describe('a GREW serve-mode SASRec', () => {
     );
   }
 
-  test('noise 0.1 and pruning 50% leave every head constant bit-identical; noise keeps the mark', async () => {
+  test('noise 0.1, pruning 50% and int8 quantization leave every head constant bit-identical; noise keeps the mark', async () => {
     const { model, key } = await serveModeGrew('sasrec_opset17.onnx', DATA);
     const dir = tempDir();
     const noisy = await noiseAttack({
@@ -141,10 +142,12 @@ describe('a GREW serve-mode SASRec', () => {
       data: DATA,
     });
     const pruned = await pruneAttack({ model, out: path.join(dir, 'prune.onnx'), fraction: 0.5 });
+    const quantized = await quantizeAttack({ model, out: path.join(dir, 'int8.onnx') });
     const original = await headBytes(model);
     assert.equal(original.size, 14, "the head's 14 initializers (grewGraph.ts)");
     assert.deepEqual(await headBytes(noisy.out), original);
     assert.deepEqual(await headBytes(pruned.out), original);
+    assert.deepEqual(await headBytes(quantized.out), original);
     // The same tensors as on the clean fixture: 29 for noise, 11 matrices for pruning.
     assert.equal(noisy.tensors, 29);
     assert.equal(pruned.tensors, 11);
