@@ -9,6 +9,7 @@ import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/
 import { finetuneAttack } from './core/attack/finetune';
 import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
 import { quantizeAttack } from './core/attack/quantize';
+import { stripAttack } from './core/attack/strip';
 import { robustnessSweep, type AttackKind } from './core/attack/robustness';
 import { ENDPOINT_CACHE_DIR } from './core/endpoint/cache';
 import { endpointLines } from './core/endpoint/format';
@@ -77,6 +78,13 @@ Commands:
       (symmetric, scale max|W|/127) and stored back as float32, so OUT is a drop-in
       replacement; prints the largest rounding error and the top-10 overlap with MODEL (and
       Recall/NDCG@10 with --data).
+
+  attack strip MODEL --out OUT [--data FILE] [--seed 1] [--force] [--json]
+      Simulate a thief deleting what is not architecture: everything between the scoring layer
+      (the last MatMul/Gemm of the score output's shape, with its bias) and the score output,
+      e.g. a GREW watermark embedded in serve mode, which goes with it. OUT keeps MODEL's input
+      and output names and shapes; prints what was removed (or that nothing was) and the
+      top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
 
   attack extract MODEL --out SURROGATE [--sequences 3000] [--top-k 100] [--arch same|sasrec]
                  [--epochs 10] [--length L] [--loss listwise|ranking] [--max-steps N]
@@ -455,6 +463,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
   if (args[0] === 'prune' || args[0] === 'noise' || args[0] === 'quantize')
     return perturbCommand(args[0], args.slice(1), signal);
   if (args[0] === 'extract') return extractCommand(args.slice(1), signal);
+  if (args[0] === 'strip') return stripCommand(args.slice(1), signal);
   const { values, positionals } = parse(args, {
     data: { type: 'string' },
     out: { type: 'string' },
@@ -472,7 +481,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     throw new UsageError(
       kind === undefined
         ? 'attack needs a kind: "attack finetune MODEL ..."'
-        : `unknown attack "${kind}" (available: finetune, prune, noise, quantize, extract)`,
+        : `unknown attack "${kind}" (available: finetune, prune, noise, quantize, strip, extract)`,
     );
   }
   if (!model || extra.length > 0)
@@ -580,6 +589,51 @@ async function perturbCommand(
       : kind === 'noise'
         ? `Noise:            N(0, (${amount}·std(W))²) on ${r.tensors} tensors (${weights}, ${share} changed), seed ${r.seed}`
         : `Quantized:        ${r.tensors} tensors (${weights}) to int8, symmetric per tensor, stored as float32; ${share} changed, max |error| ${r.maxAbsChange.toPrecision(3)}`,
+    `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
+    ...utilityLines(r.utility),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** attack strip: remove the post-processing after MODEL's scoring layer. */
+async function stripCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [model, ...extra] = positionals;
+  if (!model || extra.length > 0) throw new UsageError('attack strip takes exactly one MODEL path');
+  if (!values.out) throw new UsageError('attack strip needs --out OUT.onnx');
+  await checkOutput(
+    values.out,
+    values.data ? [model, values.data] : [model],
+    values.force ?? false,
+  );
+  const quiet = values.json ?? false;
+  const r = await stripAttack({
+    model,
+    out: values.out,
+    data: values.data,
+    seed: intOption(values.seed, 'seed'),
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ attack: 'strip', ...r })}\n`);
+    return;
+  }
+  const ops = Object.entries(r.removed.opTypes)
+    .map(([op, n]) => (n > 1 ? `${op} ×${n}` : op))
+    .join(', ');
+  const lines = [
+    `Stripped model:   ${r.out}`,
+    r.removed.nodes > 0
+      ? `Removed:          ${r.removed.nodes} nodes (${ops}) and ${r.removed.initializers} initializers after "${r.cutAt}"`
+      : 'Removed:          nothing',
+    `Note:             ${r.note}`,
     `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
     ...utilityLines(r.utility),
   ];
