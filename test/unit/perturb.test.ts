@@ -16,7 +16,7 @@ import {
   pruneAttack,
   standardDeviation,
 } from '../../src/core/attack/perturb';
-import { trainedWeights } from '../../src/core/attack/weights';
+import { trainedWeights } from '../../src/core/train/weights';
 import { CancelledError, RecMarkError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { int8Scale, quantizeAttack, quantizedWeights } from '../../src/core/attack/quantize';
-import { trainedWeights } from '../../src/core/attack/weights';
+import { trainedWeights } from '../../src/core/train/weights';
 import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';
 import { sha256File } from '../../src/core/util/files';
 import { fixture, runCli, tempDir } from './helpers';

@@ -15,7 +15,7 @@ import {
   valueReason,
   weightSelection,
   type WeightSelection,
-} from '../../src/core/attack/weights';
+} from '../../src/core/train/weights';
 import { tensorSize } from '../../src/core/onnx/graph';
 import { graphOf, onnx, readModel } from '../../src/core/onnx/model';
 import { inspectModel } from '../../src/core/report/modelCard';

@@ -19,7 +19,7 @@ import { evaluateLoss, train, type TrainResult } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkNumber } from '../util/validate';
-import { trainedWeightNames } from './weights';
+import { trainedWeightNames } from '../train/weights';
 
 export const FINETUNE_DEFAULTS = {
   epochs: 1,

@@ -27,7 +27,7 @@ import { RecMarkError, throwIfAborted } from '../errors';
 import { writeWeights } from '../train/trainer';
 import { Rng } from '../util/random';
 import { checkSeed, copyAttack, type CopyAttackOptions, type CopyAttackResult } from './copyAttack';
-import { trainedWeights } from './weights';
+import { trainedWeights } from '../train/weights';
 
 /** Where the copy goes, the data it is measured on, the seed (noise, sampled probes). */
 export type PerturbOptions = CopyAttackOptions;

@@ -23,7 +23,7 @@ import { probeShapes } from '../train/shapes';
 import { Rng } from '../util/random';
 import { GREW_RAW_SCORES, isGrewServeName } from '../watermark/grewGraph';
 import { copyAttack, type CopyAttackOptions, type CopyAttackResult } from './copyAttack';
-import { valueReason } from './weights';
+import { valueReason } from '../train/weights';
 
 export interface StripDetail {
   /** The value now wired to the score output (the scoring layer's), or null when nothing was cut. */

@@ -1,8 +1,10 @@
 /**
  * Which initializers are a model's trained weights: what the weight attacks a thief runs on a
  * file (noise, pruning, int8 quantization, fine-tuning) touch, and nothing else (DESIGN.md §6:
- * "on trained weights only, never shape constants, masks or penalty vectors"). A tensor is a
- * trained weight when all of these hold:
+ * "on trained weights only, never shape constants, masks or penalty vectors"), and what training
+ * a model read from a file moves (AOW embedding). A GREW serve-mode head's averaging vector, if
+ * trained, drifts until its variance goes negative and the loss turns NaN (AOW over a serve-mode
+ * SASRec: NaN by step 110-163 for 4 of 4 keys). A tensor is a trained weight when all hold:
  *
  * 1. Structure (the trainer's `defaultTrainable`): a float32 initializer of more than one entry
  *    from which the score output is reachable through differentiable ops. This leaves out shape
@@ -22,7 +24,7 @@
 import { RecMarkError } from '../errors';
 import { DataType, tensorDims, tensorFloat32, tensorSize } from '../onnx/graph';
 import { graphOf, type onnx } from '../onnx/model';
-import { defaultTrainable } from '../train/trainer';
+import { defaultTrainable } from './trainer';
 
 /** Above this magnitude an entry is a mask or penalty, not a learned weight. */
 export const MAX_TRAINED_MAGNITUDE = 1e4;
