@@ -9,6 +9,7 @@ import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/
 import { finetuneAttack } from './core/attack/finetune';
 import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
 import { quantizeAttack } from './core/attack/quantize';
+import { overwriteAttack, type OverwriteScheme } from './core/attack/overwrite';
 import { stripAttack } from './core/attack/strip';
 import { robustnessSweep, type AttackKind } from './core/attack/robustness';
 import { ENDPOINT_CACHE_DIR } from './core/endpoint/cache';
@@ -85,6 +86,13 @@ Commands:
       e.g. a GREW watermark embedded in serve mode, which goes with it. OUT keeps MODEL's input
       and output names and shapes; prints what was removed (or that nothing was) and the
       top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+
+  attack overwrite MODEL --out OUT --scheme grew|aow [--key OWNER_KEY] [--data FILE]
+                   [--probes 1000] [--alpha 1e-4] [--seed 1] [--force] [--json]
+      Simulate a thief embedding a watermark of their own (GREW or AOW, RecMark's embedding
+      with a fresh random key) to bury the owner's or to claim the model. The thief's key is
+      not kept; its id and the thief's own evidence are printed. With --key, the owner's
+      watermark is verified on OUT.
 
   attack extract MODEL --out SURROGATE [--sequences 3000] [--top-k 100] [--arch same|sasrec]
                  [--epochs 10] [--length L] [--loss listwise|ranking] [--max-steps N]
@@ -464,6 +472,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     return perturbCommand(args[0], args.slice(1), signal);
   if (args[0] === 'extract') return extractCommand(args.slice(1), signal);
   if (args[0] === 'strip') return stripCommand(args.slice(1), signal);
+  if (args[0] === 'overwrite') return overwriteCommand(args.slice(1), signal);
   const { values, positionals } = parse(args, {
     data: { type: 'string' },
     out: { type: 'string' },
@@ -481,7 +490,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     throw new UsageError(
       kind === undefined
         ? 'attack needs a kind: "attack finetune MODEL ..."'
-        : `unknown attack "${kind}" (available: finetune, prune, noise, quantize, strip, extract)`,
+        : `unknown attack "${kind}" (available: finetune, prune, noise, quantize, strip, overwrite, extract)`,
     );
   }
   if (!model || extra.length > 0)
@@ -637,6 +646,69 @@ async function stripCommand(args: string[], signal: AbortSignal): Promise<void> 
     `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
     ...utilityLines(r.utility),
   ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** attack overwrite: the thief embeds their own watermark; the owner's key is checked after. */
+async function overwriteCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    scheme: { type: 'string' },
+    key: { type: 'string' },
+    data: { type: 'string' },
+    probes: { type: 'string' },
+    alpha: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [model, ...extra] = positionals;
+  if (!model || extra.length > 0)
+    throw new UsageError('attack overwrite takes exactly one MODEL path');
+  if (!values.out) throw new UsageError('attack overwrite needs --out OUT.onnx');
+  const scheme = values.scheme;
+  if (scheme !== 'grew' && scheme !== 'aow')
+    throw new UsageError(
+      scheme === undefined
+        ? "attack overwrite needs --scheme grew or --scheme aow (the thief's watermark)"
+        : `--scheme must be grew or aow, got "${scheme}"`,
+    );
+  const inputs = [
+    model,
+    ...(values.data ? [values.data] : []),
+    ...(values.key ? [values.key] : []),
+  ];
+  await checkOutput(values.out, inputs, values.force ?? false);
+  const ownerKey = values.key ? await readKeyFile(values.key) : undefined;
+  const quiet = values.json ?? false;
+  const r = await overwriteAttack({
+    model,
+    out: values.out,
+    scheme: scheme as OverwriteScheme,
+    data: values.data,
+    seed: intOption(values.seed, 'seed'),
+    ownerKey,
+    verify: {
+      probes: intOption(values.probes, 'probes'),
+      alpha: numberOption(values.alpha, 'alpha'),
+    },
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ attack: 'overwrite', ...r })}\n`);
+    return;
+  }
+  const lines = [
+    `Overwritten model: ${r.out}`,
+    `Thief's ${r.scheme.toUpperCase()}:      key id ${r.thief.keyId} (the key was not kept), their own audit: ${r.thief.summary}, p = ${r.thief.pValueText}`,
+    `Top-10 overlap:    ${fmt(r.topKOverlap)} with the input`,
+    ...utilityLines(r.utility.filter((u) => !u.metric.startsWith('Top-10 overlap'))),
+  ];
+  if (r.owner)
+    lines.push(
+      `Owner's watermark: ${r.owner.verdict.toUpperCase()} (${r.owner.scheme.toUpperCase()}, key ${r.owner.keyId}, p = ${r.owner.pValueText})`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
