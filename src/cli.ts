@@ -11,7 +11,7 @@ import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/pert
 import { quantizeAttack } from './core/attack/quantize';
 import { overwriteAttack, type OverwriteScheme } from './core/attack/overwrite';
 import { stripAttack } from './core/attack/strip';
-import { robustnessSweep, type AttackKind } from './core/attack/robustness';
+import { ATTACK_KINDS, robustnessSweep, type AttackKind } from './core/attack/robustness';
 import { ENDPOINT_CACHE_DIR } from './core/endpoint/cache';
 import { endpointLines } from './core/endpoint/format';
 import { verifyEndpoint } from './core/endpoint/verify';
@@ -102,11 +102,15 @@ Commands:
       a SASRec) on the ranked lists alone; prints the query budget, the surrogate's agreement
       with MODEL and, with --data, both models' Recall/NDCG@10. Then run "verify" on SURROGATE.
 
-  robustness MODEL --key KEY [--data FILE] [--attacks extraction,finetune,prune,noise]
+  robustness MODEL --key KEY [--data FILE] [--attacks extraction,finetune,prune,noise,...]
              [--probes 1000] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
       Robustness sweep of a watermarked MODEL: run extraction (3,000 sequences), fine-tuning on
-      1/5/10% of users (needs --data), pruning at 20/50/80% and noise at 0.1/0.5, verify KEY
-      after each, and print the audit with one row per attack. Writes no model files.
+      1/5/10% of users (needs --data), pruning at 20/50/80%, noise at 0.1/0.5, int8
+      quantization, stripping post-processing, overwriting with a thief's own GREW and AOW
+      watermark, and extraction then fine-tuning on 10% (needs --data); verify KEY after each,
+      and print the audit with one row per attack. --attacks picks kinds among extraction,
+      finetune, prune, noise, quantize, strip, overwrite, extract-finetune. Writes no model
+      files.
 
 Options:
   -h, --help     Show this help.
@@ -454,6 +458,7 @@ function formatReport(r: AuditReport): string {
         ? `${row.label.padEnd(46)} not run: ${row.error}`
         : `${row.label.padEnd(46)} ${row.verdict.toUpperCase().padEnd(12)} p = ${row.pValueText.padEnd(8)} ${metric}${fidelity}`,
     );
+    if (row.note && !row.error) lines.push(`${''.padEnd(46)} ${row.note}`);
   }
   for (const c of r.keyChecks ?? [])
     lines.push(
@@ -804,7 +809,7 @@ async function robustnessCommand(args: string[], signal: AbortSignal): Promise<v
   if (positionals.length !== 1) throw new UsageError('robustness takes exactly one MODEL path');
   if (!values.key) throw new UsageError('robustness needs --key KEY.wmkey.json');
   const model = positionals[0];
-  const kinds = ['extraction', 'finetune', 'prune', 'noise'];
+  const kinds: readonly string[] = ATTACK_KINDS;
   const attacks = values.attacks?.split(',').map((a) => a.trim());
   const unknown = attacks?.filter((a) => !kinds.includes(a)) ?? [];
   if (unknown.length > 0)
