@@ -5,6 +5,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CopyAttackResult } from './core/attack/copyAttack';
 import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/extraction';
 import { finetuneAttack } from './core/attack/finetune';
 import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
@@ -172,6 +173,23 @@ async function checkOutput(file: string, inputs: string[], force: boolean): Prom
     throw new RecMarkError(`Folder ${path.dirname(abs)} does not exist.`, 'usage');
   // Fail now, not after minutes of work, if the folder cannot take a new file.
   await assertWritableFolder(abs);
+}
+
+/** MODEL and --out of an attack verb: one MODEL, an OUT that is new (or --force) and no input. */
+async function attackPaths(
+  verb: string,
+  positionals: string[],
+  values: { out?: string; data?: string; force?: boolean },
+  options: { outName?: string; inputs?: (string | undefined)[] } = {},
+): Promise<{ model: string; out: string }> {
+  const [model, ...extra] = positionals;
+  if (!model || extra.length > 0)
+    throw new UsageError(`attack ${verb} takes exactly one MODEL path`);
+  if (!values.out)
+    throw new UsageError(`attack ${verb} needs --out ${options.outName ?? 'OUT.onnx'}`);
+  const inputs = [model, values.data, ...(options.inputs ?? [])].filter((i): i is string => !!i);
+  await checkOutput(values.out, inputs, values.force ?? false);
+  return { model, out: values.out };
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
@@ -551,10 +569,7 @@ async function perturbCommand(
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const [model, ...extra] = positionals;
-  if (!model || extra.length > 0)
-    throw new UsageError(`attack ${kind} takes exactly one MODEL path`);
-  if (!values.out) throw new UsageError(`attack ${kind} needs --out OUT.onnx`);
+  const { model, out } = await attackPaths(kind, positionals, values);
   // The one amount each attack takes: prune --fraction, noise --scale, quantize none.
   const takes = { prune: 'fraction', noise: 'scale', quantize: null } as const;
   const wanted = takes[kind];
@@ -569,15 +584,10 @@ async function perturbCommand(
     throw new UsageError(
       `attack ${kind} needs --${wanted} X (${kind === 'prune' ? 'in [0, 1)' : '≥ 0'})`,
     );
-  await checkOutput(
-    values.out,
-    values.data ? [model, values.data] : [model],
-    values.force ?? false,
-  );
   const quiet = values.json ?? false;
   const common = {
     model,
-    out: values.out,
+    out,
     data: values.data,
     seed: intOption(values.seed, 'seed'),
     signal,
@@ -603,10 +613,16 @@ async function perturbCommand(
       : kind === 'noise'
         ? `Noise:            N(0, (${amount}·std(W))²) on ${r.tensors} tensors (${weights}, ${share} changed), seed ${r.seed}`
         : `Quantized:        ${r.tensors} tensors (${weights}) to int8, symmetric per tensor, stored as float32; ${share} changed, max |error| ${r.maxAbsChange.toPrecision(3)}`,
-    `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
+    overlapLine(r),
     ...utilityLines(r.utility),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The top-10 overlap of an attacked copy with the original, and what it was measured on. */
+function overlapLine(r: CopyAttackResult): string {
+  const on = r.probes.source === 'data' ? 'data histories' : 'sampled from the model';
+  return `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${on})`;
 }
 
 /** attack strip: remove the post-processing after MODEL's scoring layer. */
@@ -618,18 +634,11 @@ async function stripCommand(args: string[], signal: AbortSignal): Promise<void> 
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const [model, ...extra] = positionals;
-  if (!model || extra.length > 0) throw new UsageError('attack strip takes exactly one MODEL path');
-  if (!values.out) throw new UsageError('attack strip needs --out OUT.onnx');
-  await checkOutput(
-    values.out,
-    values.data ? [model, values.data] : [model],
-    values.force ?? false,
-  );
+  const { model, out } = await attackPaths('strip', positionals, values);
   const quiet = values.json ?? false;
   const r = await stripAttack({
     model,
-    out: values.out,
+    out,
     data: values.data,
     seed: intOption(values.seed, 'seed'),
     signal,
@@ -648,7 +657,7 @@ async function stripCommand(args: string[], signal: AbortSignal): Promise<void> 
       ? `Removed:          ${r.removed.nodes} nodes (${ops}) and ${r.removed.initializers} initializers after "${r.cutAt}"`
       : 'Removed:          nothing',
     `Note:             ${r.note}`,
-    `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
+    overlapLine(r),
     ...utilityLines(r.utility),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -667,10 +676,9 @@ async function overwriteCommand(args: string[], signal: AbortSignal): Promise<vo
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const [model, ...extra] = positionals;
-  if (!model || extra.length > 0)
-    throw new UsageError('attack overwrite takes exactly one MODEL path');
-  if (!values.out) throw new UsageError('attack overwrite needs --out OUT.onnx');
+  const { model, out } = await attackPaths('overwrite', positionals, values, {
+    inputs: [values.key],
+  });
   const scheme = values.scheme;
   if (scheme !== 'grew' && scheme !== 'aow')
     throw new UsageError(
@@ -678,17 +686,11 @@ async function overwriteCommand(args: string[], signal: AbortSignal): Promise<vo
         ? "attack overwrite needs --scheme grew or --scheme aow (the thief's watermark)"
         : `--scheme must be grew or aow, got "${scheme}"`,
     );
-  const inputs = [
-    model,
-    ...(values.data ? [values.data] : []),
-    ...(values.key ? [values.key] : []),
-  ];
-  await checkOutput(values.out, inputs, values.force ?? false);
   const ownerKey = values.key ? await readKeyFile(values.key) : undefined;
   const quiet = values.json ?? false;
   const r = await overwriteAttack({
     model,
-    out: values.out,
+    out,
     scheme: scheme as OverwriteScheme,
     data: values.data,
     seed: intOption(values.seed, 'seed'),
@@ -733,10 +735,9 @@ async function extractCommand(args: string[], signal: AbortSignal): Promise<void
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const [model, ...extra] = positionals;
-  if (!model || extra.length > 0)
-    throw new UsageError('attack extract takes exactly one MODEL path');
-  if (!values.out) throw new UsageError('attack extract needs --out SURROGATE.onnx');
+  const { model, out } = await attackPaths('extract', positionals, values, {
+    outName: 'SURROGATE.onnx',
+  });
   const arch = values.arch ?? 'same';
   if (arch !== 'same' && arch !== 'sasrec')
     throw new UsageError(`--arch must be same or sasrec, got "${arch}"`);
@@ -751,15 +752,10 @@ async function extractCommand(args: string[], signal: AbortSignal): Promise<void
     maxSteps: intOption(values['max-steps'], 'max-steps'),
     seed: intOption(values.seed, 'seed'),
   };
-  await checkOutput(
-    values.out,
-    values.data ? [model, values.data] : [model],
-    values.force ?? false,
-  );
   const quiet = values.json ?? false;
   const r = await extractModel({
     model,
-    out: values.out,
+    out,
     data: values.data,
     arch: arch as ExtractArch,
     loss: loss as ExtractLoss,

@@ -18,21 +18,11 @@ import { encodeModel, graphOf, onnx, readModel } from '../../src/core/onnx/model
 import { loadOrt, ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { prepareTraining } from '../../src/core/train/trainer';
-import { fixture, MAIN_FIXTURES, runCli, tempDir } from './helpers';
+import { fixture, MAIN_FIXTURES, runCli, tempDir, withoutInitializerData } from './helpers';
 import { movielensInteractionFile } from './movielens';
 import { SERVE_HEAD_PREFIX, serveModeGrew } from './serveGrew';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** The encoded model with every initializer's data emptied: what fine-tuning must not change. */
-function withoutInitializerData(proto: onnx.ModelProto): Uint8Array {
-  const copy = onnx.ModelProto.decode(encodeModel(proto));
-  for (const t of copy.graph!.initializer!) {
-    t.rawData = new Uint8Array(0);
-    t.floatData = [];
-  }
-  return encodeModel(copy);
-}
 
 const DATA = movielensInteractionFile();
 

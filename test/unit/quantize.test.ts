@@ -9,25 +9,15 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { int8Scale, quantizeAttack, quantizedWeights } from '../../src/core/attack/quantize';
 import { trainedWeights } from '../../src/core/train/weights';
-import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';
+import { readModel } from '../../src/core/onnx/model';
 import { sha256File } from '../../src/core/util/files';
-import { fixture, runCli, tempDir } from './helpers';
+import { fixture, runCli, tempDir, withoutInitializerData } from './helpers';
 import { movielensInteractionFile } from './movielens';
 
 const DATA = movielensInteractionFile();
 const MODEL = fixture('sasrec_opset17.onnx');
 const maxAbs = (w: ArrayLike<number>) =>
   Array.from(w).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-
-/** The encoded model with every initializer's data emptied: what an attack must not change. */
-function withoutInitializerData(proto: onnx.ModelProto): Uint8Array {
-  const copy = onnx.ModelProto.decode(encodeModel(proto));
-  for (const t of copy.graph!.initializer!) {
-    t.rawData = new Uint8Array(0);
-    t.floatData = [];
-  }
-  return encodeModel(copy);
-}
 
 describe('quantizedWeights (pure)', () => {
   test('rounds each entry to the nearest of 255 levels max|w|/127 apart', () => {
