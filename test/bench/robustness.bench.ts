@@ -4,13 +4,14 @@
  * overlap with the watermarked model, NDCG@10 and time, and the sweep's wall time — the number
  * behind "the default plan stays runnable in reasonable time". Fixed owner secrets; the thief's
  * overwrite keys are fresh and random, as in the product, so those rows vary a little per run.
- * Env: SWEEP_CASES (comma list of grew-serve,aow; default both). About 10–20 minutes per case
- * on 2 cores (the extraction row alone is ~2–5 minutes).
+ * Env: SWEEP_CASES (comma list of grew-serve,aow; default both), SWEEP_ATTACKS (comma list of
+ * attack kinds, as `recmark robustness --attacks`; default all). About 8–17 minutes per case on
+ * 2 cores shared with other jobs (extraction alone 6–11 minutes).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_PLAN, robustnessSweep } from '../../src/core/attack/robustness';
+import { DEFAULT_PLAN, robustnessSweep, type AttackKind } from '../../src/core/attack/robustness';
 import type { AuditReport } from '../../src/core/report/report';
 import { embedAow } from '../../src/core/watermark/aow';
 import type { WatermarkKey } from '../../src/core/watermark/key';
@@ -40,10 +41,13 @@ function table(report: AuditReport): string {
     .join('\n');
 }
 
+const attacks = process.env.SWEEP_ATTACKS?.split(',') as AttackKind[] | undefined;
+
 async function sweep(label: string, model: string, key: WatermarkKey): Promise<void> {
-  console.log(`\n${label}: ${DEFAULT_PLAN.length} attacks, load average before ${load()}`);
+  const planned = DEFAULT_PLAN.filter((a) => !attacks || attacks.includes(a.attack)).length;
+  console.log(`\n${label}: ${planned} attacks, load average before ${load()}`);
   const started = performance.now();
-  const report = await robustnessSweep({ model, key, data });
+  const report = await robustnessSweep({ model, key, data, attacks });
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `${label}: the model itself ${report.verdict.toUpperCase()} (p ${report.pValueText}), NDCG@10 ${report.robustness!.ndcg?.toFixed(4)}`,

@@ -97,11 +97,6 @@ test('CLI: attack overwrite needs --scheme; the key-less thief run prints one JS
       ['attack', 'overwrite', model, '--out', out, '--scheme', 'kgw'],
       /--scheme must be grew or aow/,
     ],
-    [['attack', 'overwrite', model, '--scheme', 'grew'], /needs --out/],
-    [
-      ['attack', 'overwrite', model, '--out', model, '--scheme', 'grew', '--force'],
-      /overwrite the input/,
-    ],
   ] as const) {
     const e = await runCli([...bad]);
     assert.equal(e.code, 2, `${bad.join(' ')}: ${e.stderr}`);
