@@ -5,10 +5,14 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CopyAttackResult } from './core/attack/copyAttack';
 import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/extraction';
 import { finetuneAttack } from './core/attack/finetune';
 import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
-import { robustnessSweep, type AttackKind } from './core/attack/robustness';
+import { quantizeAttack } from './core/attack/quantize';
+import { overwriteAttack, type OverwriteScheme } from './core/attack/overwrite';
+import { stripAttack } from './core/attack/strip';
+import { ATTACK_KINDS, robustnessSweep, type AttackKind } from './core/attack/robustness';
 import { ENDPOINT_CACHE_DIR } from './core/endpoint/cache';
 import { endpointLines } from './core/endpoint/format';
 import { verifyEndpoint } from './core/endpoint/verify';
@@ -69,11 +73,32 @@ Commands:
 
   attack prune MODEL --out OUT --fraction F [--data FILE] [--seed 1] [--force] [--json]
       Simulate magnitude pruning: zero the fraction F (0 <= F < 1) smallest-|w| weights of each
-      weight matrix; prints the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+      trained weight matrix; prints the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
 
   attack noise MODEL --out OUT --scale S [--data FILE] [--seed 1] [--force] [--json]
-      Simulate weight noise: add N(0, (S*std(W))^2) to every weight tensor W (S >= 0); prints
-      the top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+      Simulate weight noise: add N(0, (S*std(W))^2) to every trained weight tensor W (S >= 0);
+      prints the top-10 overlap with MODEL (and Recall/NDCG@10 with --data). Attacks on weights
+      touch trained weights only, never masks, flags, penalty vectors or shape constants.
+
+  attack quantize MODEL --out OUT [--data FILE] [--seed 1] [--force] [--json]
+      Simulate int8 weight quantization: every trained weight tensor W rounded to 255 levels
+      (symmetric, scale max|W|/127) and stored back as float32, so OUT is a drop-in
+      replacement; prints the largest rounding error and the top-10 overlap with MODEL (and
+      Recall/NDCG@10 with --data).
+
+  attack strip MODEL --out OUT [--data FILE] [--seed 1] [--force] [--json]
+      Simulate a thief deleting what is not architecture: everything between the scoring layer
+      (the last MatMul/Gemm of the score output's shape, with its bias) and the score output,
+      e.g. a GREW watermark embedded in serve mode, which goes with it. OUT keeps MODEL's input
+      and output names and shapes; prints what was removed (or that nothing was) and the
+      top-10 overlap with MODEL (and Recall/NDCG@10 with --data).
+
+  attack overwrite MODEL --out OUT --scheme grew|aow [--key OWNER_KEY] [--data FILE]
+                   [--probes 1000] [--alpha 1e-4] [--seed 1] [--force] [--json]
+      Simulate a thief embedding a watermark of their own (GREW or AOW, RecMark's embedding
+      with a fresh random key) to bury the owner's or to claim the model. The thief's key is
+      not kept; its id and the thief's own evidence are printed. With --key, the owner's
+      watermark is verified on OUT.
 
   attack extract MODEL --out SURROGATE [--sequences 3000] [--top-k 100] [--arch same|sasrec]
                  [--epochs 10] [--length L] [--loss listwise|ranking] [--max-steps N]
@@ -83,11 +108,15 @@ Commands:
       a SASRec) on the ranked lists alone; prints the query budget, the surrogate's agreement
       with MODEL and, with --data, both models' Recall/NDCG@10. Then run "verify" on SURROGATE.
 
-  robustness MODEL --key KEY [--data FILE] [--attacks extraction,finetune,prune,noise]
+  robustness MODEL --key KEY [--data FILE] [--attacks extraction,finetune,prune,noise,...]
              [--probes 1000] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
       Robustness sweep of a watermarked MODEL: run extraction (3,000 sequences), fine-tuning on
-      1/5/10% of users (needs --data), pruning at 20/50/80% and noise at 0.1/0.5, verify KEY
-      after each, and print the audit with one row per attack. Writes no model files.
+      1/5/10% of users (needs --data), pruning at 20/50/80%, noise at 0.1/0.5, int8
+      quantization, stripping post-processing, overwriting with a thief's own GREW and AOW
+      watermark, and extraction then fine-tuning on 10% (needs --data); verify KEY after each,
+      and print the audit with one row per attack. --attacks picks kinds among extraction,
+      finetune, prune, noise, quantize, strip, overwrite, extract-finetune. Writes no model
+      files.
 
 Options:
   -h, --help     Show this help.
@@ -149,6 +178,23 @@ async function checkOutput(file: string, inputs: string[], force: boolean): Prom
     throw new RecMarkError(`Folder ${path.dirname(abs)} does not exist.`, 'usage');
   // Fail now, not after minutes of work, if the folder cannot take a new file.
   await assertWritableFolder(abs);
+}
+
+/** MODEL and --out of an attack verb: one MODEL, an OUT that is new (or --force) and no input. */
+async function attackPaths(
+  verb: string,
+  positionals: string[],
+  values: { out?: string; data?: string; force?: boolean },
+  options: { outName?: string; inputs?: (string | undefined)[] } = {},
+): Promise<{ model: string; out: string }> {
+  const [model, ...extra] = positionals;
+  if (!model || extra.length > 0)
+    throw new UsageError(`attack ${verb} takes exactly one MODEL path`);
+  if (!values.out)
+    throw new UsageError(`attack ${verb} needs --out ${options.outName ?? 'OUT.onnx'}`);
+  const inputs = [model, values.data, ...(options.inputs ?? [])].filter((i): i is string => !!i);
+  await checkOutput(values.out, inputs, values.force ?? false);
+  return { model, out: values.out };
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
@@ -470,6 +516,7 @@ function formatReport(r: AuditReport): string {
         ? `${row.label.padEnd(46)} not run: ${row.error}`
         : `${row.label.padEnd(46)} ${row.verdict.toUpperCase().padEnd(12)} p = ${row.pValueText.padEnd(8)} ${metric}${fidelity}`,
     );
+    if (row.note && !row.error) lines.push(`${''.padEnd(46)} ${row.note}`);
   }
   for (const c of r.keyChecks ?? [])
     lines.push(
@@ -484,9 +531,11 @@ function formatReport(r: AuditReport): string {
 }
 
 async function attackCommand(args: string[], signal: AbortSignal): Promise<void> {
-  if (args[0] === 'prune' || args[0] === 'noise')
+  if (args[0] === 'prune' || args[0] === 'noise' || args[0] === 'quantize')
     return perturbCommand(args[0], args.slice(1), signal);
   if (args[0] === 'extract') return extractCommand(args.slice(1), signal);
+  if (args[0] === 'strip') return stripCommand(args.slice(1), signal);
+  if (args[0] === 'overwrite') return overwriteCommand(args.slice(1), signal);
   const { values, positionals } = parse(args, {
     data: { type: 'string' },
     out: { type: 'string' },
@@ -504,7 +553,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     throw new UsageError(
       kind === undefined
         ? 'attack needs a kind: "attack finetune MODEL ..."'
-        : `unknown attack "${kind}" (available: finetune, prune, noise, extract)`,
+        : `unknown attack "${kind}" (available: finetune, prune, noise, quantize, strip, overwrite, extract)`,
     );
   }
   if (!model || extra.length > 0)
@@ -545,9 +594,9 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** attack prune|noise: perturb a copy of MODEL's weights; utility on --data when given. */
+/** attack prune|noise|quantize: perturb a copy of MODEL's weights; utility on --data when given. */
 async function perturbCommand(
-  kind: 'prune' | 'noise',
+  kind: 'prune' | 'noise' | 'quantize',
   args: string[],
   signal: AbortSignal,
 ): Promise<void> {
@@ -560,27 +609,25 @@ async function perturbCommand(
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const [model, ...extra] = positionals;
-  if (!model || extra.length > 0)
-    throw new UsageError(`attack ${kind} takes exactly one MODEL path`);
-  if (!values.out) throw new UsageError(`attack ${kind} needs --out OUT.onnx`);
-  const [wanted, other, range] =
-    kind === 'prune' ? ['fraction', 'scale', 'in [0, 1)'] : ['scale', 'fraction', '≥ 0'];
-  const [wantedText, otherText] =
-    kind === 'prune' ? [values.fraction, values.scale] : [values.scale, values.fraction];
-  if (otherText !== undefined)
-    throw new UsageError(`attack ${kind} takes --${wanted}, not --${other}`);
-  const amount = numberOption(wantedText, wanted);
-  if (amount === undefined) throw new UsageError(`attack ${kind} needs --${wanted} X (${range})`);
-  await checkOutput(
-    values.out,
-    values.data ? [model, values.data] : [model],
-    values.force ?? false,
-  );
+  const { model, out } = await attackPaths(kind, positionals, values);
+  // The one amount each attack takes: prune --fraction, noise --scale, quantize none.
+  const takes = { prune: 'fraction', noise: 'scale', quantize: null } as const;
+  const wanted = takes[kind];
+  for (const option of ['fraction', 'scale'] as const) {
+    if (option !== wanted && values[option] !== undefined)
+      throw new UsageError(
+        `attack ${kind} takes ${wanted ? `--${wanted}` : 'no amount'}, not --${option}`,
+      );
+  }
+  const amount = wanted ? numberOption(values[wanted], wanted) : undefined;
+  if (wanted && amount === undefined)
+    throw new UsageError(
+      `attack ${kind} needs --${wanted} X (${kind === 'prune' ? 'in [0, 1)' : '≥ 0'})`,
+    );
   const quiet = values.json ?? false;
   const common = {
     model,
-    out: values.out,
+    out,
     data: values.data,
     seed: intOption(values.seed, 'seed'),
     signal,
@@ -588,21 +635,127 @@ async function perturbCommand(
   };
   const r: PerturbResult =
     kind === 'prune'
-      ? await pruneAttack({ ...common, fraction: amount })
-      : await noiseAttack({ ...common, scale: amount });
+      ? await pruneAttack({ ...common, fraction: amount! })
+      : kind === 'noise'
+        ? await noiseAttack({ ...common, scale: amount! })
+        : await quantizeAttack(common);
   if (quiet) {
-    process.stdout.write(`${JSON.stringify({ attack: kind, [wanted]: amount, ...r })}\n`);
+    const setting = wanted ? { [wanted]: amount } : { bits: 8 };
+    process.stdout.write(`${JSON.stringify({ attack: kind, ...setting, ...r })}\n`);
     return;
   }
   const share = `${((100 * r.changed) / Math.max(1, r.parameters)).toFixed(1)}%`;
+  const weights = `${r.parameters.toLocaleString('en-US')} weights`;
   const lines = [
-    `${kind === 'prune' ? 'Pruned model:' : 'Noisy model: '}     ${r.out}`,
+    `${{ prune: 'Pruned model:    ', noise: 'Noisy model:     ', quantize: 'Quantized model: ' }[kind]} ${r.out}`,
     kind === 'prune'
-      ? `Pruned:           ${r.changed.toLocaleString('en-US')} of ${r.parameters.toLocaleString('en-US')} weights (${share}) set to 0, smallest |w| of each of ${r.tensors} matrices`
-      : `Noise:            N(0, (${amount}·std(W))²) on ${r.tensors} tensors (${r.parameters.toLocaleString('en-US')} weights, ${share} changed), seed ${r.seed}`,
-    `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${r.probes.source === 'data' ? 'data histories' : 'sampled from the model'})`,
+      ? `Pruned:           ${r.changed.toLocaleString('en-US')} of ${weights} (${share}) set to 0, smallest |w| of each of ${r.tensors} matrices`
+      : kind === 'noise'
+        ? `Noise:            N(0, (${amount}·std(W))²) on ${r.tensors} tensors (${weights}, ${share} changed), seed ${r.seed}`
+        : `Quantized:        ${r.tensors} tensors (${weights}) to int8, symmetric per tensor, stored as float32; ${share} changed, max |error| ${r.maxAbsChange.toPrecision(3)}`,
+    overlapLine(r),
     ...utilityLines(r.utility),
   ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The top-10 overlap of an attacked copy with the original, and what it was measured on. */
+function overlapLine(r: CopyAttackResult): string {
+  const on = r.probes.source === 'data' ? 'data histories' : 'sampled from the model';
+  return `Top-10 overlap:   ${fmt(r.topKOverlap)} with the original on ${r.probes.count} probes (${on})`;
+}
+
+/** attack strip: remove the post-processing after MODEL's scoring layer. */
+async function stripCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const { model, out } = await attackPaths('strip', positionals, values);
+  const quiet = values.json ?? false;
+  const r = await stripAttack({
+    model,
+    out,
+    data: values.data,
+    seed: intOption(values.seed, 'seed'),
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ attack: 'strip', ...r })}\n`);
+    return;
+  }
+  const ops = Object.entries(r.removed.opTypes)
+    .map(([op, n]) => (n > 1 ? `${op} ×${n}` : op))
+    .join(', ');
+  const lines = [
+    `Stripped model:   ${r.out}`,
+    r.removed.nodes > 0
+      ? `Removed:          ${r.removed.nodes} nodes (${ops}) and ${r.removed.initializers} initializers after "${r.cutAt}"`
+      : 'Removed:          nothing',
+    `Note:             ${r.note}`,
+    overlapLine(r),
+    ...utilityLines(r.utility),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** attack overwrite: the thief embeds their own watermark; the owner's key is checked after. */
+async function overwriteCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    scheme: { type: 'string' },
+    key: { type: 'string' },
+    data: { type: 'string' },
+    probes: { type: 'string' },
+    alpha: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const { model, out } = await attackPaths('overwrite', positionals, values, {
+    inputs: [values.key],
+  });
+  const scheme = values.scheme;
+  if (scheme !== 'grew' && scheme !== 'aow')
+    throw new UsageError(
+      scheme === undefined
+        ? "attack overwrite needs --scheme grew or --scheme aow (the thief's watermark)"
+        : `--scheme must be grew or aow, got "${scheme}"`,
+    );
+  const ownerKey = values.key ? await readKeyFile(values.key) : undefined;
+  const quiet = values.json ?? false;
+  const r = await overwriteAttack({
+    model,
+    out,
+    scheme: scheme as OverwriteScheme,
+    data: values.data,
+    seed: intOption(values.seed, 'seed'),
+    ownerKey,
+    verify: {
+      probes: intOption(values.probes, 'probes'),
+      alpha: numberOption(values.alpha, 'alpha'),
+    },
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ attack: 'overwrite', ...r })}\n`);
+    return;
+  }
+  const lines = [
+    `Overwritten model: ${r.out}`,
+    `Thief's ${r.scheme.toUpperCase()}:      key id ${r.thief.keyId} (the key was not kept), their own audit: ${r.thief.summary}, p = ${r.thief.pValueText}`,
+    `Top-10 overlap:    ${fmt(r.topKOverlap)} with the input`,
+    ...utilityLines(r.utility.filter((u) => !u.metric.startsWith('Top-10 overlap'))),
+  ];
+  if (r.owner)
+    lines.push(
+      `Owner's watermark: ${r.owner.verdict.toUpperCase()} (${r.owner.scheme.toUpperCase()}, key ${r.owner.keyId}, p = ${r.owner.pValueText})`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -622,10 +775,9 @@ async function extractCommand(args: string[], signal: AbortSignal): Promise<void
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const [model, ...extra] = positionals;
-  if (!model || extra.length > 0)
-    throw new UsageError('attack extract takes exactly one MODEL path');
-  if (!values.out) throw new UsageError('attack extract needs --out SURROGATE.onnx');
+  const { model, out } = await attackPaths('extract', positionals, values, {
+    outName: 'SURROGATE.onnx',
+  });
   const arch = values.arch ?? 'same';
   if (arch !== 'same' && arch !== 'sasrec')
     throw new UsageError(`--arch must be same or sasrec, got "${arch}"`);
@@ -640,15 +792,10 @@ async function extractCommand(args: string[], signal: AbortSignal): Promise<void
     maxSteps: intOption(values['max-steps'], 'max-steps'),
     seed: intOption(values.seed, 'seed'),
   };
-  await checkOutput(
-    values.out,
-    values.data ? [model, values.data] : [model],
-    values.force ?? false,
-  );
   const quiet = values.json ?? false;
   const r = await extractModel({
     model,
-    out: values.out,
+    out,
     data: values.data,
     arch: arch as ExtractArch,
     loss: loss as ExtractLoss,
@@ -698,7 +845,7 @@ async function robustnessCommand(args: string[], signal: AbortSignal): Promise<v
   if (positionals.length !== 1) throw new UsageError('robustness takes exactly one MODEL path');
   if (!values.key) throw new UsageError('robustness needs --key KEY.wmkey.json');
   const model = positionals[0];
-  const kinds = ['extraction', 'finetune', 'prune', 'noise'];
+  const kinds: readonly string[] = ATTACK_KINDS;
   const attacks = values.attacks?.split(',').map((a) => a.trim());
   const unknown = attacks?.filter((a) => !kinds.includes(a)) ?? [];
   if (unknown.length > 0)

@@ -13,10 +13,10 @@ import {
   allPositionVariant,
   extractModel,
   reinitialise,
-  stripScoreCalibration,
   syntheticQueries,
   type ExtractResult,
 } from '../../src/core/attack/extraction';
+import { stripScoreCalibration } from '../../src/core/attack/strip';
 import { CancelledError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { tensorFloat32 } from '../../src/core/onnx/graph';

@@ -14,24 +14,15 @@ import { prefixExamples } from '../../src/core/train/examples';
 import { itemPredicate, readInteractions } from '../../src/core/data/interactions';
 import { CancelledError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
-import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';
+import { encodeModel, graphOf, onnx, readModel } from '../../src/core/onnx/model';
 import { loadOrt, ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { prepareTraining } from '../../src/core/train/trainer';
-import { fixture, MAIN_FIXTURES, runCli, tempDir } from './helpers';
+import { fixture, MAIN_FIXTURES, runCli, tempDir, withoutInitializerData } from './helpers';
 import { movielensInteractionFile } from './movielens';
+import { SERVE_HEAD_PREFIX, serveModeGrew } from './serveGrew';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** The encoded model with every initializer's data emptied: what fine-tuning must not change. */
-function withoutInitializerData(proto: onnx.ModelProto): Uint8Array {
-  const copy = onnx.ModelProto.decode(encodeModel(proto));
-  for (const t of copy.graph!.initializer!) {
-    t.rawData = new Uint8Array(0);
-    t.floatData = [];
-  }
-  return encodeModel(copy);
-}
 
 const DATA = movielensInteractionFile();
 
@@ -87,6 +78,41 @@ describe('fine-tuning attack on every fixture', () => {
       }
     });
   }
+});
+
+test('a GREW serve-mode model fine-tunes through its TopK head; the output keeps the head', async () => {
+  // Before the TopK rule: "Cannot train through TopK node score_calibration/top".
+  const { model } = await serveModeGrew('sasrec_opset17.onnx', DATA);
+  const before = sha(model);
+  const out = path.join(tempDir(), 'tuned.onnx');
+  const r = await finetuneAttack({
+    model,
+    data: DATA,
+    out,
+    fraction: 0.1,
+    maxSteps: 8,
+    batchSize: 32,
+    lr: 3e-4,
+    lossSample: 256,
+  });
+  assert.equal(r.steps, 8);
+  assert.ok(r.curve.every((c) => Number.isFinite(c.loss)));
+  assert.ok(r.trainLoss.after < r.trainLoss.before, `${r.trainLoss.before} → ${r.trainLoss.after}`);
+  assert.equal(sha(model), before, 'the input model was modified');
+  const [original, tuned] = [await readModel(model), await readModel(out)];
+  assert.deepEqual(
+    withoutInitializerData(tuned.proto),
+    withoutInitializerData(original.proto),
+    'something other than initializer data changed',
+  );
+  // The network's weights moved; the head's constants (buffers, not parameters) did not.
+  const byName = (proto: onnx.ModelProto) =>
+    new Map(graphOf(proto).initializer.map((t) => [t.name!, onnx.TensorProto.encode(t).finish()]));
+  const [a, b] = [byName(original.proto), byName(tuned.proto)];
+  for (const [name, bytes] of a) {
+    if (name.startsWith(SERVE_HEAD_PREFIX)) assert.deepEqual(b.get(name), bytes, name);
+  }
+  assert.notDeepEqual(b.get('item_emb.weight'), a.get('item_emb.weight'));
 });
 
 describe('the whole training graph matches finite differences', () => {

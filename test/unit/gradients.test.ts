@@ -2,13 +2,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RecMarkError } from '../../src/core/errors';
+import { detectAdapter } from '../../src/core/onnx/adapter';
+import { DataType, tensorDims, tensorValues } from '../../src/core/onnx/graph';
 import { encodeModel, graphOf, onnx } from '../../src/core/onnx/model';
 import { loadOrt } from '../../src/core/onnx/session';
 import { GRADIENTS } from '../../src/core/train/gradients';
 import { inlineStaticIf, unrollRecurrent } from '../../src/core/train/rewrite';
 import { probeShapes } from '../../src/core/train/shapes';
-import { gradCheck, node, type OpCase } from './gradcheck';
+import { appendGrewBias, GREW_RAW_SCORES } from '../../src/core/watermark/grewGraph';
+import { gradCheck, node, type CaseInput, type OpCase } from './gradcheck';
 import { mulberry32 } from './helpers';
+import { tinyModel } from './tinyModel';
 
 const f = (name: string, dims: number[], range?: [number, number]) => ({ name, dims, range });
 const ints = (name: string, values: number[]) => ({
@@ -30,6 +34,18 @@ const idx = (
   values,
 });
 const fixed = (name: string, dims: number[]) => ({ name, dims, fixed: true });
+
+/** A float input whose entries are a shuffled grid 0.1 apart (no two within a finite-difference step). */
+function spaced(name: string, dims: number[], seed: number) {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const rand = mulberry32(seed);
+  const grid = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.1);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [grid[i], grid[j]] = [grid[j], grid[i]];
+  }
+  return { name, dims, values: grid };
+}
 
 export const CASES: OpCase[] = [
   { label: 'Identity', inputs: [f('a', [2, 3])], nodes: [node('Identity', ['a'])] },
@@ -333,6 +349,27 @@ export const CASES: OpCase[] = [
     nodes: [node('Gelu', ['a'], ['y'], { approximate: 'tanh' })],
     opset: 20,
   },
+  // TopK's inputs are a shuffled grid 0.1 apart, so the ±5e-3 steps of the finite differences
+  // never change which entries are selected (at a tie the selection, and the gradient, jump).
+  {
+    label: 'TopK largest, last axis, sorted',
+    inputs: [spaced('a', [2, 6], 3), ints('k', [3])],
+    nodes: [node('TopK', ['a', 'k'], ['y', 'i'], { axis: -1 })],
+  },
+  {
+    label: 'TopK smallest, axis 0, unsorted',
+    inputs: [spaced('a', [5, 3], 4), ints('k', [2])],
+    nodes: [node('TopK', ['a', 'k'], ['y', 'i'], { axis: 0, largest: 0, sorted: 0 })],
+  },
+  {
+    label: 'TopK values scaled by their (non-differentiable) indices',
+    inputs: [spaced('a', [3, 4], 5), ints('k', [2])],
+    nodes: [
+      node('TopK', ['a', 'k'], ['v', 'i'], { axis: 1 }),
+      node('Cast', ['i'], ['fi'], { to: 1 }),
+      node('Mul', ['v', 'fi']),
+    ],
+  },
   {
     label: 'Conv 1-D with bias and pads',
     inputs: [f('x', [2, 3, 7]), f('w', [4, 3, 3]), f('b', [4])],
@@ -354,6 +391,52 @@ for (const c of CASES) {
   test(`gradient: ${c.label}`, async () => {
     const { worst, checked } = await gradCheck(c);
     assert.ok(checked > 0);
+    assert.ok(worst <= 1, `worst error ${worst.toFixed(2)}× the tolerance`);
+  });
+}
+
+// The GREW serve-mode head (grewGraph.ts) as a whole, so fine-tuning and AOW embedding can train
+// a model RecMark wrote in serve mode: every op it uses on the score path has a rule (TopK,
+// Slice, LogSoftmax, Exp, MatMul, Sqrt, Min, Mul, Add, Sub; the comparisons carry none). Raw
+// scores on a 0.1 grid keep the top-Kc set, the protected head and the cap fixed under the
+// finite-difference steps.
+for (const protectHead of [0, 3]) {
+  test(`gradient: the GREW serve head, protected head ${protectHead}`, async () => {
+    const items = 20;
+    const proto = tinyModel({ items, seqLen: 4, seed: 2 });
+    const adapter = detectAdapter({ proto, file: 'tiny.onnx', fileBytes: 0, externalFiles: [] });
+    const rand = mulberry32(9);
+    const green = new Uint8Array(items + 1).map((_, id) => (id > 0 && rand() < 0.5 ? 1 : 0));
+    const marked = graphOf(appendGrewBias(proto, adapter, { green, delta: 1, kc: 8, protectHead }));
+    const isHead = (name: string | null | undefined) =>
+      (name ?? '').startsWith('score_calibration/');
+    const nodes = marked.node.slice(graphOf(proto).node.length); // the appended head
+    const constants: CaseInput[] = marked.initializer
+      .filter((t) => isHead(t.name))
+      .map((t) => ({
+        name: t.name ?? '',
+        dims: tensorDims(t),
+        type: t.dataType === DataType.INT64 ? 'int64' : 'float',
+        fixed: true,
+        values: Array.from(tensorValues(t)),
+      }));
+    const ops = new Set(nodes.map((n) => n.opType));
+    for (const op of [
+      'TopK',
+      'Slice',
+      'LogSoftmax',
+      'Sqrt',
+      'MatMul',
+      ...(protectHead ? ['Min'] : []),
+    ])
+      assert.ok(ops.has(op), `the head uses ${op}`);
+    const { worst, checked } = await gradCheck({
+      label: 'GREW head',
+      inputs: [spaced(GREW_RAW_SCORES, [2, items + 1], 6), ...constants],
+      nodes,
+      output: adapter.output,
+    });
+    assert.equal(checked, 2 * (items + 1));
     assert.ok(worst <= 1, `worst error ${worst.toFixed(2)}× the tolerance`);
   });
 }

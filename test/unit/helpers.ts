@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { encodeModel, onnx } from '../../src/core/onnx/model';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -52,4 +53,14 @@ export function runCli(args: string[]): Promise<{ code: number; stdout: string; 
       },
     );
   });
+}
+
+/** The encoded model with every initializer's data emptied: what a weight attack must not change. */
+export function withoutInitializerData(proto: onnx.ModelProto): Uint8Array {
+  const copy = onnx.ModelProto.decode(encodeModel(proto));
+  for (const t of copy.graph!.initializer!) {
+    t.rawData = new Uint8Array(0);
+    t.floatData = [];
+  }
+  return encodeModel(copy);
 }

@@ -11,18 +11,18 @@ import { describe, test } from 'node:test';
 import {
   noiseAttack,
   noisyWeights,
-  perturbableWeights,
   prunedCount,
   prunedWeights,
   pruneAttack,
   standardDeviation,
 } from '../../src/core/attack/perturb';
+import { trainedWeights } from '../../src/core/train/weights';
 import { CancelledError, RecMarkError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
-import { encodeModel, onnx, readModel } from '../../src/core/onnx/model';
+import { readModel } from '../../src/core/onnx/model';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { sha256File } from '../../src/core/util/files';
-import { fixture, runCli, tempDir } from './helpers';
+import { fixture, runCli, tempDir, withoutInitializerData } from './helpers';
 import { movielensInteractionFile } from './movielens';
 
 const DATA = movielensInteractionFile();
@@ -35,16 +35,6 @@ const mean = (w: ArrayLike<number>): number => Array.from(w).reduce((s, x) => s 
 function isUsageError(pattern: RegExp) {
   return (err: unknown): boolean =>
     err instanceof RecMarkError && err.code === 'usage' && pattern.test(err.message);
-}
-
-/** The encoded model with every initializer's data emptied: what an attack must not change. */
-function withoutInitializerData(proto: onnx.ModelProto): Uint8Array {
-  const copy = onnx.ModelProto.decode(encodeModel(proto));
-  for (const t of copy.graph!.initializer!) {
-    t.rawData = new Uint8Array(0);
-    t.floatData = [];
-  }
-  return encodeModel(copy);
 }
 
 describe('prunedWeights (pure)', () => {
@@ -224,7 +214,7 @@ describe('attacks on sasrec_opset17 with MovieLens', () => {
       'something other than initializer data changed',
     );
     const adapter = detectAdapter(pruned);
-    const weights = perturbableWeights(pruned.proto, adapter.output, { matricesOnly: true });
+    const weights = trainedWeights(pruned.proto, adapter.output, { matricesOnly: true });
     for (const [name, w] of weights)
       assert.ok(zeros(w) >= prunedCount(w.length, 0.2), `${name}: ${zeros(w)} zeros`);
     const session = await ScoringSession.open(light.out, adapter);

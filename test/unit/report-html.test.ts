@@ -844,8 +844,55 @@ function robustnessCanvas(r: Rendered, attacks: number): Rendered['canvases'][nu
   return c;
 }
 
+const STRIP_NOTE =
+  'Removed 31 nodes after the scoring layer ("score_calibration/raw_scores"), among them RecMark\'s GREW serve-mode head: the watermark is gone with it.';
+
+/** A GREW serve-mode model swept by what a thief holding the file does (issue 14). */
+function thiefSweepReport(): AuditReport {
+  const z = (value: number) => ({ name: 'z_w', value });
+  const report = sampleReport('sasrec_grew_serve_swept.onnx');
+  report.robustness = {
+    rows: [
+      attackRow(
+        'quantize',
+        'Int8 weight quantization (per tensor)',
+        '29 tensors, 570,624 weights; max error 0.016',
+        -19.1,
+        z(9.05),
+        { fidelity: 0.982 },
+      ),
+      {
+        ...attackRow(
+          'strip',
+          'Strip post-processing after the scoring layer',
+          '31 nodes removed (Mul, Add, MatMul, Sub, …)',
+          -0.8,
+          z(1.03),
+          { fidelity: 1 },
+        ),
+        note: STRIP_NOTE,
+      },
+      attackRow(
+        'overwrite',
+        "Overwrite with the thief's own GREW watermark",
+        "thief's key b84414eeb793062b: z_w 9.90 on 1000 data probes, p = 1.1e-22",
+        -7.5,
+        z(5.3),
+        { fidelity: 1 },
+      ),
+      failedRow(
+        'extract-finetune',
+        'Extraction (3,000 sequences), then fine-tune on 10% of users',
+        'Fine-tuning needs interaction data (--data).',
+        z(9.1),
+      ),
+    ],
+  };
+  return report;
+}
+
 test('a report with a robustness section round-trips through the HTML export', () => {
-  for (const report of [grewSweepReport(), aowSweepReport()]) {
+  for (const report of [grewSweepReport(), aowSweepReport(), thiefSweepReport()]) {
     assert.deepEqual(JSON.parse(embeddedJson(reportToHtml(report, assets))), report);
   }
 });
@@ -1006,5 +1053,30 @@ test(
 
     // The sweep's rows name attacks, never watermark items.
     for (const id of SECRET_SEQUENCE) assert.ok(!r.everything.includes(String(id)));
+  },
+);
+
+test(
+  "the export renders the thief-with-the-file rows; a row's note shows under its setting",
+  { skip: noBrowser },
+  async () => {
+    const r = await renderExport(thiefSweepReport());
+    assert.deepEqual(r.errors, []);
+    assert.ok(
+      r.visible.includes(
+        'The watermark survived 2 of 3 attacks at α = 1e-4; 1 more could not run.',
+      ),
+    );
+    const rows = table(r, ROBUSTNESS_TABLE);
+    assert.equal(rows.length, 4);
+    assert.deepEqual(
+      rows.map((row) => row[2]),
+      ['✓ PRESENT', '✗ ABSENT', '✓ PRESENT', '— NOT RUN'],
+    );
+    // The note sits in the setting cell, after the setting; rows without one are unchanged.
+    assert.equal(rows[1][1], `31 nodes removed (Mul, Add, MatMul, Sub, …)${STRIP_NOTE}`);
+    assert.equal(rows[0][1], '29 tensors, 570,624 weights; max error 0.016');
+    assert.ok(r.visible.includes(STRIP_NOTE));
+    assert.equal(rows[3][1], 'Fine-tuning needs interaction data (--data).');
   },
 );

@@ -14,6 +14,7 @@ import { embedAow } from '../../src/core/watermark/aow';
 import type { AowKey } from '../../src/core/watermark/key';
 import { fixture, runCli, tempDir } from './helpers';
 import { movielensInteractionFile } from './movielens';
+import { serveModeGrew } from './serveGrew';
 
 const data = movielensInteractionFile();
 const dir = tempDir();
@@ -27,6 +28,10 @@ const PLAN: PlannedAttack[] = [
   { attack: 'prune', fraction: 0.2 },
   { attack: 'prune', fraction: 0.9 },
   { attack: 'noise', scale: 0.1 },
+  { attack: 'quantize' },
+  { attack: 'strip' },
+  { attack: 'overwrite', scheme: 'grew' },
+  { attack: 'extract-finetune', sequences: 150, fraction: 0.01 },
 ];
 
 const sweepDirs = (): string[] =>
@@ -56,7 +61,7 @@ test('one row per attack, each verified; light attacks keep the watermark, heavy
   const rows = report.robustness!.rows;
   assert.deepEqual(
     rows.map((r) => r.attack),
-    ['extraction', 'finetune', 'prune', 'prune', 'noise'],
+    PLAN.map((a) => a.attack),
   );
   for (const row of rows) {
     assert.equal(row.error, undefined, `${row.label}: ${row.error}`);
@@ -73,24 +78,66 @@ test('one row per attack, each verified; light attacks keep the watermark, heavy
   assert.notEqual(heavy.verdict, 'present');
   assert.ok(heavy.fidelity! < 0.3, `fidelity ${heavy.fidelity}`);
   assert.ok(byLabel(/Prune 20%/).fidelity! > 0.7);
+  // AOW lives in the weights: int8 rounding keeps it, and there is nothing to strip.
+  assert.equal(byLabel(/Int8/).verdict, 'present');
+  const strip = byLabel(/Strip/);
+  assert.equal(strip.setting, 'nothing to remove: the output is the scoring layer');
+  assert.equal(strip.fidelity, 1);
+  assert.equal(strip.note, undefined);
+  // The thief's own GREW is a key id and evidence, never the key; the owner's AOW survives it.
+  const overwrite = byLabel(/thief's own GREW/);
+  assert.match(
+    overwrite.setting,
+    /^thief's key [0-9a-f]{16}: z_w -?\d+\.\d\d on \d+ data probes, p = /,
+  );
+  assert.equal(overwrite.verdict, 'present');
+  // The stacked row fine-tunes the extraction row's surrogate instead of extracting again.
+  const stacked = byLabel(/then fine-tune on 1%/);
+  assert.match(stacked.setting, /^the extraction row’s surrogate; then \d+ users/);
+  assert.ok(stacked.ms < byLabel(/Data-free extraction/).ms, 'extraction ran once');
   assert.ok(report.robustness!.ndcg! > 0.02);
   assert.equal(sweepDirs().length, leftBefore, 'temporary models removed');
 });
 
-test('without data the fine-tuning row says why it did not run; the rest still runs', async () => {
+test('without data the fine-tuning rows say why they did not run; the rest still runs', async () => {
   const report = await robustnessSweep({
     model: marked,
     key,
     plan: [
       { attack: 'finetune', fraction: 0.05 },
+      { attack: 'extract-finetune', sequences: 3000, fraction: 0.05 },
       { attack: 'noise', scale: 0.1 },
     ],
   });
-  const [finetune, noise] = report.robustness!.rows;
+  const [finetune, stacked, noise] = report.robustness!.rows;
   assert.match(finetune.error!, /needs interaction data/);
+  // Refused before extracting 3,000 sequences, not after.
+  assert.match(stacked.error!, /needs interaction data/);
+  assert.ok(stacked.ms < 1000, `${stacked.ms} ms`);
   assert.equal(noise.error, undefined);
   assert.equal(noise.verdict, 'present');
   assert.equal(noise.ndcg, undefined);
+});
+
+test('a GREW serve-mode model: weight attacks keep the mark, stripping removes it and says so', async () => {
+  const grew = await serveModeGrew('sasrec_opset17.onnx', data);
+  const report = await robustnessSweep({
+    model: grew.model,
+    key: grew.key,
+    data,
+    nullKeys: 50,
+    plan: [{ attack: 'noise', scale: 0.1 }, { attack: 'quantize' }, { attack: 'strip' }],
+  });
+  const [noise, quantize, strip] = report.robustness!.rows;
+  for (const row of [noise, quantize, strip]) assert.equal(row.error, undefined, row.error);
+  // Noise touches the network only (it used to destroy the head's penalty and green vectors).
+  assert.equal(noise.verdict, 'present', `z_w ${noise.metric?.value}`);
+  assert.equal(quantize.verdict, 'present', `z_w ${quantize.metric?.value}`);
+  assert.equal(strip.verdict, 'absent', `z_w ${strip.metric?.value}`);
+  assert.match(strip.setting, /^31 nodes removed \(/);
+  assert.match(strip.note!, /GREW serve-mode head: the watermark is gone with it/);
+  // The head protects the top 10: the thief loses nothing by stripping it.
+  assert.equal(strip.fidelity, 1);
 });
 
 test('cancelling during an attack stops the sweep and leaves no temporary model', async () => {
@@ -101,7 +148,7 @@ test('cancelling during an attack stops the sweep and leaves no temporary model'
       model: marked,
       key,
       data,
-      plan: PLAN.slice(2),
+      plan: PLAN.slice(2, 5),
       signal: controller.signal,
       progress: ({ message }) => {
         if (message.startsWith('1/3')) controller.abort();
@@ -122,5 +169,8 @@ test('CLI: robustness --json prints the report with its rows; a bad attack name 
   );
   const bad = await runCli(['robustness', marked, '--key', keyFile, '--attacks', 'melt']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--attacks takes extraction, finetune, prune, noise/);
+  assert.match(
+    bad.stderr,
+    /--attacks takes extraction, finetune, prune, noise, quantize, strip, overwrite, extract-finetune;/,
+  );
 });

@@ -319,7 +319,7 @@ function attacksPanel(section: RobustnessSection, alpha: number, level: number):
           : `${m.name} ${metricText(m.name, m.value)}`;
     return [
       r.label,
-      notRun ? el('span', { class: 'rm-key-error' }, r.error ?? '') : r.setting,
+      notRun ? el('span', { class: 'rm-key-error' }, r.error ?? '') : settingCell(r),
       verdictTag(r),
       notRun ? '—' : r.pValueText,
       metric,
@@ -359,6 +359,12 @@ function attacksPanel(section: RobustnessSection, alpha: number, level: number):
     el('div', { class: 'rm-scroll' }, table),
     ...notes.map((n) => el('p', { class: 'rm-note' }, n)),
   );
+}
+
+/** The setting, and under it the row's note when it has one (e.g. a serve head stripped). */
+function settingCell(r: RobustnessRow): HTMLElement | string {
+  if (!r.note) return r.setting;
+  return el('span', {}, r.setting, el('span', { class: 'rm-row-note' }, r.note));
 }
 
 function verdictTag(r: RobustnessRow): HTMLElement {

@@ -30,7 +30,14 @@ import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import { detectAdapter, type Adapter } from '../onnx/adapter';
-import { DataType, GraphIndex, tensorDims, tensorFloat32, tensorValues } from '../onnx/graph';
+import {
+  DataType,
+  GraphIndex,
+  pruneDeadNodes,
+  tensorDims,
+  tensorFloat32,
+  tensorValues,
+} from '../onnx/graph';
 import { cloneModel, encodeModel, graphOf, onnx, writeModel } from '../onnx/model';
 import { encodeBatch, loadOrt, ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
@@ -46,7 +53,7 @@ import {
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkInt, checkNumber, usageError } from '../util/validate';
-import { GREW_RAW_SCORES } from '../watermark/grewGraph';
+import { stripScoreCalibration } from './strip';
 
 export type ExtractArch = 'same' | 'sasrec';
 export type ExtractLoss = 'listwise' | 'ranking';
@@ -223,41 +230,6 @@ export async function syntheticQueries(
 // ---------------------------------------------------------------------------------------------
 // 2. Surrogate architectures
 
-/**
- * The victim's network without score post-processing RecMark appended (the GREW calibration
- * head: TopK, entropy, a constant green vector). A thief copying the architecture copies the
- * network; keeping the head would copy the watermark itself instead of testing whether it is
- * learned. Returns the proto unchanged when there is no such head.
- */
-export function stripScoreCalibration(proto: onnx.ModelProto, output: string): onnx.ModelProto {
-  const copy = cloneModel(proto);
-  const graph = graphOf(copy);
-  const index = new GraphIndex(graph);
-  if (!index.producer.has(GREW_RAW_SCORES)) return copy;
-  graph.node = graph.node.filter((n) => !(n.output ?? []).includes(output));
-  const rename = (v: string): string => (v === GREW_RAW_SCORES ? output : v);
-  for (const node of graph.node) {
-    node.output = (node.output ?? []).map(rename);
-    node.input = (node.input ?? []).map(rename);
-  }
-  pruneDead(graph);
-  return copy;
-}
-
-/** Drop nodes and initializers the graph outputs do not need (in place). */
-function pruneDead(graph: onnx.GraphProto): void {
-  const needed = new Set(graph.output.map((o) => o.name));
-  const kept: onnx.INodeProto[] = [];
-  for (let n = graph.node.length - 1; n >= 0; n--) {
-    const node = graph.node[n];
-    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
-    kept.push(node);
-    for (const i of node.input ?? []) if (i) needed.add(i);
-  }
-  graph.node = kept.reverse();
-  graph.initializer = graph.initializer.filter((t) => needed.has(t.name));
-}
-
 const NORMALISATIONS = new Set([
   'LayerNormalization',
   'BatchNormalization',
@@ -422,7 +394,7 @@ export async function allPositionVariant(
   gather.opType = 'Identity';
   gather.input = [gather.input![0]];
   gather.attribute = [];
-  pruneDead(graph);
+  pruneDeadNodes(graph);
   for (const o of graph.output) if (o.name === adapter.output) o.type!.tensorType!.shape = null;
   const variantAdapter: Adapter = { ...adapter, outputRank: 3 };
   try {

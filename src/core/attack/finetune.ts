@@ -2,7 +2,9 @@
  * Attack simulation: a thief fine-tunes a stolen model on a fraction of users' sequences
  * (DESIGN.md §6). Next-item cross-entropy at the query position of every prefix of each chosen
  * user's sequence (its last item held out); reports the loss curve and leave-one-out utility
- * before and after, and writes the fine-tuned copy. The input model is never touched.
+ * before and after, and writes the fine-tuned copy. The input model is never touched. Only the
+ * trained weights move (weights.ts): post-processing constants such as a GREW serve-mode head's
+ * green and penalty vectors are buffers, not parameters, and stay as they were.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
@@ -17,6 +19,7 @@ import { evaluateLoss, train, type TrainResult } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkNumber } from '../util/validate';
+import { trainedWeightNames } from '../train/weights';
 
 export const FINETUNE_DEFAULTS = {
   epochs: 1,
@@ -117,6 +120,8 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     model: model.proto,
     adapter,
     examples,
+    // The network's weights, as a thief's optimizer sees them; never masks, flags or penalties.
+    trainable: trainedWeightNames(model.proto, adapter.output),
     batchSize,
     epochs,
     maxSteps: options.maxSteps,

@@ -13,48 +13,24 @@
  *   0.90 — zeroing a norm scale deletes a feature outright, which no real pruning pass does.
  * - Gaussian noise adds N(0, (scale·std(W))²) to every entry of each tensor W, with std(W) the
  *   tensor's own (population) standard deviation, so `scale` is relative and scale-free across
- *   layers. Every tensor gets noise, vectors included (relative to their own spread they matter
+ *   layers. Every trained tensor gets noise, vectors included (relative to their own spread they matter
  *   little). A tensor whose entries are all equal (std 0) is left as it is.
  *
- * The tensors are the float initializers the score depends on (the trainer's `defaultTrainable`,
- * which excludes scalars; `perturbableWeights`). The perturbed copy is written with `writeWeights` + `writeModel`
- * (atomic): only initializer data changes, the input model is never touched and a cancelled run
- * leaves no file. The pure functions `prunedWeights` / `noisyWeights` work on weight maps in
- * memory, for sweeps that need no files.
+ * The tensors are the model's trained weights (`trainedWeights` in weights.ts): never shape
+ * constants, scalars, masks, penalty or flag vectors — a GREW serve-mode head's constants stay
+ * bit-identical. The perturbed copy is written with `writeWeights` through `copyAttack`
+ * (copyAttack.ts: measured before/after, written atomically): only initializer data changes.
+ * The pure functions `prunedWeights` / `noisyWeights` work on weight maps in memory, for sweeps
+ * that need no files; `perturbWeights` runs any such function as an attack (quantize.ts too).
  */
-import * as path from 'node:path';
-import { itemPredicate, readInteractions } from '../data/interactions';
 import { RecMarkError, throwIfAborted } from '../errors';
-import type { Adapter } from '../onnx/adapter';
-import { tensorDims, tensorFloat32 } from '../onnx/graph';
-import { encodeModel, graphOf, writeModel, type onnx } from '../onnx/model';
-import { ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
-import type { UtilityRow } from '../report/report';
-import { leaveOneOut, topKOverlap } from '../stats/ranking';
-import { defaultTrainable, writeWeights } from '../train/trainer';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { writeWeights } from '../train/trainer';
 import { Rng } from '../util/random';
-import { probesFromModel } from '../watermark/probes';
+import { checkSeed, copyAttack, type CopyAttackOptions, type CopyAttackResult } from './copyAttack';
+import { trainedWeights } from '../train/weights';
 
-export const PERTURB_DEFAULTS = {
-  seed: 1,
-  /** Probes sampled from the original model for the top-10 overlap when there is no data. */
-  probes: 500,
-  /** The overlap and the leave-one-out metrics are measured at this cut-off. */
-  k: 10,
-};
-
-export interface PerturbOptions {
-  model: string;
-  out: string;
-  /** Interaction file: leave-one-out utility before/after, and its histories as overlap probes. */
-  data?: string;
-  /** Seeds the noise and the probes sampled from the model (default 1). */
-  seed?: number;
-  signal?: AbortSignal;
-  progress?: Progress;
-}
+/** Where the copy goes, the data it is measured on, the seed (noise, sampled probes). */
+export type PerturbOptions = CopyAttackOptions;
 
 export interface PruneOptions extends PerturbOptions {
   /** Share of each tensor's entries to zero, in [0, 1). */
@@ -66,21 +42,15 @@ export interface NoiseOptions extends PerturbOptions {
   scale: number;
 }
 
-export interface PerturbResult {
-  out: string;
+export interface PerturbResult extends CopyAttackResult {
   /** Weight tensors perturbed (pruning: the matrices only). */
   tensors: number;
   /** Entries in those tensors. */
   parameters: number;
   /** Entries whose value actually changed (already-zero entries do not count as pruned). */
   changed: number;
-  /** Leave-one-out Recall@10 and NDCG@10 before/after (empty without data). */
-  utility: UtilityRow[];
-  /** Mean |top-10 ∩ original top-10| / 10 over the probes. */
-  topKOverlap: number;
-  probes: { count: number; source: 'data' | 'model' };
-  seed: number;
-  timings: { step: string; ms: number }[];
+  /** The largest |w' − w| of any entry (for quantization: the largest rounding error). */
+  maxAbsChange: number;
 }
 
 export interface WeightOptions {
@@ -102,15 +72,6 @@ function checkScale(scale: number): void {
   if (!(Number.isFinite(scale) && scale >= 0)) {
     throw new RecMarkError(
       `The noise scale (--scale) must be a finite number ≥ 0 (in units of each tensor's standard deviation), got ${scale}.`,
-      'usage',
-    );
-  }
-}
-
-function checkSeed(seed: number): void {
-  if (!(Number.isSafeInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
-    throw new RecMarkError(
-      `The seed (--seed) must be an integer in [0, 2^32), got ${seed}.`,
       'usage',
     );
   }
@@ -224,7 +185,7 @@ function gaussian(rng: Rng): () => number {
 /** Magnitude-prune a copy of the model (see the file comment); the input is never touched. */
 export async function pruneAttack(options: PruneOptions): Promise<PerturbResult> {
   checkFraction(options.fraction);
-  return perturb(options, 'Pruning', { matricesOnly: true }, (params, o) =>
+  return perturbWeights(options, 'Pruning', { matricesOnly: true }, (params, o) =>
     prunedWeights(params, options.fraction, o),
   );
 }
@@ -232,157 +193,53 @@ export async function pruneAttack(options: PruneOptions): Promise<PerturbResult>
 /** Add Gaussian weight noise to a copy of the model (see the file comment). */
 export async function noiseAttack(options: NoiseOptions): Promise<PerturbResult> {
   checkScale(options.scale);
-  const seed = options.seed ?? PERTURB_DEFAULTS.seed;
-  return perturb(options, 'Adding noise to', { matricesOnly: false }, (params, o) =>
+  return perturbWeights(options, 'Adding noise to', { matricesOnly: false }, (params, o, seed) =>
     noisyWeights(params, options.scale, seed, o),
   );
 }
 
-async function perturb(
+/**
+ * Apply a pure weight transform to the trained weights of a copy of the model (all of them, or
+ * the matrices only), measured before and after and written atomically.
+ */
+export async function perturbWeights(
   options: PerturbOptions,
   verb: string,
   select: { matricesOnly: boolean },
   transform: (
     params: ReadonlyMap<string, Float32Array>,
     o: WeightOptions,
+    seed: number,
   ) => Map<string, Float32Array>,
 ): Promise<PerturbResult> {
-  const progress = options.progress ?? noProgress;
-  const { signal } = options;
-  const timer = new StepTimer();
-  const seed = options.seed ?? PERTURB_DEFAULTS.seed;
-  checkSeed(seed);
-  if (path.resolve(options.out) === path.resolve(options.model)) {
-    throw new RecMarkError(
-      `Refusing to overwrite the input ${options.model}; choose a new output path.`,
-      'usage',
+  const r = await copyAttack(options, 'the perturbed model', async (input) => {
+    const { model, adapter, seed, signal, progress } = input;
+    const params = trainedWeights(model.proto, adapter.output, select);
+    const message = `${verb} ${params.size} weight tensors`;
+    progress({ message, fraction: 0 });
+    const perturbed = transform(
+      params,
+      { signal, onTensor: (done, total) => progress({ message, fraction: done / total }) },
+      seed,
     );
-  }
-
-  progress({ message: 'Reading the model' });
-  const { model, adapter } = await inspectModel(options.model);
-  const sequences = options.data
-    ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
-    : null;
-  if (sequences && !sequences.some((s) => s.length >= 2)) {
-    throw new RecMarkError(
-      `${options.data} has no user with at least 2 interactions to measure utility on.`,
-      'data-invalid',
-    );
-  }
-  const params = perturbableWeights(model.proto, adapter.output, select);
-  timer.lap('load');
-
-  progress({ message: 'Measuring the original model' });
-  const before = await measure(encodeModel(model.proto), adapter, sequences, null, seed, signal);
-  timer.lap('before');
-
-  progress({ message: `${verb} ${params.size} weight tensors`, fraction: 0 });
-  const perturbed = transform(params, {
-    signal,
-    onTensor: (done, total) =>
-      progress({ message: `${verb} ${params.size} weight tensors`, fraction: done / total }),
-  });
-  let parameters = 0;
-  let changed = 0;
-  for (const [name, w] of params) {
-    const p = perturbed.get(name)!;
-    parameters += w.length;
-    for (let i = 0; i < w.length; i++) if (p[i] !== w[i]) changed++;
-  }
-  const proto = writeWeights(model.proto, perturbed);
-  timer.lap('perturb');
-  throwIfAborted(signal);
-
-  progress({ message: 'Measuring the perturbed model' });
-  const after = await measure(encodeModel(proto), adapter, sequences, before.probes, seed, signal);
-  timer.lap('after');
-
-  progress({ message: 'Writing the perturbed model' });
-  throwIfAborted(signal);
-  await writeModel(proto, options.out);
-  timer.lap('write');
-
-  const utility: UtilityRow[] =
-    before.loo && after.loo
-      ? [
-          {
-            metric: 'Recall@10 (leave-one-out)',
-            before: before.loo.recall,
-            after: after.loo.recall,
-          },
-          { metric: 'NDCG@10 (leave-one-out)', before: before.loo.ndcg, after: after.loo.ndcg },
-        ]
-      : [];
-  return {
-    out: options.out,
-    tensors: params.size,
-    parameters,
-    changed,
-    utility,
-    topKOverlap: topKOverlap(before.lists, after.lists),
-    probes: { count: before.probes.length, source: sequences ? 'data' : 'model' },
-    seed,
-    timings: timer.steps,
-  };
-}
-
-/**
- * Copies of the float weights the score output depends on (`defaultTrainable`: size > 1), in
- * initializer order; with `matricesOnly`, only tensors of rank ≥ 2 (what `pruneAttack` prunes).
- */
-export function perturbableWeights(
-  proto: onnx.ModelProto,
-  output: string,
-  options: { matricesOnly?: boolean } = {},
-): Map<string, Float32Array> {
-  const names = new Set(defaultTrainable(proto, output));
-  const params = new Map<string, Float32Array>();
-  for (const t of graphOf(proto).initializer as onnx.TensorProto[])
-    if (names.has(t.name) && (!options.matricesOnly || tensorDims(t).length >= 2))
-      params.set(t.name, tensorFloat32(t));
-  if (params.size === 0)
-    throw new RecMarkError(
-      'The model has no float weight tensors to perturb.',
-      'model-unsupported',
-    );
-  return params;
-}
-
-interface Measured {
-  loo: { recall: number; ndcg: number } | null;
-  probes: number[][];
-  lists: Int32Array[];
-}
-
-/**
- * Leave-one-out utility (with data) and top-10 lists on the probes: the data's held-out
- * histories, or sequences sampled from the original model (given back as `probes`).
- */
-async function measure(
-  bytes: Uint8Array,
-  adapter: Adapter,
-  sequences: number[][] | null,
-  probes: number[][] | null,
-  seed: number,
-  signal?: AbortSignal,
-): Promise<Measured> {
-  const { k } = PERTURB_DEFAULTS;
-  const session = await ScoringSession.open(bytes, adapter);
-  try {
-    let loo: Measured['loo'] = null;
-    if (sequences) {
-      const [m] = await leaveOneOut(session, sequences, [k], { signal });
-      loo = { recall: m.recall, ndcg: m.ndcg };
+    throwIfAborted(signal);
+    let parameters = 0;
+    let changed = 0;
+    let maxAbsChange = 0;
+    for (const [name, w] of params) {
+      const p = perturbed.get(name)!;
+      parameters += w.length;
+      for (let i = 0; i < w.length; i++) {
+        if (p[i] === w[i]) continue;
+        changed++;
+        maxAbsChange = Math.max(maxAbsChange, Math.abs(p[i] - w[i]));
+      }
     }
-    const queries =
-      probes ??
-      (sequences
-        ? sequences.filter((s) => s.length >= 2).map((s) => s.slice(0, -1))
-        : await probesFromModel(session, { count: PERTURB_DEFAULTS.probes, seed, signal }));
-    const lists = await session.topK(queries, k, { signal });
-    return { loo, probes: queries, lists };
-  } finally {
-    await session.release();
-  }
+    return {
+      proto: writeWeights(model.proto, perturbed),
+      detail: { tensors: params.size, parameters, changed, maxAbsChange },
+    };
+  });
+  const { detail, ...rest } = r;
+  return { ...rest, ...detail };
 }

@@ -1,9 +1,11 @@
 /**
  * The robustness sweep (DESIGN.md §6): take a watermarked model and its key, run the attacks a
- * thief might (data-free extraction, fine-tuning on 1/5/10% of users, magnitude pruning, weight
- * noise), verify the watermark after each, and return the audit of the model itself with one
- * robustness row per attack. Nothing is embedded; attacked copies live in a temporary folder
- * that is removed when the sweep ends, however it ends.
+ * thief might — data-free extraction, fine-tuning on 1/5/10% of users, magnitude pruning, weight
+ * noise, int8 quantization, stripping post-processing, overwriting with their own GREW or AOW
+ * watermark, and extraction followed by fine-tuning — verify the watermark after each, and return
+ * the audit of the model itself with one robustness row per attack. Nothing is embedded for the
+ * owner; attacked copies live in a temporary folder that is removed when the sweep ends, however
+ * it ends.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,17 +22,40 @@ import { probesFromModel } from '../watermark/probes';
 import { verifyWithKey, type VerifyOptions } from '../watermark/verify';
 import { extractModel } from './extraction';
 import { finetuneAttack } from './finetune';
+import { overwriteAttack, type OverwriteScheme } from './overwrite';
 import { noiseAttack, pruneAttack } from './perturb';
+import { quantizeAttack } from './quantize';
+import { stripAttack } from './strip';
 
 export type AttackKind = RobustnessRow['attack'];
+
+/** Every kind of attack a plan may hold (the CLI's --attacks names), in the default plan's order. */
+export const ATTACK_KINDS: readonly AttackKind[] = [
+  'extraction',
+  'finetune',
+  'prune',
+  'noise',
+  'quantize',
+  'strip',
+  'overwrite',
+  'extract-finetune',
+];
 
 export type PlannedAttack =
   | { attack: 'extraction'; sequences: number }
   | { attack: 'finetune'; fraction: number }
   | { attack: 'prune'; fraction: number }
-  | { attack: 'noise'; scale: number };
+  | { attack: 'noise'; scale: number }
+  | { attack: 'quantize' }
+  | { attack: 'strip' }
+  | { attack: 'overwrite'; scheme: OverwriteScheme }
+  | { attack: 'extract-finetune'; sequences: number; fraction: number };
 
-/** The default sweep: the attacks of issue 6 at the strengths owners ask about. */
+/**
+ * The default sweep: the attacks of issue 6 at the strengths owners ask about, then what a thief
+ * holding the file also does (issue 14). The stacked row fine-tunes the extraction row's
+ * surrogate, so extraction runs once.
+ */
 export const DEFAULT_PLAN: readonly PlannedAttack[] = [
   { attack: 'extraction', sequences: 3000 },
   { attack: 'finetune', fraction: 0.01 },
@@ -41,6 +66,11 @@ export const DEFAULT_PLAN: readonly PlannedAttack[] = [
   { attack: 'prune', fraction: 0.8 },
   { attack: 'noise', scale: 0.1 },
   { attack: 'noise', scale: 0.5 },
+  { attack: 'quantize' },
+  { attack: 'strip' },
+  { attack: 'overwrite', scheme: 'grew' },
+  { attack: 'overwrite', scheme: 'aow' },
+  { attack: 'extract-finetune', sequences: 3000, fraction: 0.1 },
 ];
 
 export interface SweepOptions extends Omit<VerifyOptions, 'model' | 'key' | 'progress'> {
@@ -69,51 +99,108 @@ function describe(a: PlannedAttack): string {
       return `Prune ${pct(a.fraction)} of each weight matrix`;
     case 'noise':
       return `Gaussian noise at ${a.scale} × each weight's std`;
+    case 'quantize':
+      return 'Int8 weight quantization (per tensor)';
+    case 'strip':
+      return 'Strip post-processing after the scoring layer';
+    case 'overwrite':
+      return `Overwrite with the thief's own ${a.scheme.toUpperCase()} watermark`;
+    case 'extract-finetune':
+      return `Extraction (${count(a.sequences)} sequences), then fine-tune on ${pct(a.fraction)} of users`;
   }
 }
 
-/** Run one attack into `out`; returns the setting text for the report. */
+/** Surrogates extracted during this sweep, by sequence count, for the stacked rows. */
+type Surrogates = Map<number, { file: string; setting: string }>;
+
+/** Run one attack into `out`; returns the setting text for the report (and a note, if any). */
 async function runAttack(
   a: PlannedAttack,
   out: string,
   options: SweepOptions,
   progress: Progress,
-): Promise<string> {
+  surrogates: Surrogates,
+): Promise<{ setting: string; note?: string }> {
   const { model, data, seed, signal } = options;
+  const extract = async (sequences: number, file: string): Promise<string> => {
+    const r = await extractModel({
+      model,
+      out: file,
+      sequences,
+      epochs: options.extractionEpochs,
+      seed,
+      signal,
+      progress,
+    });
+    const setting = `${count(r.queries.total)} queries (top-${r.queries.topK}), ${r.training.steps} training steps`;
+    surrogates.set(sequences, { file, setting });
+    return setting;
+  };
+  const finetune = async (from: string, fraction: number) => {
+    if (!data) throw new RecMarkError('Fine-tuning needs interaction data (--data).', 'usage');
+    const r = await finetuneAttack({
+      model: from,
+      data,
+      out,
+      fraction,
+      seed,
+      maxSteps: options.finetuneMaxSteps,
+      signal,
+      progress,
+    });
+    return `${r.users.finetuned} users, ${count(r.examples)} examples, ${r.steps} steps`;
+  };
   switch (a.attack) {
-    case 'extraction': {
-      const r = await extractModel({
-        model,
-        out,
-        sequences: a.sequences,
-        epochs: options.extractionEpochs,
-        seed,
-        signal,
-        progress,
-      });
-      return `${count(r.queries.total)} queries (top-${r.queries.topK}), ${r.training.steps} training steps`;
-    }
-    case 'finetune': {
+    case 'extraction':
+      // Kept (not under `out`) while a stacked row may still fine-tune it.
+      return { setting: await extract(a.sequences, `${out}.surrogate.onnx`) };
+    case 'finetune':
+      return { setting: await finetune(model, a.fraction) };
+    case 'extract-finetune': {
       if (!data) throw new RecMarkError('Fine-tuning needs interaction data (--data).', 'usage');
-      const r = await finetuneAttack({
-        model,
-        data,
-        out,
-        fraction: a.fraction,
-        seed,
-        maxSteps: options.finetuneMaxSteps,
-        signal,
-        progress,
-      });
-      return `${r.users.finetuned} users, ${count(r.examples)} examples, ${r.steps} steps`;
+      const earlier = surrogates.get(a.sequences);
+      const surrogate = earlier?.file ?? `${out}.surrogate.onnx`;
+      const extracted = earlier
+        ? 'the extraction row’s surrogate'
+        : await extract(a.sequences, surrogate);
+      return { setting: `${extracted}; then ${await finetune(surrogate, a.fraction)}` };
     }
     case 'prune': {
       const r = await pruneAttack({ model, out, fraction: a.fraction, seed, signal, progress });
-      return `${count(r.changed)} of ${count(r.parameters)} weights zeroed`;
+      return { setting: `${count(r.changed)} of ${count(r.parameters)} weights zeroed` };
     }
     case 'noise': {
       const r = await noiseAttack({ model, out, scale: a.scale, seed, signal, progress });
-      return `${r.tensors} tensors, seed ${r.seed}`;
+      return { setting: `${r.tensors} tensors, seed ${r.seed}` };
+    }
+    case 'quantize': {
+      const r = await quantizeAttack({ model, out, seed, signal, progress });
+      return {
+        setting: `${r.tensors} tensors, ${count(r.parameters)} weights; max error ${r.maxAbsChange.toPrecision(2)}`,
+      };
+    }
+    case 'strip': {
+      const r = await stripAttack({ model, out, seed, signal, progress });
+      const ops = Object.keys(r.removed.opTypes);
+      const setting =
+        r.removed.nodes === 0
+          ? 'nothing to remove: the output is the scoring layer'
+          : `${r.removed.nodes} nodes removed (${ops.slice(0, 4).join(', ')}${ops.length > 4 ? ', …' : ''})`;
+      return { setting, note: r.grewServeHead ? r.note : undefined };
+    }
+    case 'overwrite': {
+      const r = await overwriteAttack({
+        model,
+        out,
+        scheme: a.scheme,
+        data,
+        seed,
+        signal,
+        progress,
+      });
+      return {
+        setting: `thief's key ${r.thief.keyId}: ${r.thief.summary}, p = ${r.thief.pValueText}`,
+      };
     }
   }
 }
@@ -196,6 +283,7 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
   const reference = await Reference.of(options.model, options.data, seed, signal);
   const dir = await mkdtemp(path.join(tmpdir(), 'recmark-sweep-'));
   const rows: RobustnessRow[] = [];
+  const surrogates: Surrogates = new Map();
   try {
     for (const [i, a] of plan.entries()) {
       throwIfAborted(signal);
@@ -204,13 +292,22 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
       const out = path.join(dir, `attack-${i}.onnx`);
       const started = performance.now();
       try {
-        const setting = await runAttack(a, out, options, stepProgress(i + 1, prefix));
-        const report = await verify(out, i + 1, prefix);
-        const compared = await reference.compare(out, signal);
+        const { setting, note } = await runAttack(
+          a,
+          out,
+          options,
+          stepProgress(i + 1, prefix),
+          surrogates,
+        );
+        // An extraction row is verified on its surrogate.
+        const attacked = a.attack === 'extraction' ? surrogates.get(a.sequences)!.file : out;
+        const report = await verify(attacked, i + 1, prefix);
+        const compared = await reference.compare(attacked, signal);
         rows.push({
           attack: a.attack,
           label,
           setting,
+          ...(note ? { note } : {}),
           verdict: report.verdict,
           pValue: report.pValue,
           log10PValue: report.log10PValue,
@@ -236,6 +333,16 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
         });
       } finally {
         await rm(out, { force: true });
+        // A surrogate no later stacked row fine-tunes is not kept.
+        for (const [sequences, { file }] of surrogates) {
+          const later = plan
+            .slice(i + 1)
+            .some((b) => b.attack === 'extract-finetune' && b.sequences === sequences);
+          if (!later) {
+            await rm(file, { force: true });
+            surrogates.delete(sequences);
+          }
+        }
       }
     }
   } finally {

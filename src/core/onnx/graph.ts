@@ -264,3 +264,27 @@ export function initializersToInputs(
   );
   return moved;
 }
+
+/**
+ * Drop the nodes and initializers the graph outputs do not need, and value infos of values that
+ * no longer exist (in place).
+ */
+export function pruneDeadNodes(graph: onnx.IGraphProto): void {
+  const needed = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  const kept: onnx.INodeProto[] = [];
+  const nodes = graph.node ?? [];
+  for (let n = nodes.length - 1; n >= 0; n--) {
+    const node = nodes[n];
+    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
+    kept.push(node);
+    for (const i of node.input ?? []) if (i) needed.add(i);
+  }
+  graph.node = kept.reverse();
+  graph.initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name ?? ''));
+  const exists = new Set([
+    ...needed,
+    ...graph.node.flatMap((node) => node.output ?? []),
+    ...(graph.input ?? []).map((v) => v.name ?? ''),
+  ]);
+  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => exists.has(v.name ?? ''));
+}

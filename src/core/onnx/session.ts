@@ -132,36 +132,47 @@ export class ScoringSession {
     return lists;
   }
 
-  /** Build the input tensors for one batch; exposed for tests through `encodeBatch`. */
+  /** Build the input tensors for one batch. */
   private encode(batch: readonly (readonly number[])[]): {
     feeds: Record<string, OrtTensor>;
     lastPositions: Int32Array;
   } {
-    const { rows, lengths, lastPositions } = encodeBatch(this.adapter, batch);
-    const { Tensor } = ort();
-    const shape = [batch.length, this.adapter.seqLen];
-    const feeds: Record<string, OrtTensor> = {
-      [this.adapter.input]:
-        this.adapter.inputType === 'int64'
-          ? new Tensor(
-              'int64',
-              BigInt64Array.from(rows, (v) => BigInt(v)),
-              shape,
-            )
-          : new Tensor('int32', Int32Array.from(rows), shape),
-    };
-    if (this.adapter.lengthInput) {
-      feeds[this.adapter.lengthInput] =
-        this.adapter.inputType === 'int64'
-          ? new Tensor(
-              'int64',
-              BigInt64Array.from(lengths, (v) => BigInt(v)),
-              [batch.length],
-            )
-          : new Tensor('int32', Int32Array.from(lengths), [batch.length]);
-    }
-    return { feeds, lastPositions };
+    return modelFeeds(this.adapter, batch);
   }
+}
+
+/**
+ * The model's input tensors for a batch of histories (`encodeBatch`, then the adapter's input and
+ * length tensors in its integer type). onnxruntime must be loaded (`loadOrt`) first.
+ */
+export function modelFeeds(
+  adapter: Adapter,
+  batch: readonly (readonly number[])[],
+): { feeds: Record<string, OrtTensor>; lastPositions: Int32Array } {
+  const { rows, lengths, lastPositions } = encodeBatch(adapter, batch);
+  const { Tensor } = ort();
+  const shape = [batch.length, adapter.seqLen];
+  const feeds: Record<string, OrtTensor> = {
+    [adapter.input]:
+      adapter.inputType === 'int64'
+        ? new Tensor(
+            'int64',
+            BigInt64Array.from(rows, (v) => BigInt(v)),
+            shape,
+          )
+        : new Tensor('int32', Int32Array.from(rows), shape),
+  };
+  if (adapter.lengthInput) {
+    feeds[adapter.lengthInput] =
+      adapter.inputType === 'int64'
+        ? new Tensor(
+            'int64',
+            BigInt64Array.from(lengths, (v) => BigInt(v)),
+            [batch.length],
+          )
+        : new Tensor('int32', Int32Array.from(lengths), [batch.length]);
+  }
+  return { feeds, lastPositions };
 }
 
 /**

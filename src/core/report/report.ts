@@ -114,11 +114,24 @@ export interface AowEvidence {
 
 /** One simulated attack of a robustness sweep and the verification of its result. */
 export interface RobustnessRow {
-  attack: 'extraction' | 'finetune' | 'prune' | 'noise';
+  attack:
+    | 'extraction'
+    | 'finetune'
+    | 'prune'
+    | 'noise'
+    | 'quantize'
+    | 'strip'
+    | 'overwrite'
+    | 'extract-finetune';
   /** What was done, for people: "Fine-tune on 5% of users". */
   label: string;
   /** The attack's size: "3,000 sequences · 300,000 queries", "1 epoch, 31 users". */
   setting: string;
+  /**
+   * What a reader must know to read this row right, shown with the setting: e.g. that stripping
+   * removed a GREW serve-mode head and the watermark with it.
+   */
+  note?: string;
   verdict: Verdict;
   pValue: number;
   log10PValue: number;

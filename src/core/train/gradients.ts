@@ -347,6 +347,21 @@ export const GRADIENTS: Record<string, GradRule> = {
     const ind = wrapIndex(e, idx, xd[axis]);
     return [e.one('ScatterElements', [e.zeros(xd), ind, dy[0]!], { axis, reduction: 'add' }), null];
   },
+  // The k values were read from k distinct positions of x along the axis (largest or smallest,
+  // sorted or not): dy of the values goes back to the positions the Indices output names, zero
+  // elsewhere. Indices and K carry no gradient. Where two entries tie at the k-th place the
+  // gradient follows the one onnxruntime picked (a subgradient, as torch.topk does).
+  TopK: (e, node, dy, needs) => {
+    if (!needs[0] || !dy[0]) return [null, null];
+    const indices = out(node, 1);
+    if (!indices) throw unsupported(node, 'its Indices output is not named.');
+    const xd = e.shape(inp(node, 0));
+    const axis = norm(attrInt(node, 'axis', -1), xd.length);
+    return [
+      e.one('ScatterElements', [e.zeros(xd), indices, dy[0]], { axis, reduction: 'add' }),
+      null,
+    ];
+  },
   // Concat's inverse: split dy at the inputs' static sizes.
   Concat: (e, node, dy, needs) => {
     const ins = node.input ?? [];

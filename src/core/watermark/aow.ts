@@ -27,6 +27,7 @@ import {
 import { leaveOneOut, topKOverlap } from '../stats/ranking';
 import { oneHotTeacher, prefixExamples } from '../train/examples';
 import { train, writeWeights, type TrainExample } from '../train/trainer';
+import { trainedWeightNames } from '../train/weights';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt, usageError } from '../util/validate';
 import { Rng } from '../util/random';
@@ -297,6 +298,8 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     model: model.proto,
     adapter,
     examples,
+    // The learned weights only: never a serve-mode head's masks and averaging vectors.
+    trainable: trainedWeightNames(model.proto, adapter.output),
     loss,
     batchSize,
     epochs,

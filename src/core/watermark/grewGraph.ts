@@ -27,9 +27,36 @@ export interface GrewGraphParams {
   protectHead: number;
 }
 
-const PREFIX = 'score_calibration';
+/** Every node and initializer of the head is named `score_calibration/...`. */
+export const GREW_SERVE_PREFIX = 'score_calibration';
+const PREFIX = GREW_SERVE_PREFIX;
 /** What GREW embedding renames the model's original score output to. */
 export const GREW_RAW_SCORES = `${PREFIX}/raw_scores`;
+
+/** Whether a node or initializer name belongs to a serve-mode head (the first or a stacked one). */
+export function isGrewServeName(name: string | null | undefined): boolean {
+  return /^score_calibration(_\d+)?\//.test(name ?? '');
+}
+
+/**
+ * The head's prefix: `score_calibration`, or `score_calibration_2`, `_3`, ... when the model
+ * already carries a head (a watermark embedded over a serve-mode watermark), so no name is
+ * defined twice.
+ */
+function freePrefix(graph: onnx.IGraphProto): string {
+  const taken = new Set<string>();
+  for (const name of [
+    ...(graph.node ?? []).flatMap((node) => [node.name ?? '', ...(node.output ?? [])]),
+    ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+  ]) {
+    const match = /^(score_calibration(?:_\d+)?)\//.exec(name);
+    if (match) taken.add(match[1]);
+  }
+  for (let i = 1; ; i++) {
+    const prefix = i === 1 ? PREFIX : `${PREFIX}_${i}`;
+    if (!taken.has(prefix)) return prefix;
+  }
+}
 const { DataType } = onnx.TensorProto;
 
 const floatInit = floatTensor;
@@ -44,7 +71,7 @@ export function servedGrewHead(proto: onnx.IModelProto): { nodes: number } | nul
   // Every node of the head reads a value or constant under the prefix; the model's own last
   // node (whose output was renamed to the raw scores) reads none.
   const nodes = (proto.graph?.node ?? []).filter((n) =>
-    (n.input ?? []).some((i) => i.startsWith(`${PREFIX}/`)),
+    (n.input ?? []).some(isGrewServeName),
   ).length;
   return nodes > 0 ? { nodes } : null;
 }
@@ -84,8 +111,9 @@ export function appendGrewBias(
   const model = cloneModel(proto);
   const graph = graphOf(model);
   const out = adapter.output;
-  const raw = GREW_RAW_SCORES;
-  const n = (name: string): string => `${PREFIX}/${name}`;
+  const prefix = freePrefix(graph);
+  const n = (name: string): string => `${prefix}/${name}`;
+  const raw = n('raw_scores');
   for (const node of graph.node) {
     node.output = (node.output ?? []).map((o) => (o === out ? raw : o));
     node.input = (node.input ?? []).map((i) => (i === out ? raw : i));
@@ -121,7 +149,9 @@ export function appendGrewBias(
       opType,
       input: inputs,
       output: [output],
-      name: output,
+      // The last node writes the model's own output name; its node name stays in the head's
+      // namespace, so a second head never repeats it.
+      name: output === out ? n('output') : output,
       attribute: attrs,
     });
   const axis = { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 };
