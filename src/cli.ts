@@ -34,7 +34,7 @@ Commands:
       Describe a recommender ONNX checkpoint: inputs, scores, catalogue, adapter.
 
   embed grew MODEL --out OUT --key-out KEY [--mode weights|serve] [--data FILE] [--gamma 0.5]
-                   [--delta D] [--kc 50] [--protect-head 10] [--clusters C] [--target-z 7]
+                   [--delta D] [--kc 50] [--protect-head 10] [--clusters C] [--target-z 6.5]
                    [--max-steps 1500] [--seed 1] [--force] [--json]
       Add a GREW (green/red) watermark; writes a new model and a key file. --mode weights (the
       default) trains the bias into the model's own weights (the graph stays the original's;

@@ -104,8 +104,8 @@ export interface TrainOptions {
   seed?: number;
   earlyStop?: EarlyStop;
   /**
-   * Called every `every` steps with the current weights (read-only views; copy to keep them);
-   * resolving true stops training there. For goals a loss cannot see, e.g. "every watermark
+   * Called every `every` steps and after the last one with the current weights (read-only
+   * views; copy to keep them); resolving true stops training there. For goals a loss cannot see, e.g. "every watermark
    * prefix ranks its target first".
    */
   checkpoint?: {
@@ -369,7 +369,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         curve.push({ step, epoch, loss });
         options.onProgress?.({ step, totalSteps, epoch, epochs, loss });
         const cp = options.checkpoint;
-        if (cp && step % cp.every === 0 && (await cp.check(step, params))) {
+        if (
+          cp &&
+          (step % cp.every === 0 || step === totalSteps) &&
+          (await cp.check(step, params))
+        ) {
           goalReached = true;
           break;
         }

@@ -1,6 +1,7 @@
 /**
- * GREW end to end: embed (partition + graph surgery + utility check) and verify (probes, top-k,
- * statistics, verdict). Used by the CLI and the VS Code commands alike.
+ * GREW end to end: embed (partition, then the bias trained into the weights or appended as a
+ * served head, utility before/after, a self-check) and verify (probes, top-k, statistics,
+ * verdict). Used by the CLI and the VS Code commands alike.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
@@ -27,6 +28,7 @@ import {
 } from '../stats/ranking';
 import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { checkInt } from '../util/validate';
 import { keyIdOf, newSecret, type GrewKey } from './key';
 import { writeModelAndKey } from './outputs';
 import { appendGrewBias, type GrewGraphParams } from './grewGraph';
@@ -42,9 +44,10 @@ import { defaultClusterCount, semanticPartition } from './partition';
 import { probesFromData, probesFromModel } from './probes';
 
 /**
- * δ = 1 with the top 10 protected. On the MovieLens fixtures δ = 0.5 gave z_w ≈ 4.5 at Q = 1000
- * (short of z ≥ 6), and without head protection even δ = 0.5 cost ~9% NDCG@10; with the head
- * protected NDCG@10 is unchanged and δ = 1 gives z_w ≈ 8 (see README, "Choosing δ").
+ * The served head's δ = 1 with the top 10 protected. On the MovieLens fixtures δ = 0.5 gave
+ * z_w ≈ 4.5 at Q = 1000 (short of z ≥ 6), and without head protection even δ = 0.5 cost ~9%
+ * NDCG@10; with the head protected NDCG@10 is unchanged and δ = 1 gives z_w ≈ 8 (README, "How
+ * GREW is embedded"). In the weights the head is the teacher, at GREW_WEIGHTS_DEFAULTS.delta.
  */
 export const GREW_DEFAULTS = {
   gamma: 0.5,
@@ -146,7 +149,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const targetZ = options.targetZ ?? GREW_WEIGHTS_DEFAULTS.targetZ;
   const maxSteps = options.maxSteps ?? GREW_WEIGHTS_DEFAULTS.maxSteps;
   checkRange('target-z', targetZ, 0, 100);
-  checkRange('max-steps', maxSteps, 1, 1_000_000);
+  checkInt('max-steps', maxSteps, 1, 1_000_000);
   const kc = options.kc ?? GREW_DEFAULTS.kc;
   const protectHead = options.protectHead ?? GREW_DEFAULTS.protectHead;
   checkRange('gamma', gamma, 0, 1, true);
@@ -290,11 +293,10 @@ async function trainWeights(
   },
 ): Promise<TrainGrewResult> {
   const { progress, signal, seed } = options;
-  const count = GREW_WEIGHTS_DEFAULTS.histories;
   let histories: number[][];
   let checkProbes: number[][];
   if (data) {
-    histories = dataHistories(data, count, seed);
+    histories = dataHistories(data, GREW_WEIGHTS_DEFAULTS.histories, seed);
     checkProbes = probesFromData(data, { count: GREW_DEFAULTS.probes, seed: seed + 1 });
   } else {
     const original = await ScoringSession.open(model.file, adapter);
@@ -302,7 +304,7 @@ async function trainWeights(
       const sampling = 'Sampling sequences from the model to distil on';
       progress({ message: sampling });
       const sampled = await probesFromModel(original, {
-        count: count / 2 + GREW_DEFAULTS.probes,
+        count: GREW_WEIGHTS_DEFAULTS.sampledHistories + GREW_DEFAULTS.probes,
         seed,
         signal,
         onProgress: (f) => progress({ message: sampling, fraction: f * 0.1 }),
@@ -323,6 +325,7 @@ async function trainWeights(
     head,
     partition,
     histories,
+    fromData: data !== null,
     checkProbes,
     topK: GREW_DEFAULTS.topK,
     targetZ: options.targetZ,
