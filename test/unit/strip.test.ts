@@ -56,6 +56,11 @@ test('a GREW serve-mode SASRec: the head goes, the clean network comes back, the
   const stripped = await readModel(out);
   const clean = await readModel(fixture('sasrec_opset17.onnx'));
   assert.deepEqual(graphBytes(stripped.proto), graphBytes(clean.proto));
+  // The model card (inspect, the model view) says which file carries a served head.
+  const served = (await inspectModel(model)).card.servedHead;
+  assert.equal(served?.nodes, r.removed.nodes);
+  assert.match(served!.note, /anyone holding the file can remove it/);
+  assert.equal((await inspectModel(out)).card.servedHead, null);
   // The head protects the top 10, so the thief keeps every top-10 list, and utility.
   assert.equal(r.topKOverlap, 1);
   assert.deepEqual(

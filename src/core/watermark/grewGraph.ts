@@ -167,9 +167,6 @@ export function appendGrewBias(
     }),
     node('Slice', [n('top_values'), n('kth_start'), n('kth_end'), n('last_axis')], n('kth_value')),
     node('GreaterOrEqual', [n('selectable'), n('kth_value')], n('in_top')),
-    node('Cast', [n('in_top')], n('in_top_f'), [
-      { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT },
-    ]),
     // Confidence: normalised entropy of the softmax over the competitive set.
     node('LogSoftmax', [n('top_values')], n('log_p'), [axis]),
     node('Exp', [n('log_p')], n('p')),
@@ -189,6 +186,10 @@ export function appendGrewBias(
   );
   if (params.protectHead === 0) {
     graph.node.push(
+      // Cast here, not above: with a protected head the float mask would be a dead node.
+      node('Cast', [n('in_top')], n('in_top_f'), [
+        { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT },
+      ]),
       node('Mul', [n('in_top_f'), n('green')], n('green_in_top')),
       node('Mul', [n('green_in_top'), n('bias')], n('shift')),
       node('Add', [raw, n('shift')], out),
