@@ -923,6 +923,22 @@ const CASES: Case[] = [
     make: () => ({}),
   },
   {
+    name: 'an unknown GREW mode',
+    via: ['embed'],
+    code: 'usage',
+    message: /--mode must be "weights" or "serve", got "graph"/,
+    args: ['--mode', 'graph'],
+    make: () => ({}),
+  },
+  {
+    name: 'a training step cap of zero',
+    via: ['embed'],
+    code: 'usage',
+    message: /max-steps must be an integer from 1 to 1000000, got 0/,
+    args: ['--mode', 'weights', '--max-steps', '0'],
+    make: () => ({}),
+  },
+  {
     name: 'a limit set to nonsense in the environment',
     via: MODEL_COMMANDS,
     code: 'usage',
@@ -963,7 +979,10 @@ function argv(
     '--key-out',
     path.join(out, 'marked.wmkey.json'),
   ];
-  return ['embed', 'grew', inputs.model, ...outputs, ...dataArgs, '--json', ...extra];
+  // A served head: the corpus is about inputs, and a random synthetic model has no ranking for a
+  // watermark in the weights to learn (its student stalls near z_w 2), so the control could not pass.
+  const mode = ['--mode', 'serve'];
+  return ['embed', 'grew', inputs.model, ...outputs, ...dataArgs, ...mode, '--json', ...extra];
 }
 
 interface Prepared {

@@ -107,10 +107,13 @@ test(
   async () => {
     const { model, hash } = original();
     const full = tmpfs('size=1m')!;
+    // A served head: the write is the same for both modes, and this one gets there in seconds.
     const r = await cli([
       'embed',
       'grew',
       model,
+      '--mode',
+      'serve',
       '--out',
       path.join(full, 'marked.onnx'),
       '--key-out',
@@ -191,6 +194,7 @@ test(
         model,
         out: path.join(dir, 'marked.onnx'),
         keyOut: path.join(dir, 'marked.wmkey.json'),
+        mode: 'serve',
         progress: ({ message }) => {
           if (message.startsWith('Writing')) remountReadOnly();
         },
@@ -233,6 +237,8 @@ test('a chmod 0555 folder: refused before any work, exit 2, the fix named', asyn
       'embed',
       'grew',
       model,
+      '--mode',
+      'serve',
       '--out',
       path.join(locked, 'm.onnx'),
       '--key-out',

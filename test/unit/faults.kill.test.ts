@@ -140,13 +140,18 @@ function expectKilled(t: TestContext, r: Interrupted, found: string[]): void {
   t.diagnostic(`killed after "${r.at}"; folder: ${found.join(', ')}`);
 }
 
-test('SIGKILL during a GREW embed (clustering, writing): nothing partial, original intact', async (t) => {
-  for (const step of ['Clustering', 'Writing']) {
+test('SIGKILL during a GREW embed (clustering, training, writing): nothing partial, original intact', async (t) => {
+  // Writing is the same for both modes, so that kill uses a served head (seconds, not a minute).
+  for (const [step, mode] of [
+    ['Clustering', 'weights'],
+    ['Training the watermark into the weights', 'weights'],
+    ['Writing', 'serve'],
+  ]) {
     const ws = workspace();
     const out = path.join(ws.dir, 'model.grew.onnx');
     const key = path.join(ws.dir, 'model.wmkey.json');
     const r = await interrupt(
-      ['embed', 'grew', ws.model, '--out', out, '--key-out', key],
+      ['embed', 'grew', ws.model, '--mode', mode, '--out', out, '--key-out', key],
       (s) => s.startsWith(step),
       'SIGKILL',
     );
@@ -222,7 +227,7 @@ before(async () => {
   const dir = tempDir();
   marked = path.join(dir, 'marked.onnx');
   grewKeyFile = path.join(dir, 'marked.wmkey.json');
-  const r = await embedGrew({ model: FIXTURE, out: marked, keyOut: grewKeyFile });
+  const r = await embedGrew({ model: FIXTURE, out: marked, keyOut: grewKeyFile, mode: 'serve' });
   grewKey = r.key;
 });
 

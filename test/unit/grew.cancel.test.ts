@@ -14,9 +14,13 @@ test('cancel during each step of a GREW embed (in the weights): nothing written,
   const model = fixture('sasrec_opset17.onnx');
   const before = sha(model);
   const steps: string[] = [];
+  // Every step of a weights embed, in seconds: a short training (checked at its last step) with a
+  // target it reaches, so the run goes on to utility, the self-check and writing.
+  const quick = { secret: Buffer.alloc(32, 0x2c), seed: 1, maxSteps: 40, targetZ: 0.5 };
   await embedGrew({
     model,
     out: path.join(tempDir(), 'probe.onnx'),
+    ...quick,
     progress: ({ message }) => void steps.push(message),
   });
   // One cancel per kind of step: training reports every step ("step 12 of at most 1,500"), so
@@ -37,6 +41,7 @@ test('cancel during each step of a GREW embed (in the weights): nothing written,
       model,
       out: path.join(dir, 'out.onnx'),
       keyOut: path.join(dir, 'key.wmkey.json'),
+      ...quick,
       signal: controller.signal,
       progress: ({ message }) => {
         if (shape(message) === step) controller.abort();

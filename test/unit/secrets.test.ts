@@ -103,7 +103,8 @@ before(async () => {
     'embed grew --json',
     await cli([
       ...['embed', 'grew', model, '--out', out('g2.onnx'), '--key-out', out('g2.wmkey.json')],
-      ...['--seed', '7', '--json'],
+      // The second GREW run takes the other mode, so both kinds of model are scanned.
+      ...['--seed', '7', '--mode', 'serve', '--json'],
     ]),
   );
   addRun(
@@ -145,7 +146,10 @@ before(async () => {
   const { verifyWatermarkCommand } = await import('../../src/commands/verifyWatermark');
   const store = new KeyStore(context as never);
 
-  answers.inputBox.push('1');
+  answers.quickPick.push((items) =>
+    items.find((i) => (i as unknown as { mode: string }).mode === 'weights'),
+  );
+  answers.inputBox.push('2');
   answers.saveDialog.push(Uri.file(out('x.grew.onnx')));
   await embedGrewCommand(store, Uri.file(model) as never);
   addModel('GREW model (VS Code)', out('x.grew.onnx'));
