@@ -470,8 +470,23 @@ export async function choose(
   title: string | RegExp,
   label: string | RegExp,
 ): Promise<void> {
-  await quickInputTitled(page, title);
-  await quickPickRow(page, label).first().click({ timeout: 15_000 });
+  const widget = await quickInputTitled(page, title);
+  // The list can re-render while it loads (the workspace's models arrive asynchronously), and a
+  // row detached mid-click leaves Playwright waiting on a node that is gone: click again on the
+  // fresh row until the pick closes or moves on to its next question.
+  await waitFor(
+    `"${label}" chosen in "${title}"`,
+    async () => {
+      try {
+        await quickPickRow(page, label).first().click({ timeout: 3_000 });
+        return true;
+      } catch (err) {
+        if (!(await widget.isVisible())) return true;
+        throw err;
+      }
+    },
+    20_000,
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
