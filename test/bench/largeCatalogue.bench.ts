@@ -146,7 +146,9 @@ async function main(): Promise<void> {
     const keyFile = path.join(dir, 'marked.wmkey.json');
     const embedded = await step(
       'embed GREW',
-      () => embedGrew({ model, out: marked, keyOut: keyFile, data }),
+      // The served head: training a million-column score layer into the weights is beyond
+      // this bench's memory (one [64, 1M] batch of scores is 256 MB, and the loss holds several).
+      () => embedGrew({ model, out: marked, keyOut: keyFile, data, mode: 'serve' }),
       (r) =>
         `${r.numClusters} clusters, z_w ${r.evidence.z.toFixed(2)} on ${r.evidence.probes} probes; top-10 overlap ${r.topKOverlap.toFixed(3)}; ` +
         `${r.timings.map((t) => `${t.step} ${(t.ms / 1000).toFixed(1)} s`).join(', ')}; output ${formatBytes(statSync(marked).size)}, key ${formatBytes(statSync(keyFile).size)}`,
