@@ -83,7 +83,8 @@ const headline = (r: { metric?: { name: string; value: number } }): string =>
 
 function cell(r: RobustnessRow | undefined): string {
   if (!r) return '—';
-  if (r.error) return `not run: ${r.error.split('.')[0]}`;
+  // The error's first sentence (a full stop followed by a space: z_w = 3.6 stays whole).
+  if (r.error) return `not run: ${r.error.split(/\.\s/)[0]}`;
   const fid = r.fidelity === undefined ? '' : `, top-10 ${Math.round(r.fidelity * 100)}%`;
   const ndcg = r.ndcg === undefined ? '' : `, NDCG ${r.ndcg.toFixed(4)}`;
   return `**${r.verdict.toUpperCase()}** p ${r.pValueText} (${headline(r)}${fid}${ndcg})`;

@@ -126,6 +126,9 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
   const checks: { step: number; z: number }[] = [];
   let lastZ: number | null = null;
   let best = { step: 0, z: -Infinity };
+  // The student at its best check: written when training ends below the floor but that check
+  // reached it (checks move by ±0.2 from one to the next, so a plateau can end on a low one).
+  let bestCheck: { z: number; proto: onnx.ModelProto } | null = null;
   try {
     const prepare = async (batch: readonly TrainExample[]): Promise<TrainExample[]> => {
       const ready: TrainExample[] = [];
@@ -167,10 +170,12 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
         check: async (step, weights) => {
           // The last step is always checked, so a cap below minSteps still gets its verdict.
           if (step < Math.min(d.minSteps, maxSteps)) return false;
-          const z = await studentZ(options, writeWeights(options.proto, weights), signal);
+          const student = writeWeights(options.proto, weights);
+          const z = await studentZ(options, student, signal);
           lastZ = z;
           checks.push({ step, z });
           options.onProgress?.({ step, maxSteps, z });
+          if (z > (bestCheck?.z ?? -Infinity)) bestCheck = { z, proto: student };
           if (z > best.z + 0.1) best = { step, z };
           return z >= targetZ || step - best.step >= d.patience;
         },
@@ -178,7 +183,10 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
     });
     throwIfAborted(signal);
     const last = checks.at(-1)?.z;
-    if (last === undefined || last < floorZ) {
+    // (A cast: TypeScript cannot see the assignments made inside the check callback.)
+    const kept = bestCheck as { z: number; proto: onnx.ModelProto } | null;
+    const fallback = last !== undefined && last < floorZ && kept !== null && kept.z >= floorZ;
+    if (!fallback && (last === undefined || last < floorZ)) {
       const z = last === undefined ? 'not measured' : last.toFixed(2);
       const stalled = result.steps < maxSteps ? ' (it stopped improving)' : '';
       throw new RecMarkError(
@@ -191,7 +199,7 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
       );
     }
     return {
-      proto: result.proto,
+      proto: fallback ? kept!.proto : result.proto,
       steps: result.steps,
       checks,
       stepsPerSecond: result.stepsPerSecond,
