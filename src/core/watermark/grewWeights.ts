@@ -185,8 +185,8 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
     const last = checks.at(-1)?.z;
     // (A cast: TypeScript cannot see the assignments made inside the check callback.)
     const kept = bestCheck as { z: number; proto: onnx.ModelProto } | null;
-    const fallback = last !== undefined && last < floorZ && kept !== null && kept.z >= floorZ;
-    if (!fallback && (last === undefined || last < floorZ)) {
+    const chosen = studentToWrite(last, kept?.z, floorZ);
+    if (chosen === null) {
       const z = last === undefined ? 'not measured' : last.toFixed(2);
       const stalled = result.steps < maxSteps ? ' (it stopped improving)' : '';
       throw new RecMarkError(
@@ -199,7 +199,7 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
       );
     }
     return {
-      proto: fallback ? kept!.proto : result.proto,
+      proto: chosen === 'best' ? kept!.proto : result.proto,
       steps: result.steps,
       checks,
       stepsPerSecond: result.stepsPerSecond,
@@ -208,6 +208,20 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
   } finally {
     await teacher.release();
   }
+}
+
+/**
+ * Which student to write: the last one if its check reached the evidence floor, else the best
+ * check's if that one did, else none (the embed is refused).
+ */
+export function studentToWrite(
+  lastZ: number | undefined,
+  bestZ: number | undefined,
+  floorZ: number,
+): 'last' | 'best' | null {
+  if (lastZ !== undefined && lastZ >= floorZ) return 'last';
+  if (bestZ !== undefined && bestZ >= floorZ) return 'best';
+  return null;
 }
 
 /** z_w of a student on the check probes (no null keys: the stopping rule needs z_w only). */
