@@ -105,8 +105,8 @@ export interface TrainOptions {
   earlyStop?: EarlyStop;
   /**
    * Called every `every` steps and after the last one with the current weights (read-only
-   * views; copy to keep them); resolving true stops training there. For goals a loss cannot see, e.g. "every watermark
-   * prefix ranks its target first".
+   * views; copy to keep them); resolving true stops training there. For goals a loss cannot
+   * see, e.g. "every watermark prefix ranks its target first".
    */
   checkpoint?: {
     every: number;

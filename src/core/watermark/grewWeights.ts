@@ -125,7 +125,8 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
   const floorZ = Math.min(d.floorZ, targetZ);
   const checks: { step: number; z: number }[] = [];
   let lastZ: number | null = null;
-  let best = { step: 0, z: -Infinity };
+  // The last check that beat every earlier one by 0.1: the plateau clock runs from it.
+  let improved = { step: 0, z: -Infinity };
   // The student at its best check: written when training ends below the floor but that check
   // reached it (checks move by ±0.2 from one to the next, so a plateau can end on a low one).
   let bestCheck: { z: number; proto: onnx.ModelProto } | null = null;
@@ -176,8 +177,8 @@ export async function trainGrewIntoWeights(options: TrainGrewOptions): Promise<T
           checks.push({ step, z });
           options.onProgress?.({ step, maxSteps, z });
           if (z > (bestCheck?.z ?? -Infinity)) bestCheck = { z, proto: student };
-          if (z > best.z + 0.1) best = { step, z };
-          return z >= targetZ || step - best.step >= d.patience;
+          if (z > improved.z + 0.1) improved = { step, z };
+          return z >= targetZ || step - improved.step >= d.patience;
         },
       },
     });
