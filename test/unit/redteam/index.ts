@@ -1,0 +1,6 @@
+/** Every area file of the red-team corpus (issue 15); redteam.test.ts runs them all. */
+import type { CaseFactory } from './harness';
+
+export const AREA_FILES: (() => Promise<{ cases: CaseFactory[] }>)[] = [
+  () => import('./smoke.cases'),
+];
