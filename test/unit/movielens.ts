@@ -1,8 +1,11 @@
 /**
- * MovieLens latest-small in the fixtures' index space, built on the fly from ../shared (the data
- * set is not copied into the repository). Mirrors make_fixtures.py: keep items with ≥ 5 ratings,
- * then users with ≥ 5 of the remaining; sort each user's ratings by (timestamp, movieId); map
- * movieIds through item_map.csv.
+ * MovieLens latest-small in the fixtures' index space, shipped in the repository as
+ * test/fixtures/movielens/sequences.txt (one user per line, item indices oldest first; MovieLens
+ * allows redistributing transformations under its own terms, see that folder's README). The file
+ * is derived from ratings.csv the way make_fixtures.py does it: keep items with ≥ 5 ratings, then
+ * users with ≥ 5 of the remaining; sort each user's ratings by (timestamp, movieId); map movieIds
+ * through item_map.csv. `movielensSequencesFromRatings` repeats that derivation, and a test checks
+ * the shipped file against it when ../shared is present.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -17,14 +20,24 @@ export const RATINGS = path.join(
   'ratings.csv',
 );
 const ITEM_MAP = path.join(ROOT, 'test', 'fixtures', 'item_map.csv');
+export const SEQUENCES = path.join(ROOT, 'test', 'fixtures', 'movielens', 'sequences.txt');
 
+/** The 610 users' sequences in the fixtures' index space, from the shipped file. */
 export function movielensSequences(): number[][] {
+  return readFileSync(SEQUENCES, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ').map(Number));
+}
+
+/** The same sequences derived from MovieLens' ratings.csv (needs ../shared). */
+export function movielensSequencesFromRatings(ratings = RATINGS): number[][] {
   const index = new Map<number, number>();
   for (const line of readFileSync(ITEM_MAP, 'utf8').trim().split('\n').slice(1)) {
     const [idx, movie] = line.split(',').map(Number);
     index.set(movie, idx);
   }
-  const rows = readFileSync(RATINGS, 'utf8')
+  const rows = readFileSync(ratings, 'utf8')
     .trim()
     .split('\n')
     .slice(1)
