@@ -17,13 +17,15 @@ import {
   percentile,
   type EndpointTask,
 } from '../../src/core/endpoint/client';
-import { evaluateJsonPath, parseJsonPath } from '../../src/core/endpoint/jsonPath';
+import { formatBytes, jsonShapeProblem } from '../../src/core/endpoint/body';
+import { evaluateJsonPath, parseJsonPath, type PathStep } from '../../src/core/endpoint/jsonPath';
 import {
   parseProfile,
   prepareRequest,
   profileTemplate,
   readProfile,
   resolveHeaders,
+  resolveSecrets,
   secretNames,
   type EndpointProfile,
 } from '../../src/core/endpoint/profile';
@@ -71,6 +73,22 @@ test('profile errors name the field and the fix', () => {
     [{ ...base, retries: { max: 99 } }, /"retries.max" must be an integer from 0 to 20/],
     [{ ...base, budget: 0 }, /"budget" must be a positive integer .*null for no limit/],
     [{ ...base, concurrency: 500 }, /"concurrency" must be at most 64/],
+    // Bounds checked when the profile is read, before any request (issue 15).
+    [{ ...base, timeoutMs: 1e12 }, /"timeoutMs" must be from 10 to 600000/],
+    [{ ...base, timeoutMs: 1 }, /"timeoutMs" must be from 10 to 600000/],
+    [{ ...base, rateLimit: 1e-9 }, /"rateLimit" must be from 0.01 to 10000/],
+    [{ ...base, numItems: 1e12 }, /"numItems" is 1000000000000, more than .* RECMARK_MAX_ITEMS/],
+    [{ ...base, retries: { baseDelayMs: 1e300 } }, /"retries.baseDelayMs" must be at most 600000/],
+    [{ ...base, maxResponseBytes: 10 }, /"maxResponseBytes" must be from 1024 to 268435456/],
+    [{ ...base, maxResponseBytes: 1.5e6 + 0.5 }, /"maxResponseBytes" must be a positive integer/],
+    [
+      { ...base, headers: { 'X-Trace': 'a\r\nX-Injected: 1' } },
+      /"headers.X-Trace" holds a line break .* write the value on one line/,
+    ],
+    [
+      { ...base, headers: { 'X-Shop': 'café—1' } },
+      /"headers.X-Shop" holds a character outside Latin-1/,
+    ],
   ];
   for (const [value, message] of cases) {
     assert.throws(
@@ -164,6 +182,39 @@ test('the JSONPath subset', () => {
   assert.deepEqual(at('$.a[1]'), [3, 4]);
   assert.equal(at('$.missing'), undefined);
   assert.deepEqual(at('$.a[*][0]'), [1, 3]);
+  // [*] over a list far longer than the call stack allows arguments (no push(...list)).
+  const long = Array.from({ length: 500_000 }, (_, i) => ({ id: i }));
+  const ids = evaluateJsonPath({ recs: long }, parseJsonPath('$.recs[*].id') as PathStep[]);
+  assert.equal((ids as number[]).length, 500_000);
+});
+
+test('answers are bounded before parsing: depth, list length; sizes print readably', () => {
+  assert.equal(jsonShapeProblem('{"items":[1,2,3],"s":"[[[[,,,,"}', 3, 3), null);
+  assert.match(jsonShapeProblem('[[[[1]]]]', 3, 10)!, /nested deeper than 3 levels/);
+  assert.match(jsonShapeProblem('{"a":[1,2,3,4]}', 10, 3)!, /a list of more than 3 values/);
+  assert.equal(jsonShapeProblem('{"a":[1,2,3]}', 10, 3), null);
+  assert.equal(jsonShapeProblem('["a\\"",1]', 10, 2), null, 'an escaped quote stays in the string');
+  assert.equal(formatBytes(4 * 1024 * 1024), '4 MiB');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+});
+
+test('secrets that cannot be header values are refused by name, never shown', () => {
+  const p = parseProfile({ ...base, headers: { Authorization: 'Bearer ${secret:apiToken}' } });
+  const resolved = resolveSecrets(p, () => 'good-token');
+  assert.deepEqual(resolved.secretHeaders, ['Authorization']);
+  assert.deepEqual(resolved.secretValues, ['good-token']);
+  for (const bad of ['zq9\r\nX-Evil: 1', 'zq9\u0000', 'zq9\u20ac']) {
+    assert.throws(
+      () => resolveSecrets(p, () => bad),
+      (err: unknown) => {
+        assert.ok(err instanceof RecMarkError);
+        assert.equal(err.code, 'endpoint-secret-invalid');
+        assert.match(err.message, /The secret "apiToken" \(header Authorization\) holds/);
+        assert.ok(!err.message.includes('zq9'), 'the value is not quoted');
+        return true;
+      },
+    );
+  }
 });
 
 test('percentiles and Retry-After', () => {

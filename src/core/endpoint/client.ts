@@ -6,8 +6,21 @@
  *
  * Cancelling stops new requests at once but lets those in flight finish (each is bounded by the
  * timeout) and caches their answers, so a resumed audit never pays for them twice.
+ *
+ * The service is not trusted: redirects are followed by hand and only within the profile's
+ * origin (so the secret headers and the body go nowhere else), every body is capped while it
+ * streams (decompressed bytes), its JSON shape is bounded before parsing, and the total time a
+ * service may make RecMark wait with Retry-After is bounded.
  */
 import { CancelledError, RecMarkError } from '../errors';
+import { limits } from '../limits';
+import {
+  BodyTooLargeError,
+  formatBytes,
+  jsonShapeProblem,
+  MAX_JSON_DEPTH,
+  readCapped,
+} from './body';
 import type { AnswerCache, CachedAnswer } from './cache';
 import type { EndpointProfile, PreparedRequest } from './profile';
 
@@ -15,8 +28,11 @@ export interface EndpointTask {
   request: PreparedRequest;
   /** Cache key (requestHash). */
   key: string;
-  /** Turn a parsed JSON body into an answer; null when the body does not hold one (malformed). */
-  decode(body: unknown): CachedAnswer | null;
+  /**
+   * Turn a parsed JSON body into an answer; null (or why, as a phrase such as "an empty list")
+   * when the body does not hold one (malformed).
+   */
+  decode(body: unknown): CachedAnswer | null | string;
   /** Whether a cached answer serves this task (e.g. holds enough items). Default: any. */
   usable?(cached: CachedAnswer): boolean;
 }
@@ -44,6 +60,28 @@ const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const FATAL_STATUS = new Set([401, 403, 404, 405]);
 /** The longest Retry-After honoured (a service asking for an hour gets a minute, then a retry). */
 const MAX_RETRY_AFTER_MS = 60_000;
+/** All the Retry-After waits of one audit may add up to this many request timeouts. */
+const RETRY_AFTER_TIMEOUTS = 10;
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+/** Redirects followed per request (same origin only); more is a loop or a maze. */
+export const MAX_REDIRECTS = 5;
+
+export interface ClientOptions {
+  budget: number | null;
+  cache: AnswerCache | null;
+  random?: () => number;
+  /** Secret values (resolveSecrets): scrubbed from any message built from what the service sent. */
+  secretValues?: readonly string[];
+  /** Most values in one JSON list or object of an answer; default: the CLI's item limit. */
+  maxListValues?: number;
+}
+
+/** What one request got: a status and, for 2xx, the body (null when not UTF-8). */
+interface Reply {
+  status: number;
+  retryAfterMs: number;
+  text: string | null;
+}
 
 export class EndpointClient {
   readonly stats: TransportStats = {
@@ -59,17 +97,35 @@ export class EndpointClient {
   };
   private nextSlot = 0;
   private readonly interval: number;
+  /** Why tasks were lost, by cause ("was an empty list"): the error when none is answered. */
+  private readonly causes = new Map<string, number>();
+  private retryAfterWaitedMs = 0;
 
   constructor(
     private readonly profile: EndpointProfile,
     private readonly headers: Record<string, string>,
-    private readonly options: {
-      budget: number | null;
-      cache: AnswerCache | null;
-      random?: () => number;
-    },
+    private readonly options: ClientOptions,
   ) {
     this.interval = 1000 / profile.rateLimit;
+  }
+
+  /** The most common reason tasks got no answer, as "every answer …"; null when none was lost. */
+  failureSummary(): string | null {
+    let top: [string, number] | null = null;
+    let total = 0;
+    for (const entry of this.causes) {
+      total += entry[1];
+      if (!top || entry[1] > top[1]) top = entry;
+    }
+    if (!top) return null;
+    return top[1] === total
+      ? `every answer ${top[0]}`
+      : `${top[1]} of ${total} lost answers ${top[0]} (the most common cause)`;
+  }
+
+  private lose(cause: string): null {
+    this.causes.set(cause, (this.causes.get(cause) ?? 0) + 1);
+    return null;
   }
 
   /** Answer every task (cache first, then the network); null where an answer could not be had. */
@@ -132,69 +188,183 @@ export class EndpointClient {
       if (budget !== null && this.stats.spent >= budget) {
         this.stats.budgetExhausted = true;
         this.stats.lost.budget++;
-        return null;
+        return this.lose('was never asked for: the query budget ran out');
       }
       if (!(await this.rateSlot(signal))) return null;
       this.stats.spent++;
       if (attempt > 0) this.stats.retries++;
       const t0 = performance.now();
-      let status = 0;
-      let text = '';
-      let retryAfterMs = 0;
+      let reply: Reply = { status: 0, retryAfterMs: 0, text: '' };
+      let failure = '';
       try {
-        const res = await fetch(task.request.url, {
-          method: task.request.method,
-          headers:
-            task.request.body === undefined
-              ? this.headers
-              : { 'Content-Type': 'application/json', ...this.headers },
-          body: task.request.body,
-          // Not the user's signal: a request in flight finishes (or times out) and is cached.
-          signal: AbortSignal.timeout(timeoutMs),
-          redirect: 'follow',
-        });
-        status = res.status;
-        retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-        text = await res.text();
+        // Not the user's signal: a request in flight finishes (or times out) and is cached.
+        reply = await this.send(task.request, AbortSignal.timeout(timeoutMs));
         this.stats.latencies.push(performance.now() - t0);
       } catch (err) {
+        if (err instanceof RecMarkError) throw err;
+        if (err instanceof BodyTooLargeError) {
+          // Not retried: the service would send the same answer again.
+          return this.malformed(
+            `was larger than maxResponseBytes (${formatBytes(err.limit)}); raise "maxResponseBytes" in the profile if its answers are that large`,
+          );
+        }
         const name = (err as { name?: string })?.name;
-        if (name === 'TimeoutError' || name === 'AbortError') this.stats.failures.timeout++;
-        else this.stats.failures.network++;
+        if (name === 'TimeoutError' || name === 'AbortError') {
+          this.stats.failures.timeout++;
+          failure = `timed out (timeoutMs ${timeoutMs})`;
+        } else {
+          this.stats.failures.network++;
+          const code = (err as { cause?: { code?: unknown } })?.cause?.code;
+          failure = `failed with a network error${typeof code === 'string' ? ` (${code})` : ''}`;
+        }
       }
+      const { status, retryAfterMs } = reply;
       if (status >= 200 && status < 300) {
-        const answer = decodeBody(task, text);
-        if (answer) return answer;
+        const answer = decodeBody(task, reply.text, this.maxListValues());
+        if (typeof answer !== 'string') return answer;
         // A body that is not an answer is not retried: it is counted and the probe left out.
-        this.stats.failures.malformed++;
-        this.stats.lost.malformed++;
-        return null;
+        return this.malformed(`was malformed: ${this.redact(answer)}`);
       }
       if (status !== 0) {
         this.stats.failures.http[status] = (this.stats.failures.http[status] ?? 0) + 1;
         if (FATAL_STATUS.has(status)) throw fatalStatus(status, this.profile);
+        failure = `failed with HTTP ${status}`;
         if (!RETRY_STATUS.has(status)) {
           this.stats.lost.httpError++;
-          return null;
+          return this.lose(failure);
         }
       }
       if (attempt >= retries.max) {
         this.stats.lost.retriesExhausted++;
-        return null;
+        return this.lose(
+          retries.max > 0 ? `${failure}, ${retries.max + 1} times in a row` : failure,
+        );
       }
       const cap = Math.min(retries.maxDelayMs, retries.baseDelayMs * 2 ** attempt);
       // "Equal jitter": half the back-off fixed, half random, so clients never retry in step.
       const backoff = cap / 2 + (this.options.random ?? Math.random)() * (cap / 2);
-      const wait = Math.max(backoff, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
-      if (retryAfterMs > 0) {
+      const asked = Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
+      if (asked > 0) {
+        this.chargeRetryAfter(asked, status);
         // The service asked everyone to slow down, not just this request.
-        this.nextSlot = Math.max(
-          this.nextSlot,
-          performance.now() + Math.min(retryAfterMs, MAX_RETRY_AFTER_MS),
-        );
+        this.nextSlot = Math.max(this.nextSlot, performance.now() + asked);
       }
-      if (!(await sleep(wait, signal))) return null;
+      if (!(await sleep(Math.max(backoff, asked), signal))) return null;
     }
+  }
+
+  private malformed(cause: string): null {
+    this.stats.failures.malformed++;
+    this.stats.lost.malformed++;
+    return this.lose(cause);
+  }
+
+  private maxListValues(): number {
+    return this.options.maxListValues ?? limits().items;
+  }
+
+  /**
+   * Count a Retry-After wait against the audit's total: a service that keeps asking for waits
+   * (each honoured up to a minute) could otherwise hold an audit for hours.
+   */
+  private chargeRetryAfter(ms: number, status: number): void {
+    const most = RETRY_AFTER_TIMEOUTS * this.profile.timeoutMs;
+    if (this.retryAfterWaitedMs + ms > most)
+      throw new RecMarkError(
+        `${this.profile.name} kept asking RecMark to wait (HTTP ${status} with Retry-After): ` +
+          `${Math.round((this.retryAfterWaitedMs + ms) / 1000)} s in all, more than the ${most / 1000} s ` +
+          `one audit waits (${RETRY_AFTER_TIMEOUTS} × "timeoutMs"); run the audit later, or lower "rateLimit".`,
+        'endpoint-retry-after',
+      );
+    this.retryAfterWaitedMs += ms;
+  }
+
+  /**
+   * One request, following redirects by hand within the first URL's origin (scheme, host, port):
+   * a redirect elsewhere is refused before anything is sent there, so neither the secret headers
+   * nor the body ever leave the profile's origin. Each hop counts as a request.
+   */
+  private async send(request: PreparedRequest, signal: AbortSignal): Promise<Reply> {
+    const origin = new URL(request.url).origin;
+    let url = request.url;
+    let method = request.method;
+    let body = request.body;
+    for (let hop = 0; ; hop++) {
+      const res = await fetch(url, {
+        method,
+        headers:
+          body === undefined
+            ? this.headers
+            : { 'Content-Type': 'application/json', ...this.headers },
+        body,
+        signal,
+        redirect: 'manual',
+      });
+      const location = REDIRECT_STATUS.has(res.status) ? res.headers.get('location') : null;
+      if (location === null) {
+        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+        if (res.status < 200 || res.status >= 300) {
+          // An error body is not needed, so none is read (nor buffered).
+          await res.body?.cancel().catch(() => undefined);
+          return { status: res.status, retryAfterMs, text: '' };
+        }
+        const text = await readCapped(res, this.profile.maxResponseBytes);
+        return { status: res.status, retryAfterMs, text };
+      }
+      await res.body?.cancel().catch(() => undefined);
+      const next = this.redirectTarget(origin, url, location, res.status, hop);
+      this.stats.spent++;
+      // As browsers do: 303, and 301/302 after a POST, become a GET without the body.
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+      }
+      url = next;
+    }
+  }
+
+  /** Where a redirect leads, or the error refusing it (another origin, a loop, no address). */
+  private redirectTarget(
+    origin: string,
+    from: string,
+    location: string,
+    status: number,
+    hop: number,
+  ): string {
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      throw new RecMarkError(
+        `${this.profile.name}: the endpoint ${origin} answered HTTP ${status} with a Location that is not an address; check "url" in the profile.`,
+        'endpoint-redirect',
+      );
+    }
+    if (next.origin !== origin) {
+      const to = next.origin === 'null' ? `a ${next.protocol} address` : next.origin;
+      throw new RecMarkError(
+        `${this.profile.name}: the endpoint ${origin} redirected (HTTP ${status}) to ${this.redact(to)}, another origin; ` +
+          "RecMark follows redirects only within the profile's origin, so nothing was sent there and the secret headers were not forwarded. " +
+          'If the service has moved, point "url" at its new address.',
+        'endpoint-redirect',
+      );
+    }
+    if (hop >= MAX_REDIRECTS)
+      throw new RecMarkError(
+        `${this.profile.name}: the endpoint ${origin} redirected more than ${MAX_REDIRECTS} times in a row (a loop?); point "url" at the final address.`,
+        'endpoint-redirect',
+      );
+    return next.href;
+  }
+
+  /** A message with every secret value blotted out (a hostile service may echo one back). */
+  private redact(text: string): string {
+    let out = text;
+    for (const secret of this.options.secretValues ?? []) {
+      const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      out = out.replace(new RegExp(escaped, 'gi'), '[secret]');
+    }
+    return out;
   }
 
   /** Wait for the next request slot under the rate limit; false when cancelled meanwhile. */
@@ -206,11 +376,25 @@ export class EndpointClient {
   }
 }
 
-function decodeBody(task: EndpointTask, text: string): CachedAnswer | null {
+/** The answer in a 2xx body, or why there is none (never quoting the body: it may echo secrets). */
+function decodeBody(
+  task: EndpointTask,
+  text: string | null,
+  maxListValues: number,
+): CachedAnswer | string {
+  if (text === null) return 'not UTF-8 text';
+  const shape = jsonShapeProblem(text, MAX_JSON_DEPTH, maxListValues);
+  if (shape) return shape;
+  let json: unknown;
   try {
-    return task.decode(JSON.parse(text));
+    json = JSON.parse(text);
   } catch {
-    return null;
+    return text.trim() === '' ? 'an empty body' : 'not JSON';
+  }
+  try {
+    return task.decode(json) ?? 'no answer where "response" points';
+  } catch {
+    return 'no answer where "response" points';
   }
 }
 

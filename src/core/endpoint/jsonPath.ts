@@ -50,8 +50,13 @@ export function evaluateJsonPath(value: unknown, steps: readonly PathStep[]): un
     for (const v of current) {
       if (step.kind === 'all') {
         spread = true;
-        if (Array.isArray(v)) next.push(...(v as unknown[]));
-        else if (v !== null && typeof v === 'object') next.push(...Object.values(v));
+        // A loop, not push(...v): spreading a list of ~10^5 values overflows the call stack.
+        const values: unknown[] = Array.isArray(v)
+          ? v
+          : v !== null && typeof v === 'object'
+            ? Object.values(v)
+            : [];
+        for (const x of values) next.push(x);
       } else if (step.kind === 'index') {
         if (Array.isArray(v) && step.index < v.length) next.push(v[step.index]);
       } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {

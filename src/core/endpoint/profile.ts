@@ -12,6 +12,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RecMarkError } from '../errors';
+import { limits, raiseHint } from '../limits';
+import { formatBytes } from './body';
 import { parseJsonPath, type PathStep } from './jsonPath';
 import { readIdMap, type IdMap, type ServiceId } from './idMap';
 
@@ -38,6 +40,8 @@ export interface EndpointProfile {
   retries: { max: number; baseDelayMs: number; maxDelayMs: number };
   /** Most HTTP requests (retries included) one audit may send; null = no limit. */
   budget: number | null;
+  /** Largest answer body read, in bytes after decompression; a longer one is cut off unread. */
+  maxResponseBytes: number;
 }
 
 export const PROFILE_DEFAULTS = {
@@ -47,6 +51,19 @@ export const PROFILE_DEFAULTS = {
   timeoutMs: 10_000,
   retries: { max: 4, baseDelayMs: 250, maxDelayMs: 8_000 },
   budget: 20_000,
+  maxResponseBytes: 4 * 1024 * 1024,
+};
+
+/**
+ * Bounds on the profile's numbers, checked when it is read (before any request). They keep every
+ * timer within what setTimeout can hold (2^31 ms) and every wait and allocation sane; numItems
+ * obeys the CLI's item limit (RECMARK_MAX_ITEMS).
+ */
+export const PROFILE_LIMITS = {
+  rateLimit: { min: 0.01, max: 10_000 },
+  timeoutMs: { min: 10, max: 600_000 },
+  delayMs: { max: 600_000 },
+  maxResponseBytes: { min: 1024, max: 256 * 1024 * 1024 },
 };
 
 const TOP_LEVEL = [
@@ -65,6 +82,7 @@ const TOP_LEVEL = [
   'timeoutMs',
   'retries',
   'budget',
+  'maxResponseBytes',
 ];
 
 const SECRET_RE = /\$\{secret:([A-Za-z][A-Za-z0-9_]*)\}/g;
@@ -122,6 +140,7 @@ function positive(
   fallback: number,
   integer: boolean,
   hint: string,
+  range: { min?: number; max?: number } = {},
 ): number {
   if (v === undefined) return fallback;
   if (
@@ -135,7 +154,29 @@ function positive(
       field,
       `must be a positive ${integer ? 'integer' : 'number'} (${hint}), got ${JSON.stringify(v)}.`,
     );
+  const { min = 0, max = Infinity } = range;
+  if (v < min || v > max)
+    fail(
+      label,
+      field,
+      `must be ${max === Infinity ? `at least ${min}` : min === 0 ? `at most ${max}` : `from ${min} to ${max}`} (${hint}), got ${v}.`,
+    );
   return v;
+}
+
+/**
+ * Why a header value cannot be sent (without quoting it: it may hold a secret), or null. A line
+ * break or another control character (tab aside) would end the header line early and inject
+ * headers; HTTP/1.1 header values are bytes, so fetch refuses characters beyond Latin-1.
+ */
+function headerValueProblem(value: string): string | null {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f)
+      return 'holds a line break or another control character';
+    if (c > 0xff) return 'holds a character outside Latin-1';
+  }
+  return null;
 }
 
 /** Validate a parsed profile; every problem names the field and how to fix it. */
@@ -184,6 +225,8 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
       if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
         fail(label, `headers.${name}`, 'is not a valid header name.');
       checkPlaceholders(label, `headers.${name}`, text, ['secret']);
+      const problem = headerValueProblem(text);
+      if (problem) fail(label, `headers.${name}`, `${problem}; write the value on one line.`);
       if (CREDENTIAL_HEADER.test(name) && text.trim() !== '' && !text.includes('${secret:')) {
         fail(
           label,
@@ -272,8 +315,17 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
   }
 
   let numItems: number | undefined;
-  if (v.numItems !== undefined)
+  if (v.numItems !== undefined) {
     numItems = positive(label, 'numItems', v.numItems, 0, true, 'real items in the catalogue');
+    const most = limits().items;
+    if (numItems > most)
+      fail(
+        label,
+        'numItems',
+        `is ${numItems}, more than the ${most} items allowed; ${raiseHint('items')}.`,
+      );
+  }
+  const delay = { max: PROFILE_LIMITS.delayMs.max };
 
   let retries = PROFILE_DEFAULTS.retries;
   if (v.retries !== undefined) {
@@ -292,6 +344,7 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
         retries.baseDelayMs,
         false,
         'first back-off delay in ms',
+        delay,
       ),
       maxDelayMs: positive(
         label,
@@ -300,6 +353,7 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
         retries.maxDelayMs,
         false,
         'longest back-off delay in ms',
+        delay,
       ),
     };
   }
@@ -343,6 +397,7 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
       PROFILE_DEFAULTS.rateLimit,
       false,
       'requests per second',
+      PROFILE_LIMITS.rateLimit,
     ),
     concurrency,
     timeoutMs: positive(
@@ -352,9 +407,19 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
       PROFILE_DEFAULTS.timeoutMs,
       false,
       'per-request timeout in ms',
+      PROFILE_LIMITS.timeoutMs,
     ),
     retries,
     budget,
+    maxResponseBytes: positive(
+      label,
+      'maxResponseBytes',
+      v.maxResponseBytes,
+      PROFILE_DEFAULTS.maxResponseBytes,
+      true,
+      `largest answer in bytes, after decompression; default ${formatBytes(PROFILE_DEFAULTS.maxResponseBytes)}`,
+      PROFILE_LIMITS.maxResponseBytes,
+    ),
   };
 }
 
@@ -402,19 +467,46 @@ export function resolveHeaders(
   profile: EndpointProfile,
   secrets: SecretResolver,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
+  return resolveSecrets(profile, secrets).headers;
+}
+
+export interface ResolvedHeaders {
+  headers: Record<string, string>;
+  /** Names of the headers that carry a secret: sent to the profile's origin only. */
+  secretHeaders: string[];
+  /** The secret values, to scrub from any message built from what a service sent. */
+  secretValues: string[];
+}
+
+/**
+ * Headers with secrets filled in, and which ones carry them. A missing secret, or one that cannot
+ * be a header value (a line break would inject headers), is an error naming the secret and where
+ * to set it, never its value.
+ */
+export function resolveSecrets(profile: EndpointProfile, secrets: SecretResolver): ResolvedHeaders {
+  const headers: Record<string, string> = {};
+  const secretHeaders: string[] = [];
+  const secretValues = new Set<string>();
   for (const [name, text] of Object.entries(profile.headers)) {
-    out[name] = text.replace(SECRET_RE, (_m, secret: string) => {
+    headers[name] = text.replace(SECRET_RE, (_m, secret: string) => {
       const value = secrets(secret);
       if (value === undefined || value === '')
         throw new RecMarkError(
           `The endpoint profile needs the secret "${secret}" (header ${name}); set the environment variable ${secretEnvName(secret)} (in VS Code you are asked for it).`,
           'endpoint-secret-missing',
         );
+      const problem = headerValueProblem(value);
+      if (problem)
+        throw new RecMarkError(
+          `The secret "${secret}" (header ${name}) ${problem}, so it cannot be sent as a header; set ${secretEnvName(secret)} to the bare token (in VS Code, enter it again).`,
+          'endpoint-secret-invalid',
+        );
+      secretValues.add(value);
       return value;
     });
+    if (text.includes('${secret:')) secretHeaders.push(name);
   }
-  return out;
+  return { headers, secretHeaders, secretValues: [...secretValues] };
 }
 
 export interface PreparedRequest {
@@ -502,5 +594,6 @@ export function profileTemplate(name: string): Record<string, unknown> {
     timeoutMs: PROFILE_DEFAULTS.timeoutMs,
     retries: PROFILE_DEFAULTS.retries,
     budget: PROFILE_DEFAULTS.budget,
+    maxResponseBytes: PROFILE_DEFAULTS.maxResponseBytes,
   };
 }

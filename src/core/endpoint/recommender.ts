@@ -63,39 +63,53 @@ export class EndpointRecommender implements Recommender {
     return model;
   }
 
-  /** A response body as ranked model ids (and scores); null when it holds no answer. */
-  private decode(body: unknown): Decoded | null {
+  /**
+   * A response body as ranked model ids (and scores), or why it holds no answer. An answer with
+   * no catalogue item is not one: it says nothing about any rank (read as "beyond rank 0" it
+   * would count as evidence of absence).
+   */
+  private decode(body: unknown): Decoded | string {
     const ids = this.paths.items ? evaluateJsonPath(body, this.paths.items) : undefined;
     const scores = this.paths.scores ? evaluateJsonPath(body, this.paths.scores) : undefined;
-    if (this.paths.items && !Array.isArray(ids)) return null;
-    if (this.paths.scores && (scores === null || typeof scores !== 'object')) return null;
+    if (this.paths.items && !Array.isArray(ids))
+      return `no list at "${this.profile.response.items}"`;
+    if (this.paths.scores && (scores === null || typeof scores !== 'object'))
+      return `no list or object at "${this.profile.response.scores}"`;
     const pairs: { id: number; score: number }[] = [];
     const seen = new Set<number>();
-    const add = (raw: unknown, score: number): boolean => {
-      if (this.paths.scores && (typeof score !== 'number' || !Number.isFinite(score))) return false;
+    let listed = 0;
+    const add = (raw: unknown, score: number): string | null => {
+      if (typeof raw !== 'number' && typeof raw !== 'string')
+        return 'an id that is neither a number nor a string';
+      if (this.paths.scores && (typeof score !== 'number' || !Number.isFinite(score)))
+        return 'a score that is not a finite number';
+      listed++;
       const id = this.toModel(raw);
       if (id !== null && !seen.has(id)) {
         seen.add(id);
         pairs.push({ id, score });
       }
-      return true;
+      return null;
     };
+    let problem: string | null = null;
     if (Array.isArray(ids)) {
       if (this.paths.scores && (!Array.isArray(scores) || scores.length !== ids.length))
-        return null;
-      for (let i = 0; i < ids.length; i++) {
-        if (typeof ids[i] !== 'number' && typeof ids[i] !== 'string') return null;
-        if (!add(ids[i], this.paths.scores ? ((scores as unknown[])[i] as number) : NaN))
-          return null;
-      }
+        return 'ids and scores of different lengths';
+      for (let i = 0; i < ids.length && !problem; i++)
+        problem = add(ids[i], this.paths.scores ? ((scores as unknown[])[i] as number) : NaN);
     } else if (Array.isArray(scores)) {
       // Scores only, as an array: the position is the service id.
-      for (let i = 0; i < scores.length; i++) if (!add(i, scores[i] as number)) return null;
+      for (let i = 0; i < scores.length && !problem; i++) problem = add(i, scores[i] as number);
     } else {
       // Scores only, as an object: service id → score.
-      for (const [id, score] of Object.entries(scores as Record<string, unknown>))
-        if (!add(id, score as number)) return null;
+      for (const [id, score] of Object.entries(scores as Record<string, unknown>)) {
+        problem = add(id, score as number);
+        if (problem) break;
+      }
     }
+    if (problem) return problem;
+    if (pairs.length === 0)
+      return listed === 0 ? 'an empty list' : `a list of ${listed} ids, none in the catalogue`;
     if (!this.paths.scores) return { ranked: pairs.map((p) => p.id), scores: null };
     // Best first; ties to the lower id, as on a checkpoint (onnx/topk.ts).
     pairs.sort((a, b) => b.score - a.score || a.id - b.id);
@@ -116,7 +130,8 @@ export class EndpointRecommender implements Recommender {
         key: requestHash(request),
         decode: (body) => {
           const d = this.decode(body);
-          return d ? { ids: d.ranked.slice(0, need), complete: d.ranked.length < need } : null;
+          if (typeof d === 'string') return d;
+          return { ids: d.ranked.slice(0, need), complete: d.ranked.length < need };
         },
         usable: (c) => 'ids' in c && (c.complete || c.ids.length >= need),
       };
@@ -142,9 +157,9 @@ export class EndpointRecommender implements Recommender {
         request,
         // Salted: the cache must not reveal which answers continue the secret sequence.
         key: requestHash(request, this.rankSalt),
-        decode: (body): CachedAnswer | null => {
+        decode: (body): CachedAnswer | string => {
           const d = this.decode(body);
-          return d ? rankIn(d, q.target, n) : null;
+          return typeof d === 'string' ? d : rankIn(d, q.target, n);
         },
       };
     });

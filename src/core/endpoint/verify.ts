@@ -15,12 +15,13 @@ import { auditGrew, GREW_DEFAULTS, type VerifyGrewOptions } from '../watermark/g
 import { NOT_AN_ITEM, type AowKey, type GrewKey, type WatermarkKey } from '../watermark/key';
 import { AnswerCache } from './cache';
 import { EndpointClient, percentile } from './client';
+import { limits } from '../limits';
 import type { IdMap } from './idMap';
 import {
   envSecrets,
   loadIdMap,
   readProfile,
-  resolveHeaders,
+  resolveSecrets,
   responsePaths,
   type EndpointProfile,
   type SecretResolver,
@@ -95,6 +96,14 @@ function catalogue(profile: EndpointProfile, key: WatermarkKey, idMap: IdMap | n
   return ids;
 }
 
+/**
+ * Most values one list (or object) of an answer may hold: a ranking of the whole catalogue, with
+ * room for service items the id map leaves out; never more than the CLI's item limit.
+ */
+function maxListValues(catalogueSize: number): number {
+  return Math.min(limits().items, Math.max(4 * catalogueSize, 10_000));
+}
+
 function answersKind(profile: EndpointProfile): string {
   const { items, scores } = profile.response;
   return items && scores ? 'ranked ids with scores' : items ? 'ranked ids' : 'scores';
@@ -125,7 +134,7 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
   progress({ message: 'Reading the endpoint profile' });
   const profile =
     typeof options.profile === 'string' ? await readProfile(options.profile) : options.profile;
-  const headers = resolveHeaders(profile, options.secrets ?? envSecrets);
+  const { headers, secretValues } = resolveSecrets(profile, options.secrets ?? envSecrets);
   const paths = responsePaths(profile);
   const idMap = await loadIdMap(profile);
   const itemIds = catalogue(profile, key, idMap);
@@ -156,7 +165,12 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
     : null;
   timer.lap('load');
 
-  const client = new EndpointClient(profile, headers, { budget, cache });
+  const client = new EndpointClient(profile, headers, {
+    budget,
+    cache,
+    secretValues,
+    maxListValues: maxListValues(itemIds.length),
+  });
   // AOW cache keys are salted with the key itself (see cache.ts).
   const salt =
     key.scheme === 'aow'
@@ -198,11 +212,19 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
       );
     }
   } catch (err) {
-    if (err instanceof RecMarkError && err.code === 'no-answers' && client.stats.budgetExhausted) {
-      throw new RecMarkError(
-        `The query budget (${budget} requests) was spent before any probe was answered; raise "budget" in the profile or --budget.`,
-        'budget-exhausted',
-      );
+    if (err instanceof RecMarkError && err.code === 'no-answers') {
+      if (client.stats.budgetExhausted)
+        throw new RecMarkError(
+          `The query budget (${budget} requests) was spent before any probe was answered; raise "budget" in the profile or --budget.`,
+          'budget-exhausted',
+        );
+      const why = client.failureSummary();
+      // Name what went wrong, not just that nothing came back.
+      if (why)
+        throw new RecMarkError(
+          `None of the ${tally.wanted} probes was answered by ${profile.name}: ${why}.`,
+          'no-answers',
+        );
     }
     throw err;
   } finally {
