@@ -20,11 +20,12 @@ import { CancelledError, RecMarkError } from './core/errors';
 import { formatModelCard, inspectModel } from './core/report/modelCard';
 import type { AuditReport } from './core/report/report';
 import { formatPValue } from './core/stats/tests';
+import { sidecarPath } from './core/onnx/adapter';
 import { embedAow, type AowStart, type AowUtility } from './core/watermark/aow';
 import { embedGrew, GREW_DEFAULTS, GREW_MODES, type GrewMode } from './core/watermark/grew';
 import { readKeyFile } from './core/watermark/key';
 import { verifyWithKeys } from './core/watermark/verify';
-import { assertWritableFolder, writeFileAtomic } from './core/util/files';
+import { checkOutputPath, writeFileAtomic } from './core/util/files';
 import type { Progress } from './core/util/progress';
 
 const USAGE = `Usage: recmark <command> [options]
@@ -54,13 +55,13 @@ Commands:
       teaches the continuation after any history, so the watermark survives model extraction.
 
   verify MODEL --key KEY [--key KEY2 ...] [--data FILE] [--probes 1000] [--top-k 20]
-               [--null-keys 200] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
+               [--null-keys 200] [--seed 1] [--alpha 1e-4] [--report-html FILE [--force]] [--json]
       Check a suspect model for the watermark of KEY (GREW or AOW, read from the key file);
       prints the verdict and the evidence. With several keys: one report, strongest first.
 
   verify --endpoint PROFILE.recmark-endpoint.json --key KEY [--probes 1000] [--data FILE]
                [--top-k 20] [--null-keys 200] [--seed 1] [--alpha 1e-4] [--budget N]
-               [--cache DIR | --no-cache] [--report-html FILE] [--json]
+               [--cache DIR | --no-cache] [--report-html FILE [--force]] [--json]
       The same audit through a live recommendation endpoint (black-box, within the query
       budget); also prints queries spent, failures, probes lost and latency. Secrets the
       profile names (\${secret:NAME}) come from RECMARK_SECRET_<NAME>. Answers are cached in
@@ -109,7 +110,7 @@ Commands:
       with MODEL and, with --data, both models' Recall/NDCG@10. Then run "verify" on SURROGATE.
 
   robustness MODEL --key KEY [--data FILE] [--attacks extraction,finetune,prune,noise,...]
-             [--probes 1000] [--seed 1] [--alpha 1e-4] [--report-html FILE] [--json]
+             [--probes 1000] [--seed 1] [--alpha 1e-4] [--report-html FILE [--force]] [--json]
       Robustness sweep of a watermarked MODEL: run extraction (3,000 sequences), fine-tuning on
       1/5/10% of users (needs --data), pruning at 20/50/80%, noise at 0.1/0.5, int8
       quantization, stripping post-processing, overwriting with a thief's own GREW and AOW
@@ -117,6 +118,9 @@ Commands:
       and print the audit with one row per attack. --attacks picks kinds among extraction,
       finetune, prune, noise, quantize, strip, overwrite, extract-finetune. Writes no model
       files.
+
+Outputs (--out, --key-out, --report-html) are new files: an existing file is replaced only with
+--force, an input never; the checks run before any work starts.
 
 Options:
   -h, --help     Show this help.
@@ -163,21 +167,18 @@ function intOption(value: string | undefined, name: string): number | undefined 
   return n;
 }
 
-/** Outputs are new files: never the input, never an existing file unless --force. */
-async function checkOutput(file: string, inputs: string[], force: boolean): Promise<void> {
-  const abs = path.resolve(file);
-  if (inputs.some((i) => path.resolve(i) === abs)) {
-    throw new RecMarkError(
-      `Refusing to overwrite the input ${file}; choose a new output path.`,
-      'usage',
-    );
-  }
-  if (!force && existsSync(abs))
-    throw new RecMarkError(`${file} already exists; pass --force to replace it.`, 'usage');
-  if (!existsSync(path.dirname(abs)))
-    throw new RecMarkError(`Folder ${path.dirname(abs)} does not exist.`, 'usage');
-  // Fail now, not after minutes of work, if the folder cannot take a new file.
-  await assertWritableFolder(abs);
+/**
+ * Outputs are new files: never an input (by path, symlink or hard link), never a folder, never
+ * an existing file unless --force; checked before any work (see checkOutputPath).
+ */
+async function checkOutput(
+  file: string,
+  inputs: (string | undefined)[],
+  force: boolean,
+  flag = '--out',
+): Promise<void> {
+  const named = inputs.filter((i): i is string => !!i);
+  await checkOutputPath(file, { flag, inputs: named, force });
 }
 
 /** MODEL and --out of an attack verb: one MODEL, an OUT that is new (or --force) and no input. */
@@ -192,7 +193,7 @@ async function attackPaths(
     throw new UsageError(`attack ${verb} takes exactly one MODEL path`);
   if (!values.out)
     throw new UsageError(`attack ${verb} needs --out ${options.outName ?? 'OUT.onnx'}`);
-  const inputs = [model, values.data, ...(options.inputs ?? [])].filter((i): i is string => !!i);
+  const inputs = [model, sidecarPath(model), values.data, ...(options.inputs ?? [])];
   await checkOutput(values.out, inputs, values.force ?? false);
   return { model, out: values.out };
 }
@@ -219,15 +220,16 @@ async function embedCommand(args: string[], signal: AbortSignal): Promise<void> 
 async function embedTargets(
   scheme: string,
   positionals: string[],
-  values: { out?: string; 'key-out'?: string; force?: boolean },
+  values: { out?: string; 'key-out'?: string; data?: string; force?: boolean },
 ): Promise<{ model: string; out: string; keyOut: string }> {
   const [model, ...extra] = positionals;
   if (!model || extra.length > 0)
     throw new UsageError(`embed ${scheme} takes exactly one MODEL path`);
   if (!values.out) throw new UsageError(`embed ${scheme} needs --out OUT.onnx`);
   if (!values['key-out']) throw new UsageError(`embed ${scheme} needs --key-out KEY.wmkey.json`);
-  await checkOutput(values.out, [model], values.force ?? false);
-  await checkOutput(values['key-out'], [model, values.out], values.force ?? false);
+  const inputs = [model, sidecarPath(model), values.data];
+  await checkOutput(values.out, inputs, values.force ?? false);
+  await checkOutput(values['key-out'], [...inputs, values.out], values.force ?? false, '--key-out');
   return { model, out: values.out, keyOut: values['key-out'] };
 }
 
@@ -432,6 +434,7 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
     seed: { type: 'string' },
     alpha: { type: 'string' },
     'report-html': { type: 'string' },
+    force: { type: 'boolean' },
     json: { type: 'boolean' },
     endpoint: { type: 'string' },
     budget: { type: 'string' },
@@ -452,7 +455,10 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
   if (endpoint !== undefined && values.key.length > 1)
     throw new UsageError('verify --endpoint takes one --key (each key spends queries)');
   const model = endpoint ?? positionals[0];
-  if (values['report-html']) await checkOutput(values['report-html'], [model, ...values.key], true);
+  const inputs = [model, ...values.key, values.data];
+  if (endpoint === undefined) inputs.push(sidecarPath(model));
+  if (values['report-html'])
+    await checkOutput(values['report-html'], inputs, values.force ?? false, '--report-html');
   const keys = [];
   for (const file of values.key) keys.push(await readKeyFile(file));
   const quiet = values.json ?? false;
@@ -560,7 +566,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     throw new UsageError('attack finetune takes exactly one MODEL path');
   if (!values.data) throw new UsageError('attack finetune needs --data FILE');
   if (!values.out) throw new UsageError('attack finetune needs --out OUT.onnx');
-  await checkOutput(values.out, [model, values.data], values.force ?? false);
+  await checkOutput(values.out, [model, sidecarPath(model), values.data], values.force ?? false);
   const quiet = values.json ?? false;
   const r = await finetuneAttack({
     model,
@@ -840,6 +846,7 @@ async function robustnessCommand(args: string[], signal: AbortSignal): Promise<v
     seed: { type: 'string' },
     alpha: { type: 'string' },
     'report-html': { type: 'string' },
+    force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError('robustness takes exactly one MODEL path');
@@ -850,7 +857,9 @@ async function robustnessCommand(args: string[], signal: AbortSignal): Promise<v
   const unknown = attacks?.filter((a) => !kinds.includes(a)) ?? [];
   if (unknown.length > 0)
     throw new UsageError(`--attacks takes ${kinds.join(', ')}; "${unknown.join(', ')}" is not one`);
-  if (values['report-html']) await checkOutput(values['report-html'], [model, values.key], true);
+  const inputs = [model, sidecarPath(model), values.key, values.data];
+  if (values['report-html'])
+    await checkOutput(values['report-html'], inputs, values.force ?? false, '--report-html');
   const key = await readKeyFile(values.key);
   const quiet = values.json ?? false;
   const report = await robustnessSweep({

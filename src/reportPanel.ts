@@ -116,7 +116,8 @@ export class ReportPanel {
       ext === 'json'
         ? `${JSON.stringify(report, null, 2)}\n`
         : reportToHtml(report, await this.assets());
-    if (target.scheme === 'file') await writeFileAtomic(target.fsPath, text);
+    // The save dialog asked before replacing an existing file.
+    if (target.scheme === 'file') await writeFileAtomic(target.fsPath, text, { replace: true });
     else await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
     const open = await vscode.window.showInformationMessage(
       `Report exported to ${vscode.workspace.asRelativePath(target)}.`,

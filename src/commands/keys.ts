@@ -1,6 +1,7 @@
 /** Import, export and pick watermark keys (SecretStorage inside VS Code, files outside). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { allowReplace } from '../core/util/files';
 import { readKeyFile, writeKeyFile, type WatermarkKey } from '../core/watermark/key';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
@@ -47,6 +48,8 @@ export async function exportKeyCommand(store: KeyStore): Promise<void> {
     filters: { 'RecMark keys': ['json'] },
   });
   if (!target) return;
+  // The save dialog asked before replacing an existing file.
+  allowReplace(target.fsPath);
   await writeKeyFile(target.fsPath, key, true);
   log.info(`Exported key ${key.keyId} to a file (mode 0600).`);
   void vscode.window.showInformationMessage(`Key ${key.keyId} exported (readable only by you).`);

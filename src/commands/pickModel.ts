@@ -1,6 +1,7 @@
 /** Choose an .onnx checkpoint: the active one, else a quick pick over the workspace, else a file dialog. */
 import * as vscode from 'vscode';
-import { assertWritableFolder } from '../core/util/files';
+import { sidecarPath } from '../core/onnx/adapter';
+import { checkOutputPath } from '../core/util/files';
 
 export async function pickModel(title: string): Promise<vscode.Uri | undefined> {
   const files = await vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 500);
@@ -38,7 +39,13 @@ export async function pickOutputModel(
   });
   if (out && out.fsPath === model.fsPath)
     throw new Error(`The ${what} must be a new file; the original is never modified.`);
-  // A read-only or missing folder is reported now, not after minutes of work.
-  if (out?.scheme === 'file') await assertWritableFolder(out.fsPath);
+  // The CLI's rule: never an input (symlinks, hard links), a missing or read-only folder now,
+  // not after minutes of work. The save dialog has already asked before replacing a file.
+  if (out?.scheme === 'file')
+    await checkOutputPath(out.fsPath, {
+      flag: `The ${what}`,
+      inputs: [model.fsPath, sidecarPath(model.fsPath)],
+      force: true,
+    });
   return out;
 }

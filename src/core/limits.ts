@@ -20,6 +20,12 @@ export interface Limits {
   dataLines: number;
   /** Size of a key file, in bytes. */
   keyBytes: number;
+  /** Size of an interaction data file, in bytes. */
+  dataBytes: number;
+  /** Size of an endpoint profile's id map, in bytes. */
+  idMapBytes: number;
+  /** Elements one tensor built from a shape (ConstantOfShape, Expand, Tile, ...) may hold. */
+  shapeElements: number;
 }
 
 const MiB = 1024 * 1024;
@@ -27,7 +33,9 @@ const MiB = 1024 * 1024;
 /**
  * 2 GiB is the most one ONNX protobuf can hold (and what embedding can write); 10M items keep a
  * key file under 30 MB and a score row under 40 MB; 4,096 positions is 8-20x what sequential
- * recommenders are trained with; 5M interaction lines take about 300 MB as parsed sequences.
+ * recommenders are trained with; 5M interaction lines take about 300 MB as parsed sequences (and
+ * 1 GiB of text is 5M lines at 200 bytes each); an id map of 10M items is about 200 MB; 2^28
+ * float32 elements (1 GiB) is 25x the score row of the largest catalogue.
  */
 export const DEFAULT_LIMITS: Readonly<Limits> = {
   modelBytes: 2048 * MiB,
@@ -36,6 +44,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   probes: 1_000_000,
   dataLines: 5_000_000,
   keyBytes: 64 * MiB,
+  dataBytes: 1024 * MiB,
+  idMapBytes: 256 * MiB,
+  shapeElements: 2 ** 28,
 };
 
 /** The environment variable that overrides each limit, and its unit. */
@@ -46,10 +57,16 @@ export const LIMIT_ENV: Record<keyof Limits, { name: string; unit: number }> = {
   probes: { name: 'RECMARK_MAX_PROBES', unit: 1 },
   dataLines: { name: 'RECMARK_MAX_DATA_LINES', unit: 1 },
   keyBytes: { name: 'RECMARK_MAX_KEY_MB', unit: MiB },
+  dataBytes: { name: 'RECMARK_MAX_DATA_MB', unit: MiB },
+  idMapBytes: { name: 'RECMARK_MAX_ID_MAP_MB', unit: MiB },
+  shapeElements: { name: 'RECMARK_MAX_SHAPE_ELEMENTS', unit: 1 },
 };
 
 /** A sidecar is a handful of keys; anything bigger is not one. Not user-tunable. */
 export const SIDECAR_MAX_BYTES = 1 * MiB;
+
+/** An endpoint profile is a page of JSON; its id map is a separate file. Not user-tunable. */
+export const PROFILE_MAX_BYTES = 1 * MiB;
 
 /**
  * Scoring batches are cut so one output tensor stays under this many bytes: at 1M items a

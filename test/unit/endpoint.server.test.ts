@@ -5,7 +5,7 @@
  * query budget; the CLI with a secret from the environment.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { verifyEndpoint } from '../../src/core/endpoint/verify';
@@ -290,12 +290,14 @@ test('CLI: verify --endpoint with the sample profile, the token from the environ
   >;
   const work = tempDir();
   const profileFile = path.join(work, 'local.recmark-endpoint.json');
+  // An id map must sit next to its profile (issue 15), so it is copied beside this one.
+  copyFileSync(itemMap, path.join(work, 'item_map.csv'));
   writeFileSync(
     profileFile,
     JSON.stringify({
       ...sample,
       url: server.url,
-      idMap: { ...(sample.idMap as object), file: itemMap },
+      idMap: { ...(sample.idMap as object), file: 'item_map.csv' },
     }),
   );
   const cacheDir = path.join(work, 'cache');

@@ -136,7 +136,7 @@ test('key files are exactly 0600, whatever the umask and whatever they replace',
   writeFileSync(file, 'old', { mode: 0o644 });
   const previous = process.umask(0);
   try {
-    await writeFileAtomic(file, '{"secret":"x"}\n', { mode: 0o600 });
+    await writeFileAtomic(file, '{"secret":"x"}\n', { mode: 0o600, replace: true });
   } finally {
     process.umask(previous);
   }

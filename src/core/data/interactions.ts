@@ -3,10 +3,12 @@
  * the model's index space (DESIGN.md §7). A first line with non-numeric fields is a header.
  * Streams the file so large logs do not sit in memory as text.
  */
-import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
+import { openInputFile } from '../util/files';
 import type { Adapter } from '../onnx/adapter';
 
 export interface Interactions {
@@ -29,18 +31,12 @@ export async function readInteractions(
   options: ReadOptions = {},
 ): Promise<Interactions> {
   const maxLines = options.maxLines ?? limits().dataLines;
-  const byUser = new Map<string, { item: number; time: number; order: number }[]>();
-  let lineNo = 0;
-  let records = 0;
-  let hasTime = false;
-  const stream = createReadStream(file);
-  const opened = new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  });
+  const maxBytes = limits().dataBytes;
+  let opened: Awaited<ReturnType<typeof openInputFile>>;
   try {
-    await opened;
+    opened = await openInputFile(file, { what: 'Data file', code: 'data-missing' });
   } catch (err) {
+    if (err instanceof RecMarkError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new RecMarkError(
       code === 'ENOENT'
@@ -49,15 +45,58 @@ export async function readInteractions(
       'data-missing',
     );
   }
+  const { handle } = opened;
   const tooLarge = (): RecMarkError =>
     new RecMarkError(
       `${file} has more than ${maxLines.toLocaleString('en-US')} lines; sample users or split it, ` +
         `or ${raiseHint('dataLines')}.`,
       'data-too-large',
     );
+  const tooManyBytes = (): RecMarkError =>
+    new RecMarkError(
+      `${file} is larger than ${maxBytes.toLocaleString('en-US')} bytes; sample users or split it, ` +
+        `or ${raiseHint('dataBytes')}.`,
+      'data-too-large',
+    );
+  try {
+    return await parseInteractions(file, handle, {
+      ...options,
+      maxLines,
+      maxBytes,
+      tooLarge,
+      tooManyBytes,
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+interface ParseLimits extends ReadOptions {
+  maxLines: number;
+  maxBytes: number;
+  tooLarge: () => RecMarkError;
+  tooManyBytes: () => RecMarkError;
+}
+
+/** Both passes read the one checked handle, each stopping one byte past the size limit. */
+async function parseInteractions(
+  file: string,
+  handle: FileHandle,
+  options: ParseLimits,
+): Promise<Interactions> {
+  const { maxLines, maxBytes, tooLarge } = options;
+  const byUser = new Map<string, { item: number; time: number; order: number }[]>();
+  let lineNo = 0;
+  let records = 0;
+  let hasTime = false;
+  if ((await handle.stat()).size > maxBytes) throw options.tooManyBytes();
+  const bounded = (): AsyncGenerator<Buffer> => chunksOf(handle, maxBytes + 1);
+  const stream = bounded();
   // Count first (a byte scan, no parsing): an oversized file is refused before it costs memory.
   try {
-    if ((await countLines(stream, maxLines + 1, options.signal)) > maxLines) throw tooLarge();
+    const counted = await countLines(stream, maxLines + 1, options.signal);
+    if (counted.bytes > maxBytes) throw options.tooManyBytes();
+    if (counted.lines > maxLines) throw tooLarge();
   } catch (err) {
     if (err instanceof RecMarkError || err instanceof CancelledError) throw err;
     throw new RecMarkError(
@@ -65,9 +104,9 @@ export async function readInteractions(
       'data-missing',
     );
   } finally {
-    stream.destroy();
+    await stream.return(undefined);
   }
-  const input = createReadStream(file, { encoding: 'utf8' });
+  const input = Readable.from(bounded(), { objectMode: false });
   const lines = createInterface({ input, crlfDelay: Infinity });
   try {
     for await (const raw of lines) {
@@ -80,8 +119,9 @@ export async function readInteractions(
       const numeric = fields.slice(0, 3).every((f) => /^-?\d+(\.\d+)?$/.test(f));
       if (!numeric) {
         if (records === 0 && lineNo === 1) continue; // header
+        // The line itself is not quoted: a mistyped path may point at any file.
         throw new RecMarkError(
-          `${file} line ${lineNo}: expected "user item [timestamp]" with numbers, got "${line.slice(0, 80)}".`,
+          `${file} line ${lineNo}: expected "user item [timestamp]" with numbers (field ${fields.findIndex((f) => !/^-?\d+(\.\d+)?$/.test(f)) + 1} is not a number).`,
           'data-invalid',
         );
       }
@@ -131,15 +171,32 @@ async function countLines(
   stream: AsyncIterable<Buffer>,
   stopAt: number,
   signal?: AbortSignal,
-): Promise<number> {
+): Promise<{ lines: number; bytes: number }> {
   let lines = 0;
+  let bytes = 0;
   let trailing = false;
   for await (const chunk of stream) {
     throwIfAborted(signal);
+    bytes += chunk.length;
     for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
-      if (++lines >= stopAt) return lines;
+      if (++lines >= stopAt) return { lines, bytes };
     }
     trailing = chunk[chunk.length - 1] !== 10;
   }
-  return trailing ? lines + 1 : lines;
+  return { lines: trailing ? lines + 1 : lines, bytes };
+}
+
+/**
+ * The first `limit` bytes of an open file, in 1-MiB chunks read at explicit positions (Node's
+ * FileHandle streams close the handle when destroyed, and the two passes share it).
+ */
+async function* chunksOf(handle: FileHandle, limit: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  while (position < limit) {
+    const buf = Buffer.alloc(Math.min(1 << 20, limit - position));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buf.subarray(0, bytesRead);
+  }
 }

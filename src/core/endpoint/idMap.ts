@@ -3,9 +3,12 @@
  * read from a CSV with a header naming both columns (e.g. `index,movieId`). Both directions must
  * be one-to-one; a duplicate is an error naming the line.
  */
-import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { RecMarkError } from '../errors';
+import { limits, raiseHint } from '../limits';
+import { readInputFile } from '../util/files';
 
 export type ServiceId = number | string;
 
@@ -20,19 +23,50 @@ export interface IdMap {
   sha256: string;
 }
 
+/** True when `target` is `dir` itself's child or deeper (lexically; symlinks are checked on read). */
+export function insideFolder(dir: string, target: string): boolean {
+  const rel = path.relative(path.resolve(dir), path.resolve(target));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/**
+ * Read an id map. With `profileDir`, the map must really sit in that folder or below: a profile
+ * handed over by someone else must not make RecMark read (and quote) any other file.
+ */
 export async function readIdMap(
   file: string,
   columns: { model: string; service: string },
   label: string,
+  profileDir?: string,
 ): Promise<IdMap> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new RecMarkError(
-      `${label}: the id map ${file} cannot be read; fix "idMap.file" (a path relative to the profile).`,
+  const unreadable = (why: string): RecMarkError =>
+    new RecMarkError(
+      `${label}: the id map ${file} ${why}; fix "idMap.file" (a path relative to the profile).`,
       'endpoint-profile',
     );
+  let text: string;
+  try {
+    if (profileDir !== undefined) {
+      const [real, realDir] = await Promise.all([fs.realpath(file), fs.realpath(profileDir)]);
+      if (!insideFolder(realDir, real))
+        throw unreadable(
+          "resolves outside the profile's folder (symlink); keep it next to the profile",
+        );
+    }
+    const maxBytes = limits().idMapBytes;
+    const bytes = await readInputFile(file, {
+      what: `${label}: the id map`,
+      code: 'endpoint-profile',
+      maxBytes,
+      tooLarge: (size) =>
+        unreadable(
+          `is ${size.toLocaleString('en-US')} bytes, above the ${maxBytes.toLocaleString('en-US')}-byte limit for id maps; ${raiseHint('idMapBytes')}`,
+        ),
+    });
+    text = bytes.toString('utf8');
+  } catch (err) {
+    if (err instanceof RecMarkError) throw err;
+    throw unreadable('cannot be read');
   }
   const bad = (msg: string): RecMarkError =>
     new RecMarkError(`${label}: id map ${file}: ${msg}`, 'endpoint-profile');
@@ -44,9 +78,10 @@ export async function readIdMap(
   const mi = header.indexOf(columns.model);
   const si = header.indexOf(columns.service);
   if (mi < 0 || si < 0) {
+    // The header's own text is not quoted: a mistyped path may point at any file.
     throw bad(
-      `the header has columns ${header.map((h) => `"${h}"`).join(', ')}; set "idMap.modelColumn" ` +
-        `(now "${columns.model}") and "idMap.serviceColumn" (now "${columns.service}") to two of them.`,
+      `its header (${header.length} columns) has no column "${mi < 0 ? columns.model : columns.service}"; ` +
+        'set "idMap.modelColumn" and "idMap.serviceColumn" to two of its column names.',
     );
   }
   const toService = new Map<number, ServiceId>();
@@ -61,10 +96,9 @@ export async function readIdMap(
       serviceText === undefined ||
       serviceText === ''
     )
-      throw bad(`line ${n + 1} is not "model id, service id": "${lines[n]}".`);
+      throw bad(`line ${n + 1} is not "model id, service id" (a model id ≥ 0 and a service id).`);
     if (toService.has(model)) throw bad(`model id ${model} appears twice (line ${n + 1}).`);
-    if (toModel.has(serviceText))
-      throw bad(`service id ${serviceText} appears twice (line ${n + 1}).`);
+    if (toModel.has(serviceText)) throw bad(`a service id appears twice (line ${n + 1}).`);
     const asNumber = Number(serviceText);
     toService.set(
       model,

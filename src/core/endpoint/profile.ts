@@ -9,13 +9,13 @@
  * that is exactly "${items}" or "${k}" becomes the array or the number; inside a longer string (or
  * the URL) items are joined with commas.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RecMarkError } from '../errors';
-import { limits, raiseHint } from '../limits';
+import { limits, PROFILE_MAX_BYTES, raiseHint } from '../limits';
+import { jsonFaultWhere, readInputFile } from '../util/files';
 import { formatBytes } from './body';
 import { parseJsonPath, type PathStep } from './jsonPath';
-import { readIdMap, type IdMap, type ServiceId } from './idMap';
+import { insideFolder, readIdMap, type IdMap, type ServiceId } from './idMap';
 
 export const PROFILE_SUFFIX = '.recmark-endpoint.json';
 
@@ -307,6 +307,12 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
     const serviceColumn = m.serviceColumn === undefined ? 'serviceId' : m.serviceColumn;
     if (typeof modelColumn !== 'string' || typeof serviceColumn !== 'string')
       fail(label, 'idMap', 'column names must be strings.');
+    if (file && !insideFolder(path.dirname(file), path.resolve(path.dirname(file), m.file)))
+      fail(
+        label,
+        'idMap',
+        '"file" must be a path relative to the profile, in its folder or below (no "..", no absolute path).',
+      );
     idMap = {
       file: file ? path.resolve(path.dirname(file), m.file) : path.resolve(m.file),
       modelColumn,
@@ -433,8 +439,19 @@ function walkStrings(value: unknown, visit: (s: string, where: string) => void, 
 export async function readProfile(file: string): Promise<EndpointProfile> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
+    const bytes = await readInputFile(file, {
+      what: 'The endpoint profile',
+      code: 'endpoint-profile',
+      maxBytes: PROFILE_MAX_BYTES,
+      tooLarge: (size) =>
+        new RecMarkError(
+          `The endpoint profile ${file} is ${size.toLocaleString('en-US')} bytes, so it is not a profile (at most ${PROFILE_MAX_BYTES.toLocaleString('en-US')}); pass a *.recmark-endpoint.json file.`,
+          'endpoint-profile',
+        ),
+    });
+    text = bytes.toString('utf8');
+  } catch (err) {
+    if (err instanceof RecMarkError) throw err;
     throw new RecMarkError(`Cannot read the endpoint profile ${file}.`, 'endpoint-profile');
   }
   let json: unknown;
@@ -442,7 +459,7 @@ export async function readProfile(file: string): Promise<EndpointProfile> {
     json = JSON.parse(text);
   } catch (err) {
     throw new RecMarkError(
-      `${path.basename(file)} is not valid JSON (${(err as Error).message}).`,
+      `${path.basename(file)} is not valid JSON${jsonFaultWhere(err, text)}.`,
       'endpoint-profile',
     );
   }
@@ -575,6 +592,7 @@ export async function loadIdMap(profile: EndpointProfile): Promise<IdMap | null>
     profile.idMap.file,
     { model: profile.idMap.modelColumn, service: profile.idMap.serviceColumn },
     path.basename(profile.file || 'endpoint profile'),
+    profile.file ? path.dirname(profile.file) : undefined,
   );
 }
 

@@ -4,9 +4,9 @@
  * (DESIGN.md §2). Detection is static (graph structure only); a sidecar
  * `<model>.onnx.recmark.json` overrides any field.
  */
-import { promises as fs } from 'node:fs';
 import { RecMarkError } from '../errors';
 import { limits, raiseHint, SIDECAR_MAX_BYTES } from '../limits';
+import { jsonFaultWhere, readInputFile } from '../util/files';
 import { DataType, GraphIndex, tensorDims, tensorValues, type Dim } from './graph';
 import type { LoadedModel } from './model';
 
@@ -73,13 +73,17 @@ export async function readSidecar(modelFile: string): Promise<Sidecar | null> {
   const file = sidecarPath(modelFile);
   let text: string;
   try {
-    if ((await fs.stat(file)).size > SIDECAR_MAX_BYTES) {
-      throw new RecMarkError(
-        `${file} is larger than ${SIDECAR_MAX_BYTES} bytes, so it is not a RecMark sidecar; remove or fix it.`,
-        'sidecar-invalid',
-      );
-    }
-    text = await fs.readFile(file, 'utf8');
+    const bytes = await readInputFile(file, {
+      what: 'The sidecar',
+      code: 'sidecar-invalid',
+      maxBytes: SIDECAR_MAX_BYTES,
+      tooLarge: () =>
+        new RecMarkError(
+          `${file} is larger than ${SIDECAR_MAX_BYTES} bytes, so it is not a RecMark sidecar; remove or fix it.`,
+          'sidecar-invalid',
+        ),
+    });
+    text = bytes.toString('utf8');
   } catch (err) {
     if (err instanceof RecMarkError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -90,7 +94,7 @@ export async function readSidecar(modelFile: string): Promise<Sidecar | null> {
     parsed = JSON.parse(text);
   } catch (err) {
     throw new RecMarkError(
-      `${file} is not valid JSON: ${(err as Error).message}`,
+      `${file} is not valid JSON${jsonFaultWhere(err, text)}; fix or remove it.`,
       'sidecar-invalid',
     );
   }

@@ -8,8 +8,8 @@ import { onnx } from 'onnx-proto';
 import { RecMarkError } from '../errors';
 import { limits, raiseHint } from '../limits';
 import { formatBytes } from '../util/format';
-import { writeFileAtomic } from '../util/files';
-import { checkGraphStructure, checkInitializers } from './validate';
+import { readInputFile, writeFileAtomic } from '../util/files';
+import { checkGraphStructure, checkInitializers, checkShapeBuilders } from './validate';
 
 export { onnx };
 
@@ -37,9 +37,12 @@ export async function readModel(file: string): Promise<LoadedModel> {
   const maxBytes = limits().modelBytes;
   let bytes: Buffer;
   try {
-    const stat = await fs.stat(abs);
-    if (stat.isFile() && stat.size > maxBytes) throw modelTooLarge(abs, stat.size, maxBytes);
-    bytes = await fs.readFile(abs);
+    bytes = await readInputFile(abs, {
+      what: 'Model file',
+      code: 'model-missing',
+      maxBytes,
+      tooLarge: (size) => modelTooLarge(abs, size, maxBytes),
+    });
   } catch (err) {
     if (err instanceof RecMarkError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -52,6 +55,7 @@ export async function readModel(file: string): Promise<LoadedModel> {
   const proto = decodeModel(bytes, label);
   const externalFiles = await inlineExternalData(proto, abs, maxBytes - bytes.length);
   checkInitializers(graphOf(proto), label);
+  checkShapeBuilders(graphOf(proto), label, limits().shapeElements, raiseHint('shapeElements'));
   return { proto, file: abs, fileBytes: bytes.length, externalFiles };
 }
 

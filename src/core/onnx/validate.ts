@@ -126,3 +126,148 @@ export function checkInitializers(graph: onnx.IGraphProto, label: string): void 
     }
   }
 }
+
+/** Longest constant we evaluate as a shape, repeats or scales: real ones have a handful of values. */
+const MAX_CONST_VALUES = 64;
+
+/**
+ * The values of a small constant (an initializer or a Constant node, through ops that keep
+ * values: Identity, Cast, Squeeze, Unsqueeze, Reshape, and Concat of constants); null when the
+ * value depends on the input or is too large to be a shape.
+ */
+function constantValues(
+  name: string,
+  inits: Map<string, onnx.ITensorProto>,
+  producer: Map<string, onnx.INodeProto>,
+  depth = 0,
+): number[] | null {
+  if (depth > 16) return null;
+  const init = inits.get(name);
+  if (init) return smallTensorValues(init);
+  const node = producer.get(name);
+  if (!node) return null;
+  const op = node.opType ?? '';
+  if (op === 'Constant') {
+    const t = (node.attribute ?? []).find((a) => a.name === 'value')?.t;
+    return t ? smallTensorValues(t) : null;
+  }
+  const inputs = node.input ?? [];
+  if (['Identity', 'Cast', 'Squeeze', 'Unsqueeze', 'Reshape'].includes(op))
+    return constantValues(inputs[0] ?? '', inits, producer, depth + 1);
+  if (op === 'Concat') {
+    const parts = inputs.map((i) => constantValues(i, inits, producer, depth + 1));
+    if (parts.some((p) => p === null)) return null;
+    const all = parts.flat() as number[];
+    return all.length <= MAX_CONST_VALUES ? all : null;
+  }
+  return null;
+}
+
+function smallTensorValues(t: onnx.ITensorProto): number[] | null {
+  const n = (t.dims ?? []).map(count).reduce((a, b) => a * b, 1);
+  if (n > MAX_CONST_VALUES) return null;
+  const raw = t.rawData;
+  if (raw && raw.length > 0) {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const type = t.dataType ?? 0;
+    const width = WIDTH[type] ?? 0;
+    if (raw.length < n * width) return null;
+    const read: Partial<Record<number, (i: number) => number>> = {
+      [DataType.INT64]: (i) => Number(view.getBigInt64(i * 8, true)),
+      [DataType.INT32]: (i) => view.getInt32(i * 4, true),
+      [DataType.FLOAT]: (i) => view.getFloat32(i * 4, true),
+      [DataType.DOUBLE]: (i) => view.getFloat64(i * 8, true),
+    };
+    const at = read[type];
+    return at ? Array.from({ length: n }, (_, i) => at(i)) : null;
+  }
+  const typed = [t.int64Data, t.int32Data, t.floatData, t.doubleData].find((d) => d?.length);
+  return typed ? Array.from(typed.slice(0, n), (v) => count(v)) : null;
+}
+
+const product = (values: number[]): number => values.reduce((a, b) => a * b, 1);
+
+/** Elements in a constant input (an initializer's declared shape), or 1 when unknown. */
+function knownElements(name: string, inits: Map<string, onnx.ITensorProto>): number {
+  const init = inits.get(name);
+  return init ? product((init.dims ?? []).map(count)) : 1;
+}
+
+/**
+ * A lower bound on the elements a shape-building node creates, from its constant inputs; null
+ * when they are not constant (then the size follows the input, which the other limits bound).
+ */
+function builtElements(
+  node: onnx.INodeProto,
+  inits: Map<string, onnx.ITensorProto>,
+  producer: Map<string, onnx.INodeProto>,
+): number | null {
+  const inputs = node.input ?? [];
+  const values = (i: number): number[] | null =>
+    inputs[i] ? constantValues(inputs[i], inits, producer) : null;
+  const positive = (v: number[]): number[] => v.map((x) => Math.max(1, Math.abs(x)));
+  switch (node.opType) {
+    case 'ConstantOfShape':
+    case 'Expand': {
+      const shape = values(node.opType === 'Expand' ? 1 : 0);
+      return shape && positive(shape).reduce((a, b) => a * b, 1);
+    }
+    case 'Tile': {
+      const repeats = values(1);
+      return repeats && product(positive(repeats)) * knownElements(inputs[0], inits);
+    }
+    case 'Range': {
+      const [start, limit, delta] = [values(0)?.[0], values(1)?.[0], values(2)?.[0]];
+      if (start === undefined || limit === undefined || delta === undefined || delta === 0)
+        return null;
+      return Math.max(0, Math.ceil((limit - start) / delta));
+    }
+    case 'Resize':
+    case 'Upsample': {
+      const sizes = node.opType === 'Resize' ? values(3) : null;
+      if (sizes) return product(positive(sizes));
+      const scales = values(node.opType === 'Resize' ? 2 : 1);
+      return scales && scales.length > 0
+        ? product(scales.map((s) => Math.max(1, s))) * knownElements(inputs[0], inits)
+        : null;
+    }
+    case 'Pad': {
+      const attr = (node.attribute ?? []).find((a) => a.name === 'pads');
+      const pads = attr ? (attr.ints ?? []).map(count) : values(1);
+      if (!pads || pads.length % 2 !== 0) return null;
+      const rank = pads.length / 2;
+      const grow = pads.slice(0, rank).map((b, i) => Math.max(1, b + pads[rank + i]));
+      return product(grow) * knownElements(inputs[0], inits);
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Shape-building ops (ConstantOfShape, Expand, Tile, Range, Resize, Upsample, Pad) whose
+ * constant inputs ask for more than `maxElements`: a 1-KiB model can otherwise make
+ * onnxruntime allocate gigabytes. Refused here, before any session runs the graph.
+ */
+export function checkShapeBuilders(
+  graph: onnx.IGraphProto,
+  label: string,
+  maxElements: number,
+  hint: string,
+): void {
+  const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const node of graph.node ?? []) for (const out of node.output ?? []) producer.set(out, node);
+  for (const node of graph.node ?? []) {
+    const elements = builtElements(node, inits, producer);
+    if (elements === null || !(elements > maxElements)) continue;
+    const size = Number.isFinite(elements)
+      ? `${Math.round(elements).toLocaleString('en-US')} elements`
+      : 'an unbounded number of elements';
+    throw new RecMarkError(
+      `${label}: node "${node.name || node.opType}" (${node.opType}) would build a tensor of ${size}, ` +
+        `above the limit of ${maxElements.toLocaleString('en-US')} elements for shape-built tensors; ${hint}.`,
+      'model-shape-too-large',
+    );
+  }
+}

@@ -23,7 +23,8 @@ export async function saveReport(root: string, report: AuditReport): Promise<str
   const dir = path.join(root, REPORTS_DIR);
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `${stem(report)}.json`);
-  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  // RecMark's own history: the same report saved again replaces its earlier copy.
+  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`, { replace: true });
   return file;
 }
 

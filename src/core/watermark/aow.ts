@@ -203,12 +203,39 @@ function checkKeyFitsModel(key: AowKey, adapter: Adapter): void {
   }
 }
 
+/**
+ * Whether an AOW of `length` items, each drawn from the `bottomM` lowest-scored, fits this
+ * catalogue: the sequence needs `length` distinct items and each draw a pool of unused ones.
+ */
+export function checkAowFits(
+  numItems: number,
+  length: number,
+  bottomM: number,
+  bottomMGiven: boolean,
+): void {
+  if (numItems < length + 1) {
+    const fix =
+      numItems < 3
+        ? 'use a model with a larger catalogue'
+        : `use --length ${numItems === 3 ? '2' : `from 2 to ${numItems - 1}`}`;
+    throw usageError(
+      `A ${length}-item AOW watermark needs at least ${length + 1} items, and this catalogue has ${numItems}; ${fix}.`,
+    );
+  }
+  if (bottomMGiven && bottomM > numItems - length)
+    throw usageError(
+      `--bottom-m ${bottomM} asks for the ${bottomM} lowest-scored items, but this ${numItems}-item catalogue ` +
+        `has ${numItems - length} left besides the ${length} watermark items; use --bottom-m from 1 to ${numItems - length}.`,
+    );
+  checkInt('bottom-m', bottomM, 1, Number.MAX_SAFE_INTEGER);
+}
+
 export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult> {
   const progress = options.progress ?? noProgress;
   const { signal } = options;
   const timer = new StepTimer();
   const length = options.length ?? AOW_DEFAULTS.length;
-  const bottomM = options.bottomM ?? AOW_DEFAULTS.bottomM;
+  let bottomM = options.bottomM ?? AOW_DEFAULTS.bottomM;
   const ratio = options.ratio ?? AOW_DEFAULTS.ratio;
   const lr = options.lr ?? AOW_DEFAULTS.lr;
   const maxSteps = options.maxSteps ?? AOW_DEFAULTS.maxSteps;
@@ -229,7 +256,9 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
 
   progress({ message: 'Reading the model' });
   const { card, model, adapter } = await inspectModel(options.model);
-  checkInt('bottom-m', bottomM, 1, adapter.numItems - length);
+  checkAowFits(adapter.numItems, length, bottomM, options.bottomM !== undefined);
+  // The default pool shrinks to what a small catalogue has left; an explicit one is checked above.
+  bottomM = Math.min(bottomM, adapter.numItems - length);
   const sequences = options.data
     ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
     : null;

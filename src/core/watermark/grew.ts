@@ -29,7 +29,7 @@ import {
 import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt } from '../util/validate';
-import { keyIdOf, newSecret, type GrewKey } from './key';
+import { keyIdOf, newSecret, NOT_AN_ITEM, type GrewKey } from './key';
 import { writeModelAndKey } from './outputs';
 import { appendGrewBias, type GrewGraphParams } from './grewGraph';
 import { grewStatistics, type GrewPartitionView } from './grewStats';
@@ -40,7 +40,7 @@ import {
   type TrainGrewResult,
   type WeightsProgress,
 } from './grewWeights';
-import { defaultClusterCount, semanticPartition } from './partition';
+import { defaultClusterCount, MAX_CLUSTERS, semanticPartition, type Partition } from './partition';
 import { probesFromData, probesFromModel } from './probes';
 
 /**
@@ -127,6 +127,82 @@ function checkRange(name: string, value: number, lo: number, hi: number, open = 
   }
 }
 
+/** γ as a user would type it: at most 3 significant digits, rounded away from the bad side. */
+const gammaText = (g: number, up: boolean): string =>
+  String((up ? Math.ceil : Math.floor)(g * 1000) / 1000);
+
+/**
+ * Options that would make a key with nothing to show, refused before any work: a catalogue too
+ * small for top-k evidence, Kc/protected-head leaving nothing to bias, a γ that puts no item on
+ * one side, a cluster count the catalogue cannot fill.
+ */
+export function checkGrewFits(
+  numItems: number,
+  o: { gamma: number; kc: number; protectHead: number; clusters?: number },
+): void {
+  const topK = GREW_DEFAULTS.topK;
+  if (numItems <= topK)
+    throw new RecMarkError(
+      `This model scores ${numItems} items; GREW is read from top-${topK} lists, so every list would hold the whole catalogue. ` +
+        `It needs more than ${topK} items; use a model with a larger catalogue (or AOW).`,
+      'usage',
+    );
+  if (!Number.isSafeInteger(o.kc) || o.kc < 2 || o.kc > numItems)
+    throw new RecMarkError(
+      `--kc ${o.kc} is not a head size this ${numItems}-item catalogue allows; use --kc from 2 to ${numItems}.`,
+      'usage',
+    );
+  const maxHead = Math.min(o.kc, topK) - 1;
+  if (!Number.isSafeInteger(o.protectHead) || o.protectHead < 0 || o.protectHead > maxHead)
+    throw new RecMarkError(
+      `--protect-head ${o.protectHead} with --kc ${o.kc} leaves nothing in the top-${Math.min(o.kc, topK)} to bias; ` +
+        `use --protect-head from 0 to ${maxHead}, or a larger --kc.`,
+      'usage',
+    );
+  if (o.gamma * numItems < 0.5)
+    throw new RecMarkError(
+      `γ = ${o.gamma} puts no item in the green set of this ${numItems}-item catalogue; use γ ≥ ${gammaText(1 / numItems, true)}.`,
+      'usage',
+    );
+  if ((1 - o.gamma) * numItems < 0.5)
+    throw new RecMarkError(
+      `γ = ${o.gamma} puts no item in the red set of this ${numItems}-item catalogue; use γ ≤ ${gammaText(1 - 1 / numItems, false)}.`,
+      'usage',
+    );
+  if (o.clusters === undefined) return;
+  const maxClusters = Math.min(MAX_CLUSTERS, Math.floor(numItems / 2));
+  if (!Number.isSafeInteger(o.clusters) || o.clusters < 2 || o.clusters > maxClusters)
+    throw new RecMarkError(
+      `--clusters ${o.clusters} does not fit this ${numItems}-item catalogue: each cluster needs a green and a red item, ` +
+        `and one cluster is no semantic split; use --clusters from 2 to ${maxClusters}.`,
+      'usage',
+    );
+}
+
+/** After clustering: γ rounds per cluster, so small clusters can still leave one side empty. */
+function checkGreenSplit(partition: Partition, gamma: number, numItems: number): void {
+  let green = 0;
+  let items = 0;
+  const sizes = new Map<number, number>();
+  partition.clusters.forEach((c, id) => {
+    if (c === NOT_AN_ITEM) return;
+    items++;
+    green += partition.green[id];
+    sizes.set(c, (sizes.get(c) ?? 0) + 1);
+  });
+  if (green > 0 && green < items) return;
+  const largest = Math.max(...sizes.values());
+  const fix =
+    green === 0
+      ? `use γ ≥ ${gammaText(0.5 / largest, true)}`
+      : `use γ ≤ ${gammaText(1 - 0.5 / largest, false)}`;
+  throw new RecMarkError(
+    `γ = ${gamma} puts no item in the ${green === 0 ? 'green' : 'red'} set of this ${numItems}-item catalogue ` +
+      `(${sizes.size} clusters of at most ${largest} items, γ rounded in each); ${fix} or fewer --clusters.`,
+    'usage',
+  );
+}
+
 async function loadData(
   file: string | undefined,
   adapter: Adapter,
@@ -157,8 +233,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const seed = options.seed ?? 1;
   progress({ message: 'Reading the model' });
   const { card, model, adapter } = await inspectModel(options.model);
-  checkRange('kc', kc, 2, adapter.numItems);
-  checkRange('protect-head', protectHead, 0, Math.min(kc, GREW_DEFAULTS.topK) - 1);
+  checkGrewFits(adapter.numItems, { gamma, kc, protectHead, clusters: options.clusters });
   const data = await loadData(options.data, adapter, options.signal);
   if (data && !data.some((s) => s.length >= 2)) {
     throw new RecMarkError(
@@ -181,6 +256,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   });
   timer.lap('partition');
   throwIfAborted(options.signal);
+  checkGreenSplit(partition, gamma, adapter.numItems);
 
   const head = { green: partition.green, delta, kc, protectHead };
   let marked: onnx.ModelProto;

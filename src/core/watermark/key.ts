@@ -5,10 +5,9 @@
  * except inside an exported key file.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { RecMarkError } from '../errors';
 import { limits, raiseHint } from '../limits';
-import { writeFileAtomic } from '../util/files';
+import { readInputFile, writeFileAtomic } from '../util/files';
 
 export const SECRET_BYTES = 32;
 
@@ -369,15 +368,18 @@ export async function readKeyFile(file: string): Promise<WatermarkKey> {
   let text: string;
   try {
     const maxBytes = limits().keyBytes;
-    const { size } = await fs.stat(file);
-    if (size > maxBytes) {
-      throw new RecMarkError(
-        `Key file ${file} is ${size.toLocaleString('en-US')} bytes, above the ${maxBytes.toLocaleString('en-US')}-byte ` +
-          `limit for key files; check it is a *.wmkey.json file, or ${raiseHint('keyBytes')}.`,
-        'key-too-large',
-      );
-    }
-    text = await fs.readFile(file, 'utf8');
+    const bytes = await readInputFile(file, {
+      what: 'Key file',
+      code: 'key-not-a-file',
+      maxBytes,
+      tooLarge: (size) =>
+        new RecMarkError(
+          `Key file ${file} is ${size.toLocaleString('en-US')} bytes, above the ${maxBytes.toLocaleString('en-US')}-byte ` +
+            `limit for key files; check it is a *.wmkey.json file, or ${raiseHint('keyBytes')}.`,
+          'key-too-large',
+        ),
+    });
+    text = bytes.toString('utf8');
   } catch (err) {
     if (err instanceof RecMarkError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

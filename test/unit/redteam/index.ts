@@ -4,4 +4,5 @@ import type { CaseFactory } from './harness';
 export const AREA_FILES: (() => Promise<{ cases: CaseFactory[] }>)[] = [
   () => import('./smoke.cases'),
   () => import('./transport.cases'),
+  () => import('./files.cases'),
 ];
