@@ -27,6 +27,7 @@ import { readKeyFile } from './core/watermark/key';
 import { verifyWithKeys } from './core/watermark/verify';
 import { checkOutputPath, writeFileAtomic } from './core/util/files';
 import type { Progress } from './core/util/progress';
+import { safeJson, safeLines, safeText } from './core/util/terminalSafe';
 
 const USAGE = `Usage: recmark <command> [options]
 
@@ -138,6 +139,25 @@ function commandUsage(command: string, sub: string | undefined): string | null {
   return `Usage: recmark ${command} [options]\n\n${chosen.join('\n\n')}`;
 }
 
+/*
+ * The CLI's only ways out to the terminal. Model metadata, file names, key ids and service
+ * answers reach these strings, so controls in them are shown escaped (core/util/terminalSafe):
+ * `printLines` escapes each line whole, so a newline inside a value cannot forge a line either.
+ * `--json` is escaped too (bidi and C1 as \uXXXX, the same value to a JSON parser).
+ */
+function print(text: string): void {
+  process.stdout.write(`${safeLines(text)}\n`);
+}
+function printLines(lines: readonly string[]): void {
+  process.stdout.write(`${lines.map(safeText).join('\n')}\n`);
+}
+function printJson(value: unknown): void {
+  process.stdout.write(`${safeJson(JSON.stringify(value))}\n`);
+}
+function printErr(text: string): void {
+  process.stderr.write(`${safeLines(text)}\n`);
+}
+
 class UsageError extends RecMarkError {
   constructor(message: string) {
     super(`${message} (run "recmark --help" for usage)`, 'usage');
@@ -202,7 +222,8 @@ async function inspectCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   if (positionals.length !== 1) throw new UsageError('inspect takes exactly one MODEL path');
   const { card } = await inspectModel(positionals[0]);
-  process.stdout.write(values.json ? `${JSON.stringify(card)}\n` : `${formatModelCard(card)}\n`);
+  if (values.json) printJson(card);
+  else print(formatModelCard(card));
 }
 
 async function embedCommand(args: string[], signal: AbortSignal): Promise<void> {
@@ -293,7 +314,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     timings: r.timings,
   };
   if (quiet) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    printJson(summary);
     return;
   }
   const lines = [
@@ -304,7 +325,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     `Evidence:          ranks ${r.evidence.ranks.join(', ')} → ${r.evidence.verdict}, p = ${r.evidence.pValueText}`,
     ...utilityLines(r.utility),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printLines(lines);
 }
 
 function grewMode(value: string | undefined): GrewMode | undefined {
@@ -374,7 +395,7 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     timings: result.timings,
   };
   if (quiet) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    printJson(summary);
     return;
   }
   const lines = [
@@ -387,7 +408,7 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     `Evidence:          z_w = ${result.evidence.z.toFixed(2)}, p = ${result.evidence.pValueText} on ${result.evidence.probes} ${result.evidence.probeSource} probes, top-${result.evidence.topK} (raise δ for more, lower it for less change)`,
     ...utilityLines(result.utility),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printLines(lines);
 }
 
 /**
@@ -406,7 +427,7 @@ function stepPrinter(): Progress {
     last = message;
     lastShape = shape;
     lastAt = now;
-    process.stderr.write(`… ${message}\n`);
+    printErr(`… ${safeText(message)}`);
   };
 }
 
@@ -483,10 +504,11 @@ async function verifyCommand(args: string[], signal: AbortSignal): Promise<void>
         })
       : await verifyWithKeys({ ...common, model, keys });
   if (values['report-html']) await writeHtmlReport(report, values['report-html']);
-  process.stdout.write(quiet ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+  if (quiet) printJson(report);
+  else printLines(formatReport(report));
 }
 
-function formatReport(r: AuditReport): string {
+function formatReport(r: AuditReport): string[] {
   const lines = [
     `${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, p = ${r.pValueText}, α = ${formatPValue({ value: r.alpha, log10: Math.log10(r.alpha) })})`,
     r.sentence,
@@ -533,7 +555,7 @@ function formatReport(r: AuditReport): string {
     lines.push(
       `model ${r.model.fileName} sha256 ${r.model.sha256.slice(0, 16)}…, key id ${r.keyId}`,
     );
-  return lines.join('\n');
+  return lines;
 }
 
 async function attackCommand(args: string[], signal: AbortSignal): Promise<void> {
@@ -582,7 +604,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     progress: quiet ? undefined : stepPrinter(),
   });
   if (quiet) {
-    process.stdout.write(`${JSON.stringify({ attack: 'finetune', ...r })}\n`);
+    printJson({ attack: 'finetune', ...r });
     return;
   }
   const every = Math.max(1, Math.ceil(r.curve.length / 10));
@@ -597,7 +619,7 @@ async function attackCommand(args: string[], signal: AbortSignal): Promise<void>
     `Training loss:    ${fmt(r.trainLoss.before)} → ${fmt(r.trainLoss.after)} (on ${r.trainLoss.examples} examples)`,
     ...utilityLines(r.utility),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printLines(lines);
 }
 
 /** attack prune|noise|quantize: perturb a copy of MODEL's weights; utility on --data when given. */
@@ -647,7 +669,7 @@ async function perturbCommand(
         : await quantizeAttack(common);
   if (quiet) {
     const setting = wanted ? { [wanted]: amount } : { bits: 8 };
-    process.stdout.write(`${JSON.stringify({ attack: kind, ...setting, ...r })}\n`);
+    printJson({ attack: kind, ...setting, ...r });
     return;
   }
   const share = `${((100 * r.changed) / Math.max(1, r.parameters)).toFixed(1)}%`;
@@ -662,7 +684,7 @@ async function perturbCommand(
     overlapLine(r),
     ...utilityLines(r.utility),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printLines(lines);
 }
 
 /** The top-10 overlap of an attacked copy with the original, and what it was measured on. */
@@ -691,7 +713,7 @@ async function stripCommand(args: string[], signal: AbortSignal): Promise<void> 
     progress: quiet ? undefined : stepPrinter(),
   });
   if (quiet) {
-    process.stdout.write(`${JSON.stringify({ attack: 'strip', ...r })}\n`);
+    printJson({ attack: 'strip', ...r });
     return;
   }
   const ops = Object.entries(r.removed.opTypes)
@@ -706,7 +728,7 @@ async function stripCommand(args: string[], signal: AbortSignal): Promise<void> 
     overlapLine(r),
     ...utilityLines(r.utility),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printLines(lines);
 }
 
 /** attack overwrite: the thief embeds their own watermark; the owner's key is checked after. */
@@ -749,7 +771,7 @@ async function overwriteCommand(args: string[], signal: AbortSignal): Promise<vo
     progress: quiet ? undefined : stepPrinter(),
   });
   if (quiet) {
-    process.stdout.write(`${JSON.stringify({ attack: 'overwrite', ...r })}\n`);
+    printJson({ attack: 'overwrite', ...r });
     return;
   }
   const lines = [
@@ -762,7 +784,7 @@ async function overwriteCommand(args: string[], signal: AbortSignal): Promise<vo
     lines.push(
       `Owner's watermark: ${r.owner.verdict.toUpperCase()} (${r.owner.scheme.toUpperCase()}, key ${r.owner.keyId}, p = ${r.owner.pValueText})`,
     );
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printLines(lines);
 }
 
 /** attack extract: data-free extraction of MODEL into a surrogate trained on its ranked lists. */
@@ -810,7 +832,7 @@ async function extractCommand(args: string[], signal: AbortSignal): Promise<void
     progress: quiet ? undefined : stepPrinter(),
   });
   if (quiet) {
-    process.stdout.write(`${JSON.stringify({ attack: 'extract', ...r })}\n`);
+    printJson({ attack: 'extract', ...r });
     return;
   }
   const n = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -834,7 +856,7 @@ async function extractCommand(args: string[], signal: AbortSignal): Promise<void
       ]),
     );
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printLines(lines);
 }
 
 async function robustnessCommand(args: string[], signal: AbortSignal): Promise<void> {
@@ -874,7 +896,8 @@ async function robustnessCommand(args: string[], signal: AbortSignal): Promise<v
     progress: quiet ? undefined : stepPrinter(),
   });
   if (values['report-html']) await writeHtmlReport(report, values['report-html']);
-  process.stdout.write(quiet ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+  if (quiet) printJson(report);
+  else printLines(formatReport(report));
 }
 
 /** The standalone HTML export needs the webview bundle, which lives next to the CLI bundle. */
@@ -908,7 +931,7 @@ export async function run(
   const help =
     rest.some((a) => a === '-h' || a === '--help') && command && commandUsage(command, rest[0]);
   if (help) {
-    process.stdout.write(`${help}\n`);
+    print(help);
     return 0;
   }
   switch (command) {
@@ -916,10 +939,10 @@ export async function run(
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(`${USAGE}\n`);
+      print(USAGE);
       return command === undefined ? 2 : 0;
     case '--version':
-      process.stdout.write(`${process.env.RECMARK_VERSION ?? 'dev'}\n`);
+      print(safeText(process.env.RECMARK_VERSION ?? 'dev'));
       return 0;
     case 'inspect':
       await inspectCommand(rest);
@@ -949,14 +972,14 @@ export async function main(
     return await run(argv, signal);
   } catch (err) {
     if (err instanceof RecMarkError) {
-      process.stderr.write(`recmark: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      printErr(`recmark: ${safeText(err.message.replace(/\s*\n\s*/g, ' '))}`);
       return 2;
     }
     if (err instanceof CancelledError) {
-      process.stderr.write('recmark: cancelled; no output was written\n');
+      printErr('recmark: cancelled; no output was written');
       return 130;
     }
-    process.stderr.write(`recmark: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    printErr(`recmark: internal error: ${(err as Error)?.stack ?? String(err)}`);
     return 1;
   }
 }

@@ -1,5 +1,6 @@
 /** Entry point: registers the commands and the model view. Heavy modules load on first use. */
 import * as vscode from 'vscode';
+import * as notify from './notify';
 import { attackExtractCommand } from './commands/attackExtract';
 import { attackFinetuneCommand } from './commands/attackFinetune';
 import { embedAowCommand } from './commands/embedAow';
@@ -24,7 +25,7 @@ function guarded<A extends unknown[]>(
   return async (...args: A): Promise<void> => {
     try {
       if (trusted && !vscode.workspace.isTrusted) {
-        void vscode.window.showWarningMessage(
+        void notify.showWarningMessage(
           `RecMark: ${name} runs models and writes files, so it is only available in a trusted workspace.`,
         );
         return;
@@ -32,16 +33,14 @@ function guarded<A extends unknown[]>(
       await fn(...args);
     } catch (err) {
       if (err instanceof CancelledError) {
-        void vscode.window.showInformationMessage(
-          `RecMark: ${name} cancelled; nothing was written.`,
-        );
+        void notify.showInformationMessage(`RecMark: ${name} cancelled; nothing was written.`);
         return;
       }
       if (!(err instanceof RecMarkError)) log.error(`${name} failed`, err);
       const text = `RecMark: ${errorMessage(err)}`;
       testObservers.errorShown?.(text);
       // Not awaited: the command ends now; the notification waits for the user on its own.
-      void vscode.window.showErrorMessage(text, 'Show Log').then((choice) => {
+      void notify.showErrorMessage(text, 'Show Log').then((choice) => {
         if (choice === 'Show Log') log.show();
       });
     }

@@ -1,5 +1,6 @@
 /** The audit report panel: renders one AuditReport and handles export and re-run requests. */
 import * as vscode from 'vscode';
+import * as notify from './notify';
 import { reportToHtml } from './core/report/html';
 import type { AuditReport } from './core/report/report';
 import { reportFileName, REPORTS_DIR } from './core/report/store';
@@ -97,7 +98,7 @@ export class ReportPanel {
       else await this.export(report, msg.action === 'exportHtml' ? 'html' : 'json');
     } catch (err) {
       log.error('Report action failed', err);
-      void vscode.window.showErrorMessage(`RecMark: ${(err as Error).message}`);
+      void notify.showErrorMessage(`RecMark: ${(err as Error).message}`);
     }
   }
 
@@ -119,7 +120,7 @@ export class ReportPanel {
     // The save dialog asked before replacing an existing file.
     if (target.scheme === 'file') await writeFileAtomic(target.fsPath, text, { replace: true });
     else await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
-    const open = await vscode.window.showInformationMessage(
+    const open = await notify.showInformationMessage(
       `Report exported to ${vscode.workspace.asRelativePath(target)}.`,
       'Reveal',
     );

@@ -1,5 +1,6 @@
 /** RecMark: Simulate Extraction Attack — train a surrogate on a model's ranked lists alone. */
 import * as vscode from 'vscode';
+import * as notify from '../notify';
 import { extractModel } from '../core/attack/extraction';
 import { log } from '../log';
 import { existingDataFile, settings } from '../settings';
@@ -42,7 +43,7 @@ export async function attackExtractCommand(uri?: vscode.Uri): Promise<void> {
   log.info(
     `Extracted ${model.fsPath} → ${out.fsPath}: ${r.queries.total} queries, ${r.training.steps} steps; ${agreement}${utility}.`,
   );
-  const choice = await vscode.window.showInformationMessage(
+  const choice = await notify.showInformationMessage(
     `Surrogate written to ${vscode.workspace.asRelativePath(out)} after ${r.queries.total.toLocaleString('en-US')} queries: ${agreement}${utility}.`,
     'Verify Now',
   );

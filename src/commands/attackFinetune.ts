@@ -1,5 +1,6 @@
 /** RecMark: Simulate Fine-Tuning Attack — fine-tune a copy of a model on a fraction of the data. */
 import * as vscode from 'vscode';
+import * as notify from '../notify';
 import { finetuneAttack } from '../core/attack/finetune';
 import { log } from '../log';
 import { existingDataFile, settings } from '../settings';
@@ -49,7 +50,7 @@ export async function attackFinetuneCommand(uri?: vscode.Uri): Promise<void> {
     `Fine-tuned ${model.fsPath} → ${out.fsPath}: ${r.steps} steps on ${r.users.finetuned} users; ` +
       `loss by step ${r.curve.map((c) => c.loss.toFixed(3)).join(' ')}; ${utility.join('; ')}.`,
   );
-  const choice = await vscode.window.showInformationMessage(
+  const choice = await notify.showInformationMessage(
     `Fine-tuned copy written to ${vscode.workspace.asRelativePath(out)}: training loss ${r.trainLoss.before.toFixed(3)} → ${r.trainLoss.after.toFixed(3)}; ${utility.join(', ')}.`,
     'Verify Now',
   );

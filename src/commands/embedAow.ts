@@ -1,5 +1,6 @@
 /** RecMark: Embed AOW Watermark — fine-tune a copy of a model to memorise a secret sequence. */
 import * as vscode from 'vscode';
+import * as notify from '../notify';
 import { embedAow } from '../core/watermark/aow';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
@@ -14,7 +15,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
   const s = settings();
   const data = existingDataFile(s);
   if (!data) {
-    const go = await vscode.window.showInformationMessage(
+    const go = await notify.showInformationMessage(
       'No interaction data is set (recmark.dataFile): RecMark will keep utility by distilling the original model on sequences sampled from it, and start the watermark at a random item. With data, it trains on your users and starts at the coldest item.',
       'Continue',
       'Open Settings',
@@ -51,7 +52,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
   log.info(
     `Embedded AOW key ${r.key.keyId} into ${out.fsPath} in ${r.training.steps} steps; ${utility}.`,
   );
-  const choice = await vscode.window.showInformationMessage(
+  const choice = await notify.showInformationMessage(
     `Watermarked model written to ${vscode.workspace.asRelativePath(out)}: all ${r.key.L - 1} watermark steps rank first (p = ${r.evidence.pValueText}) after ${r.training.steps} fine-tuning steps; ${utility}. Key ${r.key.keyId} is in VS Code's secret storage.`,
     'Verify Now',
     'Export Key…',

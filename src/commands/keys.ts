@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { allowReplace } from '../core/util/files';
+import * as notify from '../notify';
 import { readKeyFile, writeKeyFile, type WatermarkKey } from '../core/watermark/key';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
@@ -24,7 +25,7 @@ export async function importKeyCommand(
   const key = await readKeyFile(file.fsPath);
   await store.add(key, path.basename(file.fsPath));
   log.info(`Imported ${key.scheme.toUpperCase()} key ${key.keyId} into secret storage.`);
-  void vscode.window.showInformationMessage(
+  void notify.showInformationMessage(
     `Imported ${key.scheme.toUpperCase()} key ${key.keyId}. It now lives in VS Code's secret storage; the file can be moved somewhere safe.`,
   );
   return key;
@@ -35,7 +36,7 @@ export async function exportKeyCommand(store: KeyStore): Promise<void> {
   if (!info || typeof info === 'string') return;
   const key = await store.get(info.keyId);
   if (!key) throw new Error(`Key ${info.keyId} is no longer in secret storage.`);
-  const confirm = await vscode.window.showWarningMessage(
+  const confirm = await notify.showWarningMessage(
     `The exported file contains the secret of key ${key.keyId}. Anyone holding it can verify — and forge — this watermark. Store it like a password.`,
     { modal: true },
     'Export',
@@ -52,13 +53,13 @@ export async function exportKeyCommand(store: KeyStore): Promise<void> {
   allowReplace(target.fsPath);
   await writeKeyFile(target.fsPath, key, true);
   log.info(`Exported key ${key.keyId} to a file (mode 0600).`);
-  void vscode.window.showInformationMessage(`Key ${key.keyId} exported (readable only by you).`);
+  void notify.showInformationMessage(`Key ${key.keyId} exported (readable only by you).`);
 }
 
 export async function forgetKeyCommand(store: KeyStore): Promise<void> {
   const info = await pickStoredKey(store, 'Remove which key from secret storage?', false);
   if (!info || typeof info === 'string') return;
-  const confirm = await vscode.window.showWarningMessage(
+  const confirm = await notify.showWarningMessage(
     `Remove key ${info.keyId} (${info.label}) from VS Code? Without an exported copy, its watermark can no longer be verified.`,
     { modal: true },
     'Remove',
@@ -79,7 +80,7 @@ export async function pickStoredKey(
   const keys = store.list();
   if (keys.length === 0) {
     if (!offerImport) {
-      void vscode.window.showInformationMessage(
+      void notify.showInformationMessage(
         'RecMark has no stored keys yet. Embed a watermark or import a key file first.',
       );
       return undefined;

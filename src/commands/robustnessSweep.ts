@@ -1,5 +1,6 @@
 /** RecMark: Run Robustness Sweep — attack a watermarked model every way a thief might, verify after each. */
 import * as vscode from 'vscode';
+import * as notify from '../notify';
 import { robustnessSweep } from '../core/attack/robustness';
 import type { WatermarkKey } from '../core/watermark/key';
 import type { KeyStore } from '../keyStore';
@@ -25,7 +26,7 @@ export async function robustnessSweepCommand(
   if (!key) return;
   const s = settings();
   const data = existingDataFile(s);
-  const go = await vscode.window.showInformationMessage(
+  const go = await notify.showInformationMessage(
     `The sweep extracts a surrogate from ${model.path.split('/').pop()}, ${data ? 'fine-tunes it on 1/5/10% of your users, ' : ''}prunes it, adds noise, quantizes it to int8, strips its post-processing, overwrites it with a thief's own GREW and AOW watermark${data ? ' and fine-tunes the extracted surrogate' : ''}, then verifies key ${key.keyId} after each attack. It takes several minutes and can be cancelled; no model files are kept.${data ? '' : ' Fine-tuning needs recmark.dataFile and is skipped without it.'}`,
     'Run Sweep',
   );

@@ -6,6 +6,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import * as notify from '../notify';
 import { ENDPOINT_CACHE_DIR } from '../core/endpoint/cache';
 import {
   PROFILE_SUFFIX,
@@ -48,7 +49,7 @@ async function pickProfile(): Promise<vscode.Uri | undefined> {
     100,
   );
   if (found.length === 0) {
-    const choice = await vscode.window.showInformationMessage(
+    const choice = await notify.showInformationMessage(
       `No endpoint profile (*${PROFILE_SUFFIX}) in this workspace.`,
       'Create One',
     );

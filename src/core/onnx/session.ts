@@ -6,7 +6,7 @@ import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxru
 import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
-import { topK } from './topk';
+import { rowProblem, topK, type RowProblem } from './topk';
 
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Ort | undefined;
@@ -25,6 +25,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called after each batch with the number of sequences done. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called for each row whose scores rank nothing (a NaN, or one score for every item) before
+   * it is passed on as usual; verification leaves such rows out of its statistics.
+   */
+  onUnusableRow?: (index: number, problem: RowProblem) => void;
 }
 
 export const DEFAULT_BATCH_SIZE = 64;
@@ -108,7 +113,10 @@ export class ScoringSession {
       }
       for (let b = 0; b < batch.length; b++) {
         const offset = outputRank === 2 ? b * width : (b * seqLen + lastPositions[b]) * width;
-        onRow(start + b, data.subarray(offset, offset + width));
+        const row = data.subarray(offset, offset + width);
+        const problem = options.onUnusableRow && rowProblem(row, this.adapter.itemIds);
+        if (problem) options.onUnusableRow!(start + b, problem);
+        onRow(start + b, row);
       }
       options.onProgress?.(Math.min(start + batchSize, sequences.length), sequences.length);
     }

@@ -47,3 +47,45 @@ export function rankOf(
   }
   return rank;
 }
+
+/**
+ * Why a score row carries no ranking: a NaN among the candidates' scores (topK skips NaN, so the
+ * list would silently rank a subset) or the same score for every candidate (constant, or all
+ * ±Infinity: the list is just the lowest ids). Null when the row is usable.
+ */
+export type RowProblem = 'nan' | 'flat';
+
+export function rowProblem(
+  scores: ArrayLike<number>,
+  candidates: ArrayLike<number>,
+): RowProblem | null {
+  if (candidates.length === 0) return null;
+  const first = scores[candidates[0]];
+  let flat = true;
+  for (let c = 0; c < candidates.length; c++) {
+    const v = scores[candidates[c]];
+    if (Number.isNaN(v)) return 'nan';
+    if (v !== first) flat = false;
+  }
+  return flat && candidates.length > 1 ? 'flat' : null;
+}
+
+/**
+ * Rows a verification dropped, for people: why none was usable (then there is no verdict), or
+ * how many were left out of the statistics. `what` names a row: "probe", "watermark prefix".
+ */
+export function unusableRowsText(
+  problems: ReadonlyMap<number, RowProblem>,
+  total: number,
+  what: string,
+  whats = `${what}s`,
+): string {
+  const nan = [...problems.values()].filter((p) => p === 'nan').length;
+  const flat = problems.size - nan;
+  if (problems.size < total)
+    return `${problems.size} of ${total} ${whats} were left out because the model's scores were ${nan > 0 ? `NaN (${nan})` : ''}${nan > 0 && flat > 0 ? ' or ' : ''}${flat > 0 ? `the same for every item (${flat})` : ''}`;
+  if (flat === 0) return `the model's scores are not numbers (NaN) for every ${what}`;
+  if (nan === 0)
+    return `the model gives every item the same score (constant or infinite) for every ${what}, so it ranks nothing`;
+  return `the model's scores are unusable for every ${what}: NaN for ${nan}, the same for every item for ${flat}`;
+}

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AuditReport } from './report';
+import { safeText } from '../util/terminalSafe';
 
 /** The id of the `<script type="application/json">` block the webview reads in standalone mode. */
 export const REPORT_ELEMENT_ID = 'recmark-report';
@@ -98,6 +99,7 @@ function stripSourceMap(script: string): string {
   return script.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');
 }
 
+/** HTML-escaped, with controls and bidi overrides shown as escapes (a file name cannot reorder the page). */
 function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return safeText(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -12,6 +12,7 @@ import { defaultOpset, readModel, toNumber, type LoadedModel } from '../onnx/mod
 import { sha256File } from '../util/files';
 import { servedGrewHead } from '../watermark/grewGraph';
 import { formatBytes } from '../util/format';
+import { safeText } from '../util/terminalSafe';
 
 export interface ModelCard {
   file: string;
@@ -149,5 +150,6 @@ export function formatModelCard(card: ModelCard): string {
   if (card.externalFiles.length > 0) rows.push(['External data', card.externalFiles.join(', ')]);
   if (card.servedHead) rows.push(['Watermark head', card.servedHead.note]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+  // Values come from the file (names, producer): one row each, whatever newlines they hold.
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${safeText(v)}`).join('\n');
 }

@@ -12,7 +12,9 @@ export type Scheme = 'grew' | 'aow';
 export const INCONCLUSIVE_BELOW = 0.01;
 export const DEFAULT_ALPHA = 1e-4;
 
+/** A p-value that is not a number means there was nothing to test: never absent, never present. */
 export function decideVerdict(p: PValue, alpha: number): Verdict {
+  if (Number.isNaN(p.value) || Number.isNaN(p.log10)) return 'inconclusive';
   if (p.value < alpha || p.log10 < Math.log10(alpha)) return 'present';
   if (p.value < INCONCLUSIVE_BELOW) return 'inconclusive';
   return 'absent';
@@ -222,6 +224,8 @@ export interface AuditReport {
   pValueText: string;
   alpha: number;
   sentence: string;
+  /** Why there is no verdict (inconclusive): nothing could be tested, e.g. zero trials or NaN scores. */
+  noEvidence?: string;
   model: ReportModel;
   keyId: string;
   parameters: Record<string, string | number | boolean>;
@@ -237,7 +241,23 @@ export interface AuditReport {
   endpoint?: EndpointSection;
 }
 
-export function reportVerdict(scheme: Scheme, p: PValue, alpha: number) {
+/**
+ * The report's verdict fields. `noEvidence` says why there is nothing to test (zero trials, every
+ * score NaN): the verdict is then inconclusive with that reason, whatever `p` is, and p reads 1.
+ */
+export function reportVerdict(scheme: Scheme, p: PValue, alpha: number, noEvidence?: string) {
+  if (noEvidence !== undefined || Number.isNaN(p.value) || Number.isNaN(p.log10)) {
+    const why = noEvidence ?? 'there was nothing to test';
+    return {
+      verdict: 'inconclusive' as Verdict,
+      pValue: 1,
+      log10PValue: 0,
+      pValueText: '—',
+      alpha,
+      sentence: `No verdict: ${why}.`,
+      noEvidence: why,
+    };
+  }
   const verdict = decideVerdict(p, alpha);
   return {
     verdict,

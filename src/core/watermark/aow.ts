@@ -14,7 +14,7 @@ import {
   type RankObservation,
   type Recommender,
 } from '../recommender';
-import { rankOf, topK } from '../onnx/topk';
+import { rankOf, topK, unusableRowsText, type RowProblem } from '../onnx/topk';
 import { inspectModel, type ModelCard } from '../report/modelCard';
 import {
   DEFAULT_ALPHA,
@@ -591,9 +591,10 @@ export async function auditAow(
   if ('adapter' in source) checkKeyFitsModel(key, source.adapter);
   const recommender = asRecommender(source);
   const sequence = key.sequence;
+  const unusable = new Map<number, RowProblem>();
   const observed = await recommender.targetRanks(
     sequence.slice(1).map((target, i) => ({ history: sequence.slice(0, i + 1), target })),
-    { signal: options.signal },
+    { signal: options.signal, onUnusableRow: (i, problem) => unusable.set(i, problem) },
   );
   timer.lap('queries');
   const answered = observed.filter((o): o is RankObservation => o !== null);
@@ -607,22 +608,37 @@ export async function auditAow(
       'no-answers',
     );
   }
-  const stats = aowStatistics(
-    answered.map((o) => o.rank),
-    recommender.itemIds.length,
-    { censored: answered.map((o) => o.censored) },
-  );
-  timer.lap('statistics');
-  return {
-    kind: 'recmark-audit',
-    version: 1,
+  // A rank read off NaN or all-equal scores is no evidence: such steps are left out, counted.
+  const usable = observed.filter((o, i): o is RankObservation => o !== null && !unusable.has(i));
+  const parameters = {
+    length: key.L,
+    queries: key.L - 1,
+    bottomM: key.M,
+    start: key.start,
+    ...(unusable.size > 0 ? { unusablePrefixes: unusable.size } : {}),
+  };
+  const common = {
+    kind: 'recmark-audit' as const,
+    version: 1 as const,
     createdAt: new Date().toISOString(),
-    scheme: 'aow',
-    ...reportVerdict('aow', stats.pValue, alpha),
+    scheme: 'aow' as const,
     model,
     keyId: key.keyId,
-    parameters: { length: key.L, queries: key.L - 1, bottomM: key.M, start: key.start },
-    timings: timer.steps,
-    aow: stats.evidence,
+    parameters,
   };
+  if (usable.length === 0) {
+    const why = unusableRowsText(unusable, unusable.size, 'watermark prefix', 'watermark prefixes');
+    const none = { value: Number.NaN, log10: Number.NaN };
+    return { ...common, ...reportVerdict('aow', none, alpha, why), timings: timer.steps };
+  }
+  const stats = aowStatistics(
+    usable.map((o) => o.rank),
+    recommender.itemIds.length,
+    { censored: usable.map((o) => o.censored) },
+  );
+  timer.lap('statistics');
+  const verdict = reportVerdict('aow', stats.pValue, alpha);
+  if (unusable.size > 0)
+    verdict.sentence += ` ${unusableRowsText(unusable, answered.length, 'watermark prefix', 'watermark prefixes')}.`;
+  return { ...common, ...verdict, timings: timer.steps, aow: stats.evidence };
 }

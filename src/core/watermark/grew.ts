@@ -10,6 +10,7 @@ import type { Adapter } from '../onnx/adapter';
 import { encodeModel, type LoadedModel, type onnx } from '../onnx/model';
 import { asRecommender, type ProbeTally, type Recommender } from '../recommender';
 import { ScoringSession } from '../onnx/session';
+import { unusableRowsText, type RowProblem } from '../onnx/topk';
 import { inspectModel, type ModelCard } from '../report/modelCard';
 import {
   reportModel,
@@ -584,18 +585,22 @@ export async function auditGrew(
         });
   timer.lap('probes');
   progress({ message: `Querying top-${topK} for ${probes.length} probes`, fraction: 0.5 });
+  const unusable = new Map<number, RowProblem>();
   const answers = await recommender.topK(probes, topK, {
     signal: options.signal,
     onProgress: (done, total) =>
       progress({ message: `Querying top-${topK}`, fraction: 0.5 + (0.45 * done) / total }),
+    onUnusableRow: (i, problem) => unusable.set(i, problem),
   });
   timer.lap('queries');
-  const lists = answers.filter((l): l is Int32Array => l !== null);
+  const answered = answers.filter((l): l is Int32Array => l !== null);
+  // Rows whose scores rank nothing (NaN, one score for all) are no evidence: left out, counted.
+  const lists = answers.filter((l, i): l is Int32Array => l !== null && !unusable.has(i));
   if (options.tally) {
     options.tally.wanted = probes.length;
-    options.tally.answered = lists.length;
+    options.tally.answered = answered.length;
   }
-  if (lists.length === 0) {
+  if (answered.length === 0) {
     throw new RecMarkError(
       `None of the ${probes.length} probes was answered, so there is nothing to test.`,
       'no-answers',
@@ -607,15 +612,31 @@ export async function auditGrew(
   throwIfAborted(options.signal);
   timer.lap('statistics');
   const probeSource = data ? 'data' : 'sampled';
+  const verdict = reportVerdict(
+    'grew',
+    stats.pValue,
+    alpha,
+    grewNoEvidence(lists, unusable, stats),
+  );
+  if (lists.length > 0 && unusable.size > 0)
+    verdict.sentence += ` ${unusableRowsText(unusable, answered.length, 'probe')}.`;
   return {
     kind: 'recmark-audit',
     version: 1,
     createdAt: new Date().toISOString(),
     scheme: 'grew',
-    ...reportVerdict('grew', stats.pValue, alpha),
+    ...verdict,
     model,
     keyId: key.keyId,
-    parameters: { probes: lists.length, topK, nullKeys, seed, gamma: key.gamma, probeSource },
+    parameters: {
+      probes: lists.length,
+      topK,
+      nullKeys,
+      seed,
+      gamma: key.gamma,
+      probeSource,
+      ...(unusable.size > 0 ? { unusableProbes: unusable.size } : {}),
+    },
     timings: timer.steps,
     grew: {
       z: stats.z,
@@ -640,4 +661,18 @@ export async function auditGrew(
       nullGreenHits: stats.nullGreenHits,
     },
   };
+}
+
+/** Why GREW has nothing to test, if so: every row unusable, or no listed item the key knows. */
+function grewNoEvidence(
+  lists: readonly Int32Array[],
+  unusable: ReadonlyMap<number, RowProblem>,
+  stats: { trials: number; probes: number },
+): string | undefined {
+  if (lists.length === 0) return unusableRowsText(unusable, unusable.size, 'probe');
+  if (stats.trials > 0) return undefined;
+  return (
+    `zero trials: none of the items in the model's top-k lists for ${stats.probes} probes is in ` +
+    "the key's catalogue, so the key and this model share no items to test"
+  );
 }

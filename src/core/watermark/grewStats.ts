@@ -145,6 +145,9 @@ export function grewStatistics(
     (1 + nullGreenHits.filter((g) => g >= greenHits).length) / (nullGreenHits.length + 1);
   const zDecision = Math.min(z, zNull);
   const classic = oneProportionZ(greenHits, trials, gamma);
+  // Zero trials (no listed item is in the key's catalogue) is no evidence either way: p is NaN,
+  // which the verdict reads as inconclusive, never as absent.
+  const noTrials: PValue = { value: Number.NaN, log10: Number.NaN };
   return {
     probes: lists.length,
     topK: k,
@@ -159,8 +162,8 @@ export function grewStatistics(
     pEmpirical,
     nullKeys: nullGreenHits.length,
     zDecision,
-    pValue: normalSf(zDecision),
-    pValueClassic: classic.pValue,
+    pValue: trials > 0 ? normalSf(zDecision) : noTrials,
+    pValueClassic: trials > 0 ? classic.pValue : noTrials,
     perProbeGreen,
     greenRateByRank: Array.from(greenByRank, (g, r) => (rankTrials[r] > 0 ? g / rankTrials[r] : 0)),
     nullGreenHits,

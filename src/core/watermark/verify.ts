@@ -46,7 +46,8 @@ export async function verifyWithKeys(
       failed.push({
         keyId: key.keyId,
         scheme: key.scheme,
-        verdict: 'absent',
+        // Not checked is no evidence: never reported as absent.
+        verdict: 'inconclusive',
         pValueText: '—',
         log10PValue: 0,
         error: err.message,

@@ -48,7 +48,14 @@ export interface RedTeamCase {
   /** Peak RSS bound in MiB (the V8 heap is capped a little below it). */
   rssMiB?: number;
   timeoutMs?: number;
+  /** Stdout and stderr hold no raw control, bidi or separator character (newline and tab aside). */
+  noControls?: boolean;
 }
+
+/** What `noControls` forbids: what core/util/terminalSafe escapes. */
+const RAW_CONTROL =
+  // eslint-disable-next-line no-control-regex -- the check looks for control characters
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/u;
 
 export interface RedTeamResult {
   code: number;
@@ -99,6 +106,10 @@ export async function runRedTeam(c: RedTeamCase): Promise<RedTeamResult> {
     assert.doesNotMatch(run.stderr, /\n\s+at |node:internal/, `${label}: no stack trace`);
   } else {
     assert.match(run.stdout, c.message, `${label}: the output says why${shown}`);
+  }
+  if (c.noControls) {
+    assert.doesNotMatch(run.stdout, RAW_CONTROL, `${label}: a raw control on stdout${shown}`);
+    assert.doesNotMatch(run.stderr, RAW_CONTROL, `${label}: a raw control on stderr${shown}`);
   }
   for (const [file, bytes] of before)
     assert.ok(readFileSync(file).equals(bytes), `${label}: ${path.basename(file)} was changed`);

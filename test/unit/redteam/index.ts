@@ -5,4 +5,5 @@ export const AREA_FILES: (() => Promise<{ cases: CaseFactory[] }>)[] = [
   () => import('./smoke.cases'),
   () => import('./transport.cases'),
   () => import('./files.cases'),
+  () => import('./terminal.cases'),
 ];
