@@ -3,4 +3,5 @@ import type { CaseFactory } from './harness';
 
 export const AREA_FILES: (() => Promise<{ cases: CaseFactory[] }>)[] = [
   () => import('./smoke.cases'),
+  () => import('./secrets.cases'),
 ];
