@@ -140,7 +140,7 @@ async function confirmOtherOrigin(
     send,
   );
   if (choice === send) return true;
-  log.info(`Did not send secret "${name}" to ${origin} (it was given for ${givenFor}).`);
+  log.info(`Did not send "${name}" to ${origin} (it was given for ${givenFor}).`);
   return false;
 }
 
