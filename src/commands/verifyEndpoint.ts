@@ -1,7 +1,9 @@
 /**
  * Verify Watermark on Endpoint — audit a live recommendation service described by a
  * `*.recmark-endpoint.json` profile; and New Endpoint Profile, which writes a template to edit.
- * Secrets the profile names (`${secret:apiToken}`) are asked for once and kept in SecretStorage.
+ * Secrets the profile names (`${secret:apiToken}`) are asked for once and kept in SecretStorage,
+ * bound to the origin they were given for (core/endpoint/secretOrigin.ts): another origin gets
+ * one only after a modal confirmation, so a cloned repository's profile cannot take it silently.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +16,12 @@ import {
   readProfile,
   secretNames,
 } from '../core/endpoint/profile';
+import {
+  decideSecretRelease,
+  decodeStoredSecret,
+  encodeStoredSecret,
+  profileOrigin,
+} from '../core/endpoint/secretOrigin';
 import { verifyEndpoint } from '../core/endpoint/verify';
 import { RecMarkError } from '../core/errors';
 import type { WatermarkKey } from '../core/watermark/key';
@@ -37,7 +45,7 @@ export async function verifyEndpointCommand(
   const profile = await readProfile(profileUri.fsPath);
   const key = await chooseKey(store);
   if (!key) return;
-  const secrets = await askSecrets(context, secretNames(profile), profile.name);
+  const secrets = await askSecrets(context, secretNames(profile), profile.name, profile.url);
   if (!secrets) return;
   await runAudit(context, profileUri, key, secrets);
 }
@@ -77,35 +85,71 @@ async function chooseKey(store: KeyStore): Promise<WatermarkKey | undefined> {
   return key;
 }
 
-/** Every secret the profile names, from SecretStorage or asked for (then stored). */
+interface Secrets {
+  values: Map<string, string>;
+  /** Names stored for this profile's origin: the ones a refused credential clears. */
+  own: string[];
+}
+
+/** Every secret the profile names, released for its origin, confirmed, or asked for. */
 async function askSecrets(
   context: vscode.ExtensionContext,
   names: string[],
   endpoint: string,
-): Promise<Map<string, string> | undefined> {
-  const values = new Map<string, string>();
+  url: string,
+): Promise<Secrets | undefined> {
+  const secrets: Secrets = { values: new Map(), own: [] };
+  if (names.length === 0) return secrets;
+  const origin = profileOrigin(url);
   for (const name of names) {
-    let value = await context.secrets.get(secretKey(name));
-    if (!value) {
+    const stored = decodeStoredSecret(await context.secrets.get(secretKey(name)));
+    const decision = decideSecretRelease(stored, origin);
+    let value: string | undefined;
+    if (decision.kind === 'release') value = decision.value;
+    else if (decision.kind === 'confirm') {
+      if (!(await confirmOtherOrigin(name, endpoint, origin, decision.givenFor))) return undefined;
+      secrets.values.set(name, decision.value);
+      continue;
+    } else {
       value = await vscode.window.showInputBox({
-        title: `Secret "${name}" for ${endpoint}`,
-        prompt: `The endpoint profile references \${secret:${name}}. It is kept in VS Code's secret storage, never in the profile.`,
+        title: `Secret "${name}" for ${endpoint} (${origin})`,
+        prompt: `The endpoint profile references \${secret:${name}}. It is kept in VS Code's secret storage, never in the profile, and sent only to ${origin}.`,
         password: true,
         ignoreFocusOut: true,
       });
       if (!value) return undefined;
-      await context.secrets.store(secretKey(name), value);
+      await context.secrets.store(secretKey(name), encodeStoredSecret({ origin, value }));
     }
-    values.set(name, value);
+    secrets.values.set(name, value);
+    secrets.own.push(name);
   }
-  return values;
+  return secrets;
+}
+
+/** A modal naming both origins; anything but the button sends nothing. */
+async function confirmOtherOrigin(
+  name: string,
+  endpoint: string,
+  origin: string,
+  givenFor: string,
+): Promise<boolean> {
+  const send = `Send to ${origin}`;
+  const choice = await vscode.window.showWarningMessage(
+    `The endpoint profile ${endpoint} wants to send the secret "${name}" to ${origin}, but it was given for ${givenFor}. ` +
+      'A profile from a cloned repository can point anywhere; send it only if you trust this host.',
+    { modal: true },
+    send,
+  );
+  if (choice === send) return true;
+  log.info(`Did not send "${name}" to ${origin} (it was given for ${givenFor}).`);
+  return false;
 }
 
 async function runAudit(
   context: vscode.ExtensionContext,
   profileUri: vscode.Uri,
   key: WatermarkKey,
-  secrets: Map<string, string>,
+  secrets: Secrets,
 ): Promise<void> {
   const s = settings();
   const root = reportsRoot(profileUri);
@@ -119,7 +163,7 @@ async function runAudit(
           profile: profileUri.fsPath,
           key,
           ...auditSettings(s),
-          secrets: (n) => secrets.get(n),
+          secrets: (n) => secrets.values.get(n),
           cacheDir: root ? path.join(root, ENDPOINT_CACHE_DIR) : null,
           signal,
           progress,
@@ -127,8 +171,10 @@ async function runAudit(
     );
   } catch (err) {
     if (err instanceof RecMarkError && err.code === 'endpoint-auth') {
-      // A refused credential must not be offered again silently.
-      for (const n of secrets.keys()) await context.secrets.delete(secretKey(n));
+      // A refused credential must not be offered again silently; one given for another origin
+      // is left alone (that host's refusal says nothing about it).
+      for (const n of secrets.own) await context.secrets.delete(secretKey(n));
+      if (secrets.own.length === 0) throw err;
       throw new RecMarkError(
         `${err.message} The stored secret was cleared; you will be asked for it again.`,
         err.code,

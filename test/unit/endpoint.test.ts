@@ -365,29 +365,32 @@ test('client: 401 stops the audit with an error about the credentials', async ()
 
 test('cache: append-only lines; a torn last line (a kill mid-write) is skipped, later lines still read', async () => {
   const dir = tempDir();
-  const first = await AnswerCache.open(dir, { url: 'x' });
-  await first.put('a', { ids: [1, 2], complete: false });
-  await first.put('b', { rank: 3, censored: false });
+  const trust = { macKey: Buffer.alloc(32, 1), items: new Set([1, 2, 3, 9]) };
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(40));
+  const first = await AnswerCache.open(dir, { url: 'x' }, trust);
+  await first.put(a, { ids: [1, 2], complete: false });
+  await first.put(b, { rank: 3, censored: false });
   await first.close();
-  appendFileSync(first.file, '{"k":"c","a":{"ids":[');
-  const second = await AnswerCache.open(dir, { url: 'x' });
+  appendFileSync(first.file, `{"v":2,"k":"${c}","a":{"ids":[`);
+  const second = await AnswerCache.open(dir, { url: 'x' }, trust);
   assert.equal(second.size, 2);
   assert.equal(second.skipped, 1);
-  await second.put('d', { ids: [9], complete: true });
+  assert.equal(second.rejected, 0);
+  await second.put(d, { ids: [9], complete: true });
   await second.close();
-  const third = await AnswerCache.open(dir, { url: 'x' });
-  assert.deepEqual(third.get('d'), { ids: [9], complete: true });
-  assert.deepEqual(third.get('b'), { rank: 3, censored: false });
+  const third = await AnswerCache.open(dir, { url: 'x' }, trust);
+  assert.deepEqual(third.get(d), { ids: [9], complete: true });
+  assert.deepEqual(third.get(b), { rank: 3, censored: false });
   await third.close();
   // Another endpoint configuration gets its own file.
-  const other = await AnswerCache.open(dir, { url: 'y' });
+  const other = await AnswerCache.open(dir, { url: 'y' }, trust);
   assert.equal(other.size, 0);
   assert.notEqual(path.basename(other.file), path.basename(first.file));
   await other.close();
   assert.equal(
     readFileSync(first.file, 'utf8')
       .split('\n')
-      .filter((l) => l.startsWith('{"k":"d"')).length,
+      .filter((l) => l.includes(`"k":"${d}"`)).length,
     1,
   );
 });

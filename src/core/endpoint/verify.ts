@@ -13,7 +13,7 @@ import { noProgress, StepTimer } from '../util/progress';
 import { auditAow } from '../watermark/aow';
 import { auditGrew, GREW_DEFAULTS, type VerifyGrewOptions } from '../watermark/grew';
 import { NOT_AN_ITEM, type AowKey, type GrewKey, type WatermarkKey } from '../watermark/key';
-import { AnswerCache } from './cache';
+import { AnswerCache, cacheTrust } from './cache';
 import { EndpointClient, percentile } from './client';
 import { limits } from '../limits';
 import type { IdMap } from './idMap';
@@ -154,14 +154,18 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
       'usage',
     );
   const cache = options.cacheDir
-    ? await AnswerCache.open(options.cacheDir, {
-        v: 1,
-        url: profile.url,
-        method: profile.method,
-        request: profile.request ?? null,
-        response: profile.response,
-        idMap: idMap?.sha256 ?? null,
-      })
+    ? await AnswerCache.open(
+        options.cacheDir,
+        {
+          v: 1,
+          url: profile.url,
+          method: profile.method,
+          request: profile.request ?? null,
+          response: profile.response,
+          idMap: idMap?.sha256 ?? null,
+        },
+        cacheTrust(key, itemIds),
+      )
     : null;
   timer.lap('load');
 
@@ -257,6 +261,12 @@ function endpointSection(
     notes.push(
       `The query budget (${budget} requests) ran out: ${tally.answered} of ${tally.wanted} probes were answered ` +
         `and ${s.lost.budget} request(s) were never sent. The verdict rests on the answered probes; re-run with a larger budget to finish (cached answers are reused, not paid for again).`,
+    );
+  }
+  if (cache && cache.rejected > 0) {
+    notes.push(
+      `${cache.rejected} cached answer(s) failed their integrity check (edited, or from another key's or endpoint's cache), ` +
+        `so the cache file was set aside as ${path.basename(cache.file)}.rejected and every answer was asked again.`,
     );
   }
   const failedLost = lostRequests - s.lost.budget;

@@ -4,7 +4,7 @@
  * reveals nothing) is what reports and logs may show; the secret itself never leaves this module
  * except inside an exported key file.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, scryptSync } from 'node:crypto';
 import { RecMarkError } from '../errors';
 import { limits, raiseHint } from '../limits';
 import { readInputFile, writeFileAtomic } from '../util/files';
@@ -27,6 +27,60 @@ export function newSecret(): Uint8Array {
 /** A public handle for a key: 16 hex digits of HMAC(secret, "key-id"). */
 export function keyIdOf(secret: Uint8Array): string {
   return createHmac('sha256', secret).update('recmark/key-id').digest('hex').slice(0, 16);
+}
+
+/**
+ * The id of an AOW key without its secret (a minimal, imported key): the sequence is the secret
+ * there, and a short one is guessable, so the id is a slow one-way hash (scrypt, ~16 MiB) of a
+ * domain-separated encoding, never the sequence itself.
+ */
+export function sequenceKeyIdOf(sequence: readonly number[]): string {
+  const encoded = `recmark/key-id/aow-sequence/v1\n${sequence.join(',')}`;
+  return scryptSync(encoded, 'recmark/key-id', 8, { N: 2 ** 14, r: 8, p: 1 }).toString('hex');
+}
+
+/** The id of a GREW key without its secret: a hash of its split (thousands of random bits). */
+function splitKeyIdOf(clusters: Uint16Array, green: Uint8Array): string {
+  return createHash('sha256')
+    .update('recmark/key-id/grew-split/v1\n')
+    .update(Buffer.from(clusters.buffer, clusters.byteOffset, clusters.byteLength))
+    .update(Buffer.from(green.buffer, green.byteOffset, green.byteLength))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Forms of a key id RecMark writes: 16 hex digits of a one-way function. */
+const KEY_ID_RE = /^[0-9a-f]{16}$/;
+
+/**
+ * The id a loaded key goes by. With a secret it is always keyIdOf(secret); without, a stored id
+ * is kept only in the one-way form and when it is no substring of the key material (older
+ * RecMark named minimal AOW keys `seq-<sequence>`); anything else is recomputed, and said so.
+ */
+function loadedKeyId(
+  stored: unknown,
+  derive: () => string,
+  material: string[],
+  label: string,
+): string {
+  if (
+    typeof stored === 'string' &&
+    KEY_ID_RE.test(stored) &&
+    !material.some((m) => m.includes(stored))
+  )
+    return stored;
+  const id = derive();
+  if (typeof stored === 'string' && stored !== id) warnIdReplaced(label, id);
+  return id;
+}
+
+/** Said once per load; never quotes the old id, which may be the secret itself. */
+function warnIdReplaced(label: string, id: string): void {
+  const which = label.endsWith('.json') ? `Key file ${label}` : 'A stored key';
+  process.emitWarning(
+    `${which}: its key id was replaced by ${id}, a one-way id (the old one could reveal the key); export or save the key again to keep the new id.`,
+    { code: 'RECMARK_KEY_ID' },
+  );
 }
 
 /** A seed for a keyed PRNG (e.g. k-means++), derived from the secret and a purpose label. */
@@ -230,15 +284,18 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
       throw invalid(label, '"start" must be "cold", "pop", "random" or "external".');
     }
     const sequence = seq as number[];
+    const keyId = secret
+      ? secretKeyId(obj.keyId, secret, label)
+      : loadedKeyId(
+          obj.keyId,
+          () => sequenceKeyIdOf(sequence),
+          [sequence.join(''), sequence.join(',')],
+          label,
+        );
     return {
       scheme: 'aow',
       version: 1,
-      keyId:
-        typeof obj.keyId === 'string'
-          ? obj.keyId
-          : secret
-            ? keyIdOf(secret)
-            : `seq-${sequence.join('-')}`.slice(0, 40),
+      keyId,
       sequence,
       L: num(
         'L',
@@ -291,7 +348,9 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
   return {
     scheme: 'grew',
     version: 1,
-    keyId: typeof obj.keyId === 'string' ? obj.keyId : secret ? keyIdOf(secret) : 'unknown',
+    keyId: secret
+      ? secretKeyId(obj.keyId, secret, label)
+      : loadedKeyId(obj.keyId, () => splitKeyIdOf(clusters, green), [], label),
     ...(obj.mode !== undefined ? { mode: obj.mode as 'weights' | 'serve' } : {}),
     gamma,
     delta: num('delta', (v) => v >= 0 && v <= 100, 'between 0 and 100'),
@@ -307,6 +366,13 @@ export function keyFromJson(value: unknown, label = ''): WatermarkKey {
     model,
     createdAt,
   };
+}
+
+/** A key with its secret goes by keyIdOf(secret), whatever id its file claims. */
+function secretKeyId(stored: unknown, secret: Uint8Array, label: string): string {
+  const id = keyIdOf(secret);
+  if (typeof stored === 'string' && stored !== id) warnIdReplaced(label, id);
+  return id;
 }
 
 /**

@@ -6,4 +6,5 @@ export const AREA_FILES: (() => Promise<{ cases: CaseFactory[] }>)[] = [
   () => import('./transport.cases'),
   () => import('./files.cases'),
   () => import('./terminal.cases'),
+  () => import('./secrets.cases'),
 ];
