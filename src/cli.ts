@@ -994,6 +994,12 @@ if (require.main === module) {
       process.once(sig, () => process.exit(130));
     });
   }
+  // RecMark's own warnings (e.g. a key id replaced on load) are notes for the user, on one
+  // escaped line; Node's default printer would add its pid and a --trace-warnings hint.
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    printErr(w.code?.startsWith('RECMARK_') ? `note: ${safeText(w.message)}` : safeText(`${w}`));
+  });
   main(process.argv.slice(2), controller.signal).then((code) => {
     process.exitCode = code;
   });

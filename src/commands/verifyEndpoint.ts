@@ -134,7 +134,7 @@ async function confirmOtherOrigin(
   givenFor: string,
 ): Promise<boolean> {
   const send = `Send to ${origin}`;
-  const choice = await vscode.window.showWarningMessage(
+  const choice = await notify.showWarningMessage(
     `The endpoint profile ${endpoint} wants to send the secret "${name}" to ${origin}, but it was given for ${givenFor}. ` +
       'A profile from a cloned repository can point anywhere; send it only if you trust this host.',
     { modal: true },

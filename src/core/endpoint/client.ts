@@ -60,6 +60,7 @@ const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const FATAL_STATUS = new Set([401, 403, 404, 405]);
 /** The longest Retry-After honoured (a service asking for an hour gets a minute, then a retry). */
 const MAX_RETRY_AFTER_MS = 60_000;
+const BUDGET_CAUSE = 'was never asked for: the query budget ran out';
 /** All the Retry-After waits of one audit may add up to this many request timeouts. */
 const RETRY_AFTER_TIMEOUTS = 10;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
@@ -109,11 +110,16 @@ export class EndpointClient {
     this.interval = 1000 / profile.rateLimit;
   }
 
-  /** The most common reason tasks got no answer, as "every answer …"; null when none was lost. */
-  failureSummary(): string | null {
+  /**
+   * The most common reason tasks got no answer, as "every answer …"; null when none was lost.
+   * `spentOnly`: only the requests that were sent (what used up a budget), not the tasks the
+   * budget then left unasked.
+   */
+  failureSummary(spentOnly = false): string | null {
     let top: [string, number] | null = null;
     let total = 0;
     for (const entry of this.causes) {
+      if (spentOnly && entry[0] === BUDGET_CAUSE) continue;
       total += entry[1];
       if (!top || entry[1] > top[1]) top = entry;
     }
@@ -188,7 +194,7 @@ export class EndpointClient {
       if (budget !== null && this.stats.spent >= budget) {
         this.stats.budgetExhausted = true;
         this.stats.lost.budget++;
-        return this.lose('was never asked for: the query budget ran out');
+        return this.lose(BUDGET_CAUSE);
       }
       if (!(await this.rateSlot(signal))) return null;
       this.stats.spent++;

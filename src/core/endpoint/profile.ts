@@ -212,6 +212,21 @@ export function parseProfile(value: unknown, file = ''): EndpointProfile {
   if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:')
     fail(label, 'url', `must be http:// or https://, got "${parsedUrl.protocol}".`);
   checkPlaceholders(label, 'url', v.url, ['items', 'k']);
+  // Every request must go to one origin: redirects, secrets and the cache are bound to it.
+  const url = v.url;
+  const originWith = (fill: string): string | null => {
+    try {
+      return new URL(url.replace(PLACEHOLDER_RE, fill)).origin;
+    } catch {
+      return null;
+    }
+  };
+  if (originWith('1') !== parsedUrl.origin)
+    fail(
+      label,
+      'url',
+      'has ${items} or ${k} in its scheme, host or port; keep them in the path or the query, so every request goes to one origin.',
+    );
 
   const method = v.method === undefined ? PROFILE_DEFAULTS.method : v.method;
   if (method !== 'GET' && method !== 'POST' && method !== 'PUT')

@@ -217,11 +217,15 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
     }
   } catch (err) {
     if (err instanceof RecMarkError && err.code === 'no-answers') {
-      if (client.stats.budgetExhausted)
+      if (client.stats.budgetExhausted) {
+        // What the spent requests got matters more than the budget: more of them would not help.
+        const spent = client.failureSummary(true);
         throw new RecMarkError(
-          `The query budget (${budget} requests) was spent before any probe was answered; raise "budget" in the profile or --budget.`,
+          `The query budget (${budget} requests) was spent before any probe was answered` +
+            (spent ? `: ${spent}.` : '; raise "budget" in the profile or --budget.'),
           'budget-exhausted',
         );
+      }
       const why = client.failureSummary();
       // Name what went wrong, not just that nothing came back.
       if (why)

@@ -14,18 +14,20 @@ import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { ROOT, tempDir } from '../helpers';
 
-/** The ten areas of issue 15, for the corpus's per-area count. */
-export type Area =
-  | 'secrets'
-  | 'redirects'
-  | 'bounded'
-  | 'cache'
-  | 'identifiers'
-  | 'terminal'
-  | 'outputs'
-  | 'options'
-  | 'resources'
-  | 'evidence';
+/** The ten areas of issue 15; the corpus must cover every one. */
+export const AREAS = [
+  'secrets',
+  'redirects',
+  'bounded',
+  'cache',
+  'identifiers',
+  'terminal',
+  'outputs',
+  'options',
+  'resources',
+  'evidence',
+] as const;
+export type Area = (typeof AREAS)[number];
 
 export interface RedTeamCase {
   area: Area;

@@ -139,7 +139,8 @@ const terminal: CaseFactory[] = [
         args: ['verify', model, '--key', key, '--data', inputs.data, ...QUICK],
         exit: 0,
         message:
-          /^model m\\x0aPRESENT {2}\(GREW, p = 1e-300\)\\u2028\.onnx sha256 .*key id id\\x1b\]8;;https:\/\/x\\x07\\x08\\x08\\x85$/m,
+          // The hostile id itself is replaced on load by a one-way id (issue 15, identifiers).
+          /^model m\\x0aPRESENT {2}\(GREW, p = 1e-300\)\\u2028\.onnx sha256 .*key id [0-9a-f]{16}$/m,
         noControls: true,
       };
     },

@@ -275,6 +275,31 @@ const bounded: CaseFactory[] = [
     message: /every answer was larger than maxResponseBytes \(1 MiB\)/,
     rssMiB: 300,
   })),
+  audit(
+    'secrets',
+    'a profile whose host is built from ${items} is refused before any request',
+    () => ({
+      service: (_req, res) => ok(res),
+      profile: { url: 'http://${items}.attacker.example/recommend', method: 'GET' },
+      exit: 2,
+      message: /"url" has \$\{items\} or \$\{k\} in its scheme, host or port/,
+      check: (requests) => assert.equal(requests.length, 0),
+    }),
+  ),
+  audit(
+    'bounded',
+    'oversized answers that use up the budget: the error names the size, not the budget',
+    () => ({
+      service: (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(`{"items":[${'1,'.repeat(4096)}1]}`);
+      },
+      profile: { maxResponseBytes: 1024, budget: 2, retries: { max: 0 } },
+      exit: 2,
+      message:
+        /budget \(2 requests\) was spent .*every answer was larger than maxResponseBytes \(1 KiB\)/,
+    }),
+  ),
   audit('bounded', 'a slow endless body times out', () => ({
     service: (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
