@@ -200,7 +200,7 @@ test('CLI: attack strip --json prints one object and writes OUT; bad input exits
   assert.ok(existsSync(out));
   for (const [bad, pattern] of [
     [['attack', 'strip', model, '--out', out], /already exists; pass --force/],
-    [['attack', 'strip', model, '--out', model, '--force'], /overwrite the input/],
+    [['attack', 'strip', model, '--out', model, '--force'], /never writes over its inputs/],
   ] as const) {
     const e = await runCli([...bad]);
     assert.equal(e.code, 2, `${bad.join(' ')}: ${e.stderr}`);
