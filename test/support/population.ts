@@ -28,7 +28,7 @@ import { ScoringSession } from '../../src/core/onnx/session';
 import { sessionRecommender, type Recommender } from '../../src/core/recommender';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { DEFAULT_ALPHA, reportModel, type Verdict } from '../../src/core/report/report';
-import { leaveOneOut } from '../../src/core/stats/ranking';
+import { leaveOneOut } from '../../src/core/recommenderMetrics';
 import { normalSf } from '../../src/core/stats/tests';
 import { leaveOneOutSplit, trainSasrecFromScratch } from '../../src/core/train/sasrecBuilder';
 import {

@@ -13,7 +13,8 @@ import { type Adapter, detectAdapter } from '../onnx/adapter';
 import { DataType, floatTensor, int64Tensor, tensorFloat32 } from '../onnx/graph';
 import { encodeModel, graphOf, onnx } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
-import { leaveOneOut, type RankingMetrics } from '../stats/ranking';
+import { leaveOneOut } from '../recommenderMetrics';
+import type { RankingMetrics } from '../stats/ranking';
 import { Rng } from '../util/random';
 import { train, type TrainExample, type TrainResult, writeWeights } from './trainer';
 

@@ -24,7 +24,8 @@ import {
   type ReportModel,
   type UtilityRow,
 } from '../report/report';
-import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import { leaveOneOut } from '../recommenderMetrics';
+import { topKOverlap } from '../stats/ranking';
 import { oneHotTeacher, prefixExamples } from '../train/examples';
 import { train, writeWeights, type TrainExample } from '../train/trainer';
 import { trainedWeightNames } from '../train/weights';

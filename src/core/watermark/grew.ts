@@ -20,13 +20,8 @@ import {
   type ReportModel,
   type UtilityRow,
 } from '../report/report';
-import {
-  dcgGains,
-  leaveOneOut,
-  nextItemPoints,
-  pairedRelativeChange,
-  topKOverlap,
-} from '../stats/ranking';
+import { dcgGains, leaveOneOut } from '../recommenderMetrics';
+import { nextItemPoints, pairedRelativeChange, topKOverlap } from '../stats/ranking';
 import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt } from '../util/validate';
