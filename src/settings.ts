@@ -5,6 +5,7 @@ import { DEFAULT_ALPHA } from './core/report/report';
 import { AOW_DEFAULTS } from './core/watermark/aow';
 import { GREW_DEFAULTS, type GrewMode } from './core/watermark/grew';
 import { GREW_WEIGHTS_DEFAULTS } from './core/watermark/grewWeights';
+import { DEFAULT_SEED } from './core/util/random';
 
 export function settings() {
   const c = vscode.workspace.getConfiguration('recmark');
@@ -15,7 +16,7 @@ export function settings() {
     topK: c.get<number>('topK', GREW_DEFAULTS.topK),
     nullKeys: c.get<number>('grew.nullKeys', GREW_DEFAULTS.nullKeys),
     gamma: c.get<number>('grew.gamma', GREW_DEFAULTS.gamma),
-    grewMode: c.get<GrewMode>('grew.mode', 'weights'),
+    grewMode: c.get<GrewMode>('grew.mode', GREW_DEFAULTS.mode),
     /** null: the mode's default (2 as the teacher of the weights, 1 when served). */
     delta: c.get<number | null>('grew.delta', null),
     grewMaxSteps: c.get<number>('grew.maxSteps', GREW_WEIGHTS_DEFAULTS.maxSteps),
@@ -25,10 +26,10 @@ export function settings() {
     aowBottomM: c.get<number>('aow.bottomM', AOW_DEFAULTS.bottomM),
     aowRatio: c.get<number>('aow.ratio', AOW_DEFAULTS.ratio),
     aowUtility: c.get<'auto' | 'train' | 'distil'>('aow.utility', 'auto'),
-    aowContextual: c.get<boolean>('aow.contextual', false),
+    aowContextual: c.get<boolean>('aow.contextual', AOW_DEFAULTS.contextual),
     aowLr: c.get<number>('aow.learningRate', AOW_DEFAULTS.lr),
     aowMaxSteps: c.get<number>('aow.maxSteps', AOW_DEFAULTS.maxSteps),
-    seed: c.get<number>('seed', 1),
+    seed: c.get<number>('seed', DEFAULT_SEED),
     /** Interaction data for probes and utility, resolved against the first workspace folder. */
     dataFile: dataFile ? resolveWorkspacePath(dataFile) : undefined,
   };

@@ -12,8 +12,8 @@ import * as path from 'node:path';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, readModel } from '../../src/core/onnx/model';
 import { ScoringSession } from '../../src/core/onnx/session';
-import { leaveOneOut } from '../../src/core/stats/ranking';
-import { trainSasrecFromScratch } from '../../src/core/train/sasrecBuilder';
+import { leaveOneOut } from '../../src/core/recommenderMetrics';
+import { trainSasrecFromScratch } from '../support/scratch';
 import { fixture, ROOT } from '../unit/helpers';
 import { movielensSequences } from '../unit/movielens';
 

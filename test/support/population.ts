@@ -5,7 +5,7 @@
  * seeds, the same MovieLens data) plus the five PyTorch fixtures are audited against many GREW
  * and AOW keys, made the way an owner makes them, with the audit code `recmark verify` runs.
  *
- * - Training: `trainSasrecFromScratch` (src/core/train/sasrecBuilder.ts) on the fixtures' index
+ * - Training: `trainSasrecFromScratch` (test/support/scratch.ts) on the fixtures' index
  *   space (test/unit/movielens.ts). The committed population (test/fixtures/population/) was made
  *   by `npm run population -- --train --out test/fixtures/population`.
  * - GREW keys: a fresh 32-byte secret each (derived from a label, so runs are reproducible),
@@ -28,9 +28,8 @@ import { ScoringSession } from '../../src/core/onnx/session';
 import { sessionRecommender, type Recommender } from '../../src/core/recommender';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { DEFAULT_ALPHA, reportModel, type Verdict } from '../../src/core/report/report';
-import { leaveOneOut } from '../../src/core/stats/ranking';
+import { leaveOneOut } from '../../src/core/recommenderMetrics';
 import { normalSf } from '../../src/core/stats/tests';
-import { leaveOneOutSplit, trainSasrecFromScratch } from '../../src/core/train/sasrecBuilder';
 import {
   auditAow,
   embedAow,
@@ -50,6 +49,7 @@ import { semanticPartition } from '../../src/core/watermark/partition';
 import { probesFromData, probesFromModel } from '../../src/core/watermark/probes';
 import { noProgress, StepTimer } from '../../src/core/util/progress';
 import { Rng } from '../../src/core/util/random';
+import { leaveOneOutSplit, trainSasrecFromScratch } from './scratch';
 import { fixture, FIXTURES, MAIN_FIXTURES } from '../unit/helpers';
 import { movielensInteractionFile, movielensSequences } from '../unit/movielens';
 
@@ -179,7 +179,7 @@ export function readTrainedRecords(dir = POPULATION_DIR): TrainedRecord[] {
 }
 
 const TRAINED_WITH =
-  'trainSasrecFromScratch (src/core/train/sasrecBuilder.ts) defaults except hidden (per model below): 2 blocks, 1 head, maxLen 50, at most 40 epochs with early stop on the validation loss (patience 4, best epoch kept), AdamW lr 3e-3, weight decay 4, batch 128; all 610 users';
+  'trainSasrecFromScratch (test/support/scratch.ts) defaults except hidden (per model below): 2 blocks, 1 head, maxLen 50, at most 40 epochs with early stop on the validation loss (patience 4, best epoch kept), AdamW lr 3e-3, weight decay 4, batch 128; all 610 users';
 
 /** Train one clean SASRec per seed and write it (with population.json) into `dir`. */
 export async function trainPopulation(options: {

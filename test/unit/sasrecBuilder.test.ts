@@ -8,12 +8,9 @@ import { describe, test } from 'node:test';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, onnx } from '../../src/core/onnx/model';
 import { loadOrt } from '../../src/core/onnx/session';
-import {
-  buildSasrec,
-  nextItemWindows,
-  trainSasrecFromScratch,
-} from '../../src/core/train/sasrecBuilder';
+import { buildSasrec } from '../../src/core/train/sasrecBuilder';
 import { GRADIENTS, NON_DIFFERENTIABLE } from '../../src/core/train/gradients';
+import { nextItemWindows, trainSasrecFromScratch } from '../support/scratch';
 import { movielensSequences } from './movielens';
 
 const adapterOf = (proto: onnx.ModelProto) =>

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  dcgOfTargets,
+  leaveOneOutQueries,
+  nextItemPoints,
+  pairedRelativeChange,
+  rankingMetrics,
+  topKOverlap,
+} from '../../src/core/stats/ranking';
+import {
   binomialSf,
   chiSquareSfEvenDof,
   fisherCombination,
@@ -51,4 +59,66 @@ test('formatPValue is readable at every magnitude', () => {
   assert.equal(formatPValue({ value: 0.0342, log10: Math.log10(0.0342) }), '0.034');
   assert.equal(formatPValue({ value: 1e-30, log10: -30 }), '1.0e-30');
   assert.equal(formatPValue({ value: 9.99e-5, log10: Math.log10(9.99e-5) }), '1.0e-4');
+});
+
+// ---- Ranking metrics on lists (core/stats/ranking.ts: no model involved) ----------------------
+
+test("leave-one-out queries hold out each usable sequence's last item", () => {
+  assert.deepEqual(leaveOneOutQueries([[1, 2, 3], [4], [5, 6]]), {
+    histories: [[1, 2], [5]],
+    targets: [3, 6],
+  });
+});
+
+test('recall and NDCG at every k from one list per query', () => {
+  const lists = [Int32Array.of(7, 3, 9), Int32Array.of(1, 2, 3), Int32Array.of(5, 6, 4)];
+  const [at1, at3] = rankingMetrics(lists, [3, 1, 8], [1, 3]);
+  assert.deepEqual(at1, { recall: 1 / 3, ndcg: 1 / 3, users: 3, k: 1 });
+  assert.equal(at3.recall, 2 / 3);
+  close(at3.ndcg, (1 / Math.log2(3) + 1) / 3);
+  assert.deepEqual(rankingMetrics([], [], [10]), [{ recall: 0, ndcg: 0, users: 0, k: 10 }]);
+  assert.deepEqual([...dcgOfTargets(lists, [3, 1, 8])], [1 / Math.log2(3), 1, 0]);
+});
+
+test('top-k overlap, next-item points and the paired bootstrap', () => {
+  assert.equal(
+    topKOverlap(
+      [Int32Array.of(1, 2), Int32Array.of(3, 4)],
+      [Int32Array.of(2, 9), Int32Array.of(3, 4)],
+    ),
+    0.75,
+  );
+  assert.equal(topKOverlap([], []), 1);
+
+  const all = nextItemPoints(
+    [
+      [1, 2, 3],
+      [4, 5],
+    ],
+    { maxHistory: 1, max: 10, seed: 1 },
+  );
+  assert.deepEqual(all, { histories: [[1], [2], [4]], targets: [2, 3, 5], users: [0, 0, 1] });
+  const some = nextItemPoints([[1, 2, 3, 4, 5, 6]], {
+    maxHistory: 9,
+    max: 2,
+    seed: 3,
+    minHistory: 2,
+  });
+  assert.equal(some.targets.length, 2);
+  assert.deepEqual(
+    some,
+    nextItemPoints([[1, 2, 3, 4, 5, 6]], { maxHistory: 9, max: 2, seed: 3, minHistory: 2 }),
+  );
+  for (const [i, t] of some.targets.entries())
+    assert.deepEqual(some.histories[i], [1, 2, 3, 4, 5].slice(0, t - 1));
+
+  const users = [0, 0, 1, 1, 2, 2];
+  const same = pairedRelativeChange([1, 0, 1, 1, 0, 1], [1, 0, 1, 1, 0, 1], users, {
+    resamples: 50,
+  });
+  assert.deepEqual(same, { before: 4 / 6, after: 4 / 6, change: 0, ci95: [0, 0] });
+  const half = pairedRelativeChange([1, 1, 1, 1, 1, 1], [0.5, 0.5, 0.5, 0.5, 0.5, 0.5], users);
+  close(half.change, -0.5);
+  close(half.ci95[0], -0.5);
+  close(half.ci95[1], -0.5);
 });

@@ -15,7 +15,8 @@ import { encodeModel, writeModel, type LoadedModel, type onnx } from '../onnx/mo
 import { ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
 import type { UtilityRow } from '../report/report';
-import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import { leaveOneOut } from '../recommenderMetrics';
+import { topKOverlap } from '../stats/ranking';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { probesFromModel } from '../watermark/probes';
 

@@ -41,7 +41,8 @@ import {
 import { cloneModel, encodeModel, graphOf, onnx, writeModel } from '../onnx/model';
 import { encodeBatch, loadOrt, ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
-import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import { leaveOneOut } from '../recommenderMetrics';
+import { topKOverlap } from '../stats/ranking';
 import { buildSasrec } from '../train/sasrecBuilder';
 import {
   defaultTrainable,

@@ -13,7 +13,7 @@ import { encodeModel, writeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
 import type { UtilityRow } from '../report/report';
-import { leaveOneOut } from '../stats/ranking';
+import { leaveOneOut } from '../recommenderMetrics';
 import { prefixExamples } from '../train/examples';
 import { evaluateLoss, train, type TrainResult } from '../train/trainer';
 import { noProgress, StepTimer, type Progress } from '../util/progress';

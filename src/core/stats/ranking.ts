@@ -1,6 +1,9 @@
-/** Ranking metrics on leave-one-out splits: each user's last item is held out. */
-import type { ScoringSession } from '../onnx/session';
-import type { RunOptions } from '../onnx/session';
+/**
+ * Ranking metrics as pure maths on top-k lists already obtained: leave-one-out recall/NDCG,
+ * per-point DCG gains, list overlap, next-item point sampling and a paired bootstrap. Querying a
+ * model for those lists lives beside the recommender seam (../recommenderMetrics.ts); nothing
+ * here runs inference or touches files (test/unit/layering.test.ts).
+ */
 import { Rng } from '../util/random';
 
 export interface RankingMetrics {
@@ -11,30 +14,41 @@ export interface RankingMetrics {
 }
 
 /**
- * Recall@k and NDCG@k of predicting each sequence's last item from the rest, for every k in
- * `ks` from one top-max(ks) query per user.
+ * The leave-one-out split: each sequence of at least two items predicts its last item from
+ * the rest.
  */
-export async function leaveOneOut(
-  session: ScoringSession,
-  sequences: readonly number[][],
-  ks: readonly number[] = [10],
-  options: RunOptions = {},
-): Promise<RankingMetrics[]> {
+export function leaveOneOutQueries(sequences: readonly (readonly number[])[]): {
+  histories: number[][];
+  targets: number[];
+} {
   const usable = sequences.filter((s) => s.length >= 2);
-  const histories = usable.map((s) => s.slice(0, -1));
-  const lists = await session.topK(histories, Math.max(...ks), options);
-  const n = Math.max(1, usable.length);
+  return {
+    histories: usable.map((s) => s.slice(0, -1)),
+    targets: usable.map((s) => s[s.length - 1]),
+  };
+}
+
+/**
+ * Recall@k and NDCG@k for every k in `ks` from one top-max(ks) list per query: `lists[i]` is
+ * the model's answer to the query whose held-out item is `targets[i]`.
+ */
+export function rankingMetrics(
+  lists: readonly Int32Array[],
+  targets: readonly number[],
+  ks: readonly number[],
+): RankingMetrics[] {
+  const n = Math.max(1, targets.length);
   return ks.map((k) => {
     let hits = 0;
     let dcg = 0;
     lists.forEach((list, i) => {
-      const rank = list.subarray(0, k).indexOf(usable[i][usable[i].length - 1]);
+      const rank = list.subarray(0, k).indexOf(targets[i]);
       if (rank >= 0) {
         hits++;
         dcg += 1 / Math.log2(rank + 2);
       }
     });
-    return { recall: hits / n, ndcg: dcg / n, users: usable.length, k };
+    return { recall: hits / n, ndcg: dcg / n, users: targets.length, k };
   });
 }
 
@@ -89,16 +103,13 @@ export function nextItemPoints(
   return points;
 }
 
-/** DCG@k of each point's target in the model's top-k (0 when it is not there): NDCG@k terms. */
-export async function dcgGains(
-  session: ScoringSession,
-  points: NextItemPoints,
-  k: number,
-  options: RunOptions = {},
-): Promise<Float64Array> {
-  const lists = await session.topK(points.histories, k, options);
+/** DCG of each target in its list (0 when it is not there): the NDCG@k terms of top-k lists. */
+export function dcgOfTargets(
+  lists: readonly Int32Array[],
+  targets: readonly number[],
+): Float64Array {
   return Float64Array.from(lists, (list, i) => {
-    const r = list.indexOf(points.targets[i]);
+    const r = list.indexOf(targets[i]);
     return r >= 0 ? 1 / Math.log2(r + 2) : 0;
   });
 }

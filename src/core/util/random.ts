@@ -1,3 +1,6 @@
+/** The seed an embed or audit uses when none is given (the `recmark.seed` setting's default). */
+export const DEFAULT_SEED = 1;
+
 /** Seeded PRNG (mulberry32) for reproducible sampling; never used to make secrets. */
 export class Rng {
   private state: number;

@@ -24,13 +24,14 @@ import {
   type ReportModel,
   type UtilityRow,
 } from '../report/report';
-import { leaveOneOut, topKOverlap } from '../stats/ranking';
+import { leaveOneOut } from '../recommenderMetrics';
+import { topKOverlap } from '../stats/ranking';
 import { oneHotTeacher, prefixExamples } from '../train/examples';
 import { train, writeWeights, type TrainExample } from '../train/trainer';
 import { trainedWeightNames } from '../train/weights';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt, usageError } from '../util/validate';
-import { Rng } from '../util/random';
+import { DEFAULT_SEED, Rng } from '../util/random';
 import { aowStatistics } from './aowStats';
 import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
 import { writeModelAndKey } from './outputs';
@@ -55,6 +56,8 @@ export const AOW_DEFAULTS = {
   minSteps: 200,
   checkEvery: 10,
   maxSteps: 1500,
+  /** Also teach the watermark after any history ending in a watermark item (survives extraction). */
+  contextual: false,
   /** Without data: sequences sampled from the original for self-distillation and the utility check. */
   distillSequences: 2000,
   overlapProbes: 500,
@@ -240,8 +243,8 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   const lr = options.lr ?? AOW_DEFAULTS.lr;
   const maxSteps = options.maxSteps ?? AOW_DEFAULTS.maxSteps;
   const minSteps = options.minSteps ?? AOW_DEFAULTS.minSteps;
-  const contextual = options.contextual ?? false;
-  const seed = options.seed ?? 1;
+  const contextual = options.contextual ?? AOW_DEFAULTS.contextual;
+  const seed = options.seed ?? DEFAULT_SEED;
   checkInt('length', length, 2, 20);
   checkInt('max-steps', maxSteps, 1, 1_000_000);
   checkInt('min-steps', minSteps, 0, maxSteps);

@@ -20,15 +20,11 @@ import {
   type ReportModel,
   type UtilityRow,
 } from '../report/report';
-import {
-  dcgGains,
-  leaveOneOut,
-  nextItemPoints,
-  pairedRelativeChange,
-  topKOverlap,
-} from '../stats/ranking';
+import { dcgGains, leaveOneOut } from '../recommenderMetrics';
+import { nextItemPoints, pairedRelativeChange, topKOverlap } from '../stats/ranking';
 import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { DEFAULT_SEED } from '../util/random';
 import { checkInt } from '../util/validate';
 import { keyIdOf, newSecret, NOT_AN_ITEM, type GrewKey } from './key';
 import { writeModelAndKey } from './outputs';
@@ -51,6 +47,7 @@ import { probesFromData, probesFromModel } from './probes';
  * GREW is embedded"). In the weights the head is the teacher, at GREW_WEIGHTS_DEFAULTS.delta.
  */
 export const GREW_DEFAULTS = {
+  mode: 'weights' as GrewMode,
   gamma: 0.5,
   delta: 1.0,
   kc: 50,
@@ -217,7 +214,7 @@ async function loadData(
 export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewResult> {
   const progress = options.progress ?? noProgress;
   const timer = new StepTimer();
-  const mode = options.mode ?? 'weights';
+  const mode = options.mode ?? GREW_DEFAULTS.mode;
   if (!GREW_MODES.includes(mode))
     throw new RecMarkError(`mode must be "weights" or "serve", got "${String(mode)}".`, 'usage');
   const gamma = options.gamma ?? GREW_DEFAULTS.gamma;
@@ -231,7 +228,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const protectHead = options.protectHead ?? GREW_DEFAULTS.protectHead;
   checkRange('gamma', gamma, 0, 1, true);
   checkRange('delta', delta, 0, 100);
-  const seed = options.seed ?? 1;
+  const seed = options.seed ?? DEFAULT_SEED;
   progress({ message: 'Reading the model' });
   const { card, model, adapter } = await inspectModel(options.model);
   checkGrewFits(adapter.numItems, { gamma, kc, protectHead, clusters: options.clusters });
@@ -514,7 +511,7 @@ function auditSettings(
   const probesWanted = options.probes ?? GREW_DEFAULTS.probes;
   const topK = options.topK ?? key.topK ?? GREW_DEFAULTS.topK;
   const nullKeys = options.nullKeys ?? GREW_DEFAULTS.nullKeys;
-  const seed = options.seed ?? 1;
+  const seed = options.seed ?? DEFAULT_SEED;
   const alpha = options.alpha ?? DEFAULT_ALPHA;
   const maxProbes = limits().probes;
   if (Number.isSafeInteger(probesWanted) && probesWanted > maxProbes) {
