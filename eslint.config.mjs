@@ -1,6 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const ORT_ONLY_IN_ORT_TS = {
+  name: 'onnxruntime-node',
+  message: 'Use src/core/onnx/ort.ts: it is the one module that imports onnxruntime-node.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', '.cache/**', 'eslint.config.mjs'] },
   js.configs.recommended,
@@ -16,8 +21,33 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
   },
   {
+    // One home for onnxruntime: only src/core/onnx/ort.ts loads it, opens sessions and builds
+    // tensors. Tests and benches under test/ may import it for plain-onnxruntime comparisons.
+    files: ['src/**/*.ts'],
+    ignores: ['src/core/onnx/ort.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [ORT_ONLY_IN_ORT_TS] }],
+      // The forms no-restricted-imports does not see: import(), typeof import() and require().
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          "ImportExpression[source.value='onnxruntime-node']",
+          "TSImportType[argument.literal.value='onnxruntime-node']",
+          "CallExpression[callee.name='require'][arguments.0.value='onnxruntime-node']",
+        ].map((selector) => ({ selector, message: ORT_ONLY_IN_ORT_TS.message })),
+      ],
+    },
+  },
+  {
     // The house rule: core/ is usable from the CLI and tests, so it never imports vscode.
+    // (A later entry replaces an earlier one's paths, so this one repeats onnxruntime-node.)
     files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['vscode', ORT_ONLY_IN_ORT_TS] }],
+    },
+  },
+  {
+    files: ['src/core/onnx/ort.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: ['vscode'] }],
     },

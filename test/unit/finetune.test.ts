@@ -15,7 +15,8 @@ import { itemPredicate, readInteractions } from '../../src/core/data/interaction
 import { CancelledError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, graphOf, onnx, readModel } from '../../src/core/onnx/model';
-import { loadOrt, ScoringSession } from '../../src/core/onnx/session';
+import { loadOrt } from '../../src/core/onnx/ort';
+import { ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { prepareTraining } from '../../src/core/train/trainer';
 import { fixture, MAIN_FIXTURES, runCli, tempDir, withoutInitializerData } from './helpers';

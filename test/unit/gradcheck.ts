@@ -7,7 +7,7 @@
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { floatTensor, int64Tensor } from '../../src/core/onnx/graph';
 import { encodeModel, onnx } from '../../src/core/onnx/model';
-import { loadOrt } from '../../src/core/onnx/session';
+import { loadOrt } from '../../src/core/onnx/ort';
 import { buildTrainingGraph } from '../../src/core/train/autodiff';
 import type { ValueShape } from '../../src/core/train/emitter';
 import { probeShapes } from '../../src/core/train/shapes';

@@ -5,7 +5,7 @@ import { RecMarkError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { DataType, tensorDims, tensorValues } from '../../src/core/onnx/graph';
 import { encodeModel, graphOf, onnx } from '../../src/core/onnx/model';
-import { loadOrt } from '../../src/core/onnx/session';
+import { loadOrt } from '../../src/core/onnx/ort';
 import { GRADIENTS } from '../../src/core/train/gradients';
 import { inlineStaticIf, unrollRecurrent } from '../../src/core/train/rewrite';
 import { probeShapes } from '../../src/core/train/shapes';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, onnx } from '../../src/core/onnx/model';
-import { loadOrt } from '../../src/core/onnx/session';
+import { loadOrt } from '../../src/core/onnx/ort';
 import { buildSasrec } from '../../src/core/train/sasrecBuilder';
 import { GRADIENTS, NON_DIFFERENTIABLE } from '../../src/core/train/gradients';
 import { nextItemWindows, trainSasrecFromScratch } from '../support/scratch';

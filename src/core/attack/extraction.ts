@@ -26,7 +26,6 @@
  *    prefixes; on users' histories with data), leave-one-out utility of both with data, training
  *    steps and time. The surrogate is written atomically; the victim file is only read.
  */
-import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import { detectAdapter, type Adapter } from '../onnx/adapter';
@@ -39,7 +38,8 @@ import {
   tensorValues,
 } from '../onnx/graph';
 import { cloneModel, encodeModel, graphOf, onnx, writeModel } from '../onnx/model';
-import { encodeBatch, loadOrt, ScoringSession } from '../onnx/session';
+import { createSession, loadOrt, ortIdTensor, runSession, type OrtTensor } from '../onnx/ort';
+import { encodeBatch, ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
 import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
@@ -399,25 +399,16 @@ export async function allPositionVariant(
   for (const o of graph.output) if (o.name === adapter.output) o.type!.tensorType!.shape = null;
   const variantAdapter: Adapter = { ...adapter, outputRank: 3 };
   try {
-    const ort = await loadOrt();
+    await loadOrt();
     const rng = new Rng(7);
     const ids = adapter.itemIds;
     const rows = [3, T].map((n) => Array.from({ length: n }, () => ids[rng.int(ids.length)]));
     const { rows: encoded } = encodeBatch(adapter, rows);
-    const feed = {
-      [adapter.input]:
-        adapter.inputType === 'int64'
-          ? new ort.Tensor(
-              'int64',
-              BigInt64Array.from(encoded, (v) => BigInt(v)),
-              [2, T],
-            )
-          : new ort.Tensor('int32', encoded, [2, T]),
-    };
+    const feed = { [adapter.input]: ortIdTensor(adapter.inputType, encoded, [2, T]) };
     const run = async (p: onnx.ModelProto): Promise<OrtTensor> => {
-      const session = await ort.InferenceSession.create(encodeModel(p));
+      const session = await createSession(encodeModel(p));
       try {
-        return (await session.run(feed, [adapter.output]))[adapter.output];
+        return (await runSession(session, feed, [adapter.output]))[adapter.output];
       } finally {
         await session.release();
       }

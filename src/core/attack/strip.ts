@@ -13,12 +13,12 @@
  * it was. Post-processing that also reads inner values of the network is not separable this way
  * and is refused with the name of that value.
  */
-import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { RecMarkError } from '../errors';
 import type { Adapter } from '../onnx/adapter';
 import { DataType, GraphIndex, pruneDeadNodes, tensorFloat32 } from '../onnx/graph';
 import { cloneModel, encodeModel, graphOf, onnx } from '../onnx/model';
-import { loadOrt, modelFeeds } from '../onnx/session';
+import { createSession, loadOrt, runSession, type OrtFeeds } from '../onnx/ort';
+import { modelFeeds } from '../onnx/session';
 import { probeShapes } from '../train/shapes';
 import { Rng } from '../util/random';
 import { GREW_RAW_SCORES, isGrewServeName } from '../watermark/grewGraph';
@@ -164,10 +164,7 @@ export async function findPostProcessing(
  * Short histories of real items as the model's input tensors: two (so a batch axis shows as 2,
  * unlike broadcast constants), or as many as a static batch axis declares.
  */
-async function probeFeeds(
-  proto: onnx.ModelProto,
-  adapter: Adapter,
-): Promise<Record<string, OrtTensor>> {
+async function probeFeeds(proto: onnx.ModelProto, adapter: Adapter): Promise<OrtFeeds> {
   await loadOrt();
   const declared = new GraphIndex(graphOf(proto)).shape(adapter.input)?.[0];
   const batch = typeof declared === 'number' && declared > 0 ? declared : 2;
@@ -233,12 +230,11 @@ async function checkSameOutput(
   stripped: onnx.ModelProto,
   adapter: Adapter,
 ): Promise<void> {
-  const ort = await loadOrt();
   const feeds = await probeFeeds(original, adapter);
   const dims = async (p: onnx.ModelProto): Promise<readonly number[]> => {
-    const session = await ort.InferenceSession.create(encodeModel(p), { logSeverityLevel: 3 });
+    const session = await createSession(encodeModel(p), { quiet: true });
     try {
-      return (await session.run(feeds, [adapter.output]))[adapter.output].dims;
+      return (await runSession(session, feeds, [adapter.output]))[adapter.output].dims;
     } finally {
       await session.release();
     }

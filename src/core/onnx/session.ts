@@ -1,24 +1,20 @@
 /**
- * Batched onnxruntime-node inference over many item sequences. The adapter decides how a
+ * Batched onnxruntime inference over many item sequences. The adapter decides how a
  * history becomes an input row; this module only batches, runs and slices score rows.
  */
-import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
+import {
+  createSession,
+  ORT_FAILURES,
+  ortIdTensor,
+  runSession,
+  type OrtFeeds,
+  type OrtSession,
+  type OrtTensor,
+} from './ort';
 import { rowProblem, topK, type RowProblem } from './topk';
-
-type Ort = typeof import('onnxruntime-node');
-let ortModule: Ort | undefined;
-/** Loaded on first use: the extension activates fast and only pays for ORT when it scores. */
-export async function loadOrt(): Promise<Ort> {
-  ortModule ??= await import('onnxruntime-node');
-  return ortModule;
-}
-function ort(): Ort {
-  if (!ortModule) throw new Error('onnxruntime-node used before ScoringSession.open loaded it');
-  return ortModule;
-}
 
 export interface RunOptions {
   batchSize?: number;
@@ -42,23 +38,8 @@ export class ScoringSession {
 
   /** Open a session from a model file path or from serialized model bytes. */
   static async open(model: string | Uint8Array, adapter: Adapter): Promise<ScoringSession> {
-    const { InferenceSession } = await loadOrt();
-    let session: OrtSession;
-    try {
-      // Two calls because ORT's overloads take either type, not their union.
-      // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
-      const options = { logSeverityLevel: 3 as const };
-      session =
-        typeof model === 'string'
-          ? await InferenceSession.create(model, options)
-          : await InferenceSession.create(model, options);
-    } catch (err) {
-      throw new RecMarkError(
-        `onnxruntime cannot load the model: ${firstLine(err)}. The graph may use an operator or ` +
-          'opset this onnxruntime does not support; re-export at opset 13-17.',
-        'model-unloadable',
-      );
-    }
+    // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
+    const session = await createSession(model, { quiet: true, failure: ORT_FAILURES.loadModel });
     return new ScoringSession(session, adapter);
   }
 
@@ -86,15 +67,12 @@ export class ScoringSession {
       throwIfAborted(options.signal);
       const batch = sequences.slice(start, start + batchSize);
       const { feeds, lastPositions } = this.encode(batch);
-      let result: OrtSession.OnnxValueMapType;
-      try {
-        result = await this.session.run(feeds, [this.adapter.output]);
-      } catch (err) {
-        throw new RecMarkError(
-          `onnxruntime failed while scoring: ${firstLine(err)}`,
-          'model-run-failed',
-        );
-      }
+      const result = await runSession(
+        this.session,
+        feeds,
+        [this.adapter.output],
+        ORT_FAILURES.score,
+      );
       const out = result[this.adapter.output] as OrtTensor;
       const data = out.data;
       if (!(data instanceof Float32Array)) {
@@ -142,7 +120,7 @@ export class ScoringSession {
 
   /** Build the input tensors for one batch. */
   private encode(batch: readonly (readonly number[])[]): {
-    feeds: Record<string, OrtTensor>;
+    feeds: OrtFeeds;
     lastPositions: Int32Array;
   } {
     return modelFeeds(this.adapter, batch);
@@ -151,35 +129,18 @@ export class ScoringSession {
 
 /**
  * The model's input tensors for a batch of histories (`encodeBatch`, then the adapter's input and
- * length tensors in its integer type). onnxruntime must be loaded (`loadOrt`) first.
+ * length tensors in its integer type). onnxruntime must be loaded (`loadOrt` in ./ort) first.
  */
 export function modelFeeds(
   adapter: Adapter,
   batch: readonly (readonly number[])[],
-): { feeds: Record<string, OrtTensor>; lastPositions: Int32Array } {
+): { feeds: OrtFeeds; lastPositions: Int32Array } {
   const { rows, lengths, lastPositions } = encodeBatch(adapter, batch);
-  const { Tensor } = ort();
-  const shape = [batch.length, adapter.seqLen];
-  const feeds: Record<string, OrtTensor> = {
-    [adapter.input]:
-      adapter.inputType === 'int64'
-        ? new Tensor(
-            'int64',
-            BigInt64Array.from(rows, (v) => BigInt(v)),
-            shape,
-          )
-        : new Tensor('int32', Int32Array.from(rows), shape),
+  const feeds: OrtFeeds = {
+    [adapter.input]: ortIdTensor(adapter.inputType, rows, [batch.length, adapter.seqLen]),
   };
-  if (adapter.lengthInput) {
-    feeds[adapter.lengthInput] =
-      adapter.inputType === 'int64'
-        ? new Tensor(
-            'int64',
-            BigInt64Array.from(lengths, (v) => BigInt(v)),
-            [batch.length],
-          )
-        : new Tensor('int32', Int32Array.from(lengths), [batch.length]);
-  }
+  if (adapter.lengthInput)
+    feeds[adapter.lengthInput] = ortIdTensor(adapter.inputType, lengths, [batch.length]);
   return { feeds, lastPositions };
 }
 
@@ -209,8 +170,4 @@ export function encodeBatch(
     lastPositions[b] = adapter.padding === 'left' ? T - 1 : query.length - 1;
   });
   return { rows, lengths, lastPositions };
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
 }

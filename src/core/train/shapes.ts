@@ -3,10 +3,9 @@
  * intermediate exposed as an output, and record each value's static shape and type (and the
  * values of small integer tensors, which gradient rules need: Reshape targets, Slice bounds).
  */
-import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { GraphIndex, tensorDims, tensorValues } from '../onnx/graph';
 import { cloneModel, encodeModel, graphOf, onnx } from '../onnx/model';
-import { loadOrt } from '../onnx/session';
+import { createSession, runSession, type OrtFeeds } from '../onnx/ort';
 import type { ValueShape } from './emitter';
 
 const { DataType } = onnx.TensorProto;
@@ -24,7 +23,7 @@ const SMALL = 64;
 
 export async function probeShapes(
   proto: onnx.ModelProto,
-  feeds: Record<string, OrtTensor>,
+  feeds: OrtFeeds,
 ): Promise<Map<string, ValueShape>> {
   const probe = cloneModel(proto);
   const graph = graphOf(probe);
@@ -49,13 +48,10 @@ export async function probeShapes(
       }
     }
   }
-  const { InferenceSession } = await loadOrt();
   // No graph optimisation: fused kernels must not swallow the intermediates we ask for.
-  const session = await InferenceSession.create(encodeModel(probe), {
-    graphOptimizationLevel: 'disabled',
-  });
+  const session = await createSession(encodeModel(probe), { optimize: false });
   try {
-    const result = await session.run(feeds);
+    const result = await runSession(session, feeds);
     for (const [name, t] of Object.entries({ ...feeds, ...result })) {
       const elemType = ORT_TYPES[t.type] ?? DataType.UNDEFINED;
       const isInt = t.type === 'int64' || t.type === 'int32';

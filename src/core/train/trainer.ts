@@ -5,7 +5,6 @@
  * last batch is padded to full size with weight-0 rows so every shape stays static. The trained
  * weights are written into a copy of the ORIGINAL ModelProto: only initializer data changes.
  */
-import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { Adapter } from '../onnx/adapter';
 import {
@@ -16,7 +15,18 @@ import {
   tensorSize,
 } from '../onnx/graph';
 import { cloneModel, encodeModel, graphOf, onnx } from '../onnx/model';
-import { encodeBatch, loadOrt } from '../onnx/session';
+import {
+  createSession,
+  loadOrt,
+  ORT_FAILURES,
+  ortFloatTensor,
+  ortIdTensor,
+  runSession,
+  type OrtFeeds,
+  type OrtResults,
+  type OrtSession,
+} from '../onnx/ort';
+import { encodeBatch } from '../onnx/session';
 import { Rng } from '../util/random';
 import { buildTrainingGraph, type TrainingGraph } from './autodiff';
 import { NON_DIFFERENTIABLE } from './gradients';
@@ -153,8 +163,6 @@ export const TRAIN_DEFAULTS = {
   seed: 1,
 };
 
-type Ort = Awaited<ReturnType<typeof loadOrt>>;
-
 /** Float initializers of size > 1 from which the score output is reachable through differentiable ops. */
 export function defaultTrainable(proto: onnx.ModelProto, output: string): string[] {
   const graph = graphOf(proto);
@@ -174,10 +182,7 @@ export function defaultTrainable(proto: onnx.ModelProto, output: string): string
  * Rewrite GRU nodes (unrolled) and shape-only If nodes (inlined) so the reverse walk can
  * differentiate them; other graphs are returned as they are, without a probe.
  */
-async function rewriteIfNeeded(
-  proto: onnx.ModelProto,
-  feeds: Record<string, OrtTensor>,
-): Promise<onnx.ModelProto> {
+async function rewriteIfNeeded(proto: onnx.ModelProto, feeds: OrtFeeds): Promise<onnx.ModelProto> {
   const ops = new Set(graphOf(proto).node.map((n) => n.opType));
   if (!['If', 'GRU', 'LSTM', 'RNN'].some((op) => ops.has(op))) return proto;
   return rewriteForTraining(proto, await probeShapes(proto, feeds)).proto;
@@ -191,7 +196,7 @@ export interface PreparedTraining {
   params: Map<string, Float32Array>;
   dims: Map<string, number[]>;
   /** Feeds (model inputs and loss inputs) for up to batchSize examples, padded to batchSize. */
-  feeds: (batch: readonly TrainExample[]) => Record<string, OrtTensor>;
+  feeds: (batch: readonly TrainExample[]) => OrtFeeds;
   batcher: Batcher;
 }
 
@@ -216,7 +221,7 @@ export async function prepareTraining(
   >,
 ): Promise<PreparedTraining> {
   const { adapter } = options;
-  const ort = await loadOrt();
+  await loadOrt();
   const examples = options.examples.filter((x) => (x.weight ?? 1) > 0);
   if (examples.length === 0)
     throw new RecMarkError('There are no training examples.', 'train-no-data');
@@ -239,7 +244,6 @@ export async function prepareTraining(
   // With `prepare`, the first batch, completed, stands for all: later batches are checked as they come.
   const sample = options.prepare ? await options.prepare(examples.slice(0, batchSize)) : examples;
   const batcher = new Batcher(
-    ort,
     adapter,
     options.loss ?? 'cross-entropy',
     batchSize,
@@ -286,7 +290,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (examples.length === 0)
     throw new RecMarkError('There are no training examples.', 'train-no-data');
   const rng = new Rng(options.seed ?? TRAIN_DEFAULTS.seed);
-  const ort = await loadOrt();
+  await loadOrt();
   const setupStart = performance.now();
   const prepared = await prepareTraining({ ...options, examples, batchSize, loss: lossKind });
   const { trainable, head, training, batcher, params, dims } = prepared;
@@ -306,18 +310,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // Decay matrices only, never biases and norm scales (the usual recipe).
     decay: (name) => dims.get(name)!.length >= 2,
   });
-  const weightFeeds = (): Record<string, OrtTensor> => {
-    const feeds: Record<string, OrtTensor> = {};
-    for (const [name, p] of params) feeds[name] = new ort.Tensor('float32', p, dims.get(name)!);
+  const weightFeeds = (): OrtFeeds => {
+    const feeds: OrtFeeds = {};
+    for (const [name, p] of params) feeds[name] = ortFloatTensor(p, dims.get(name)!);
     return feeds;
   };
 
   const heldOut = (options.heldOut ?? []).filter((x) => (x.weight ?? 1) > 0);
   heldOut.forEach((x, i) => batcher.validate(x, i, 'Held-out example'));
-  const session = await createSession(ort, training.proto);
+  const session = await trainingSession(training.proto);
   let evalSession: OrtSession | null = null;
   try {
-    if (heldOut.length > 0) evalSession = await createSession(ort, evalModel(head, trainable));
+    if (heldOut.length > 0) evalSession = await trainingSession(evalModel(head, trainable));
   } catch (err) {
     await session.release();
     throw err;
@@ -432,13 +436,12 @@ export async function evaluateLoss(options: {
   batchSize?: number;
   signal?: AbortSignal;
 }): Promise<number> {
-  const ort = await loadOrt();
+  await loadOrt();
   const examples = options.examples.filter((x) => (x.weight ?? 1) > 0);
   if (examples.length === 0)
     throw new RecMarkError('There are no examples to evaluate.', 'train-no-data');
   const batchSize = options.batchSize ?? TRAIN_DEFAULTS.batchSize;
   const batcher = new Batcher(
-    ort,
     options.adapter,
     options.loss ?? 'cross-entropy',
     batchSize,
@@ -447,7 +450,7 @@ export async function evaluateLoss(options: {
   // Forward only: onnxruntime runs GRU and If nodes as they are, no rewrite needed.
   const head = appendLoss(options.model, batcher.lossSpec(options));
   batcher.check(head.inputs);
-  const session = await createSession(ort, head.proto);
+  const session = await trainingSession(head.proto);
   try {
     return await evaluate(session, head.loss, batcher, examples, () => ({}), options.signal);
   } finally {
@@ -460,7 +463,7 @@ async function evaluate(
   loss: string,
   batcher: Batcher,
   examples: readonly TrainExample[],
-  weightFeeds: () => Record<string, OrtTensor>,
+  weightFeeds: () => OrtFeeds,
   signal?: AbortSignal,
 ): Promise<number> {
   let sum = 0;
@@ -476,28 +479,12 @@ async function evaluate(
   return weight > 0 ? sum / weight : NaN;
 }
 
-async function createSession(ort: Ort, proto: onnx.ModelProto): Promise<OrtSession> {
-  try {
-    return await ort.InferenceSession.create(encodeModel(proto));
-  } catch (err) {
-    throw new Error(`onnxruntime cannot load the training graph: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+function trainingSession(proto: onnx.ModelProto): Promise<OrtSession> {
+  return createSession(encodeModel(proto), { failure: ORT_FAILURES.loadTrainingGraph });
 }
 
-async function run(
-  session: OrtSession,
-  feeds: Record<string, OrtTensor>,
-): Promise<OrtSession.OnnxValueMapType> {
-  try {
-    return await session.run(feeds);
-  } catch (err) {
-    throw new RecMarkError(
-      `onnxruntime failed during training: ${(err as Error).message.split('\n')[0]}`,
-      'train-run-failed',
-    );
-  }
+function run(session: OrtSession, feeds: OrtFeeds): Promise<OrtResults> {
+  return runSession(session, feeds, undefined, ORT_FAILURES.train);
 }
 
 /** The loss graph with the trainable initializers as inputs, so updated weights can be fed. */
@@ -540,7 +527,6 @@ export class Batcher {
   private readonly boundaryHead: number;
 
   constructor(
-    private readonly ort: Ort,
     private readonly adapter: Adapter,
     private readonly kind: LossKind,
     readonly batchSize: number,
@@ -641,14 +627,13 @@ export class Batcher {
   }
 
   /** The model's own inputs from `feeds` (for rewrites that probe the forward graph). */
-  modelFeeds(feeds: Record<string, OrtTensor>): Record<string, OrtTensor> {
-    const out: Record<string, OrtTensor> = { [this.adapter.input]: feeds[this.adapter.input] };
+  modelFeeds(feeds: OrtFeeds): OrtFeeds {
+    const out: OrtFeeds = { [this.adapter.input]: feeds[this.adapter.input] };
     if (this.adapter.lengthInput) out[this.adapter.lengthInput] = feeds[this.adapter.lengthInput];
     return out;
   }
 
-  feeds(batch: readonly TrainExample[]): Record<string, OrtTensor> {
-    const { Tensor } = this.ort;
+  feeds(batch: readonly TrainExample[]): OrtFeeds {
     const B = this.batchSize;
     const T = this.adapter.seqLen;
     const W = this.adapter.scoreWidth;
@@ -658,13 +643,10 @@ export class Batcher {
       this.adapter,
       full.map((x) => x.history),
     );
-    const int = (data: ArrayLike<number>, dims: number[]): OrtTensor =>
-      this.adapter.inputType === 'int64'
-        ? new Tensor('int64', BigInt64Array.from(Array.from(data, (v) => BigInt(v))), dims)
-        : new Tensor('int32', Int32Array.from(data), dims);
-    const i64 = (data: ArrayLike<number>, dims: number[]): OrtTensor =>
-      new Tensor('int64', BigInt64Array.from(Array.from(data, (v) => BigInt(v))), dims);
-    const feeds: Record<string, OrtTensor> = { [this.adapter.input]: int(rows, [B, T]) };
+    const int = (data: ArrayLike<number>, dims: number[]) =>
+      ortIdTensor(this.adapter.inputType, data, dims);
+    const i64 = (data: ArrayLike<number>, dims: number[]) => ortIdTensor('int64', data, dims);
+    const feeds: OrtFeeds = { [this.adapter.input]: int(rows, [B, T]) };
     if (this.adapter.lengthInput) feeds[this.adapter.lengthInput] = int(lengths, [B]);
     const weights = Float32Array.from(full, (x) => x.weight ?? 1);
 
@@ -683,14 +665,14 @@ export class Batcher {
         }
       });
       feeds[LOSS_INPUTS.targets] = i64(targets, [B, T]);
-      feeds[LOSS_INPUTS.weights] = new Tensor('float32', w, [B, T]);
+      feeds[LOSS_INPUTS.weights] = ortFloatTensor(w, [B, T]);
       return feeds;
     }
-    feeds[LOSS_INPUTS.weights] = new Tensor('float32', weights, [B]);
+    feeds[LOSS_INPUTS.weights] = ortFloatTensor(weights, [B]);
     if (this.rank === 3) {
       const onehot = new Float32Array(B * T);
       lastPositions.forEach((p, b) => (onehot[b * T + p] = 1));
-      feeds[LOSS_INPUTS.positions] = new Tensor('float32', onehot, [B, T, 1]);
+      feeds[LOSS_INPUTS.positions] = ortFloatTensor(onehot, [B, T, 1]);
     }
     if (this.kind === 'cross-entropy') {
       feeds[LOSS_INPUTS.targets] = i64(
@@ -700,13 +682,13 @@ export class Batcher {
     } else if (this.kind === 'kl') {
       const teacher = new Float32Array(B * W);
       full.forEach((x, b) => teacher.set(x.teacher!, b * W));
-      feeds[LOSS_INPUTS.teacher] = new Tensor('float32', teacher, [B, W]);
+      feeds[LOSS_INPUTS.teacher] = ortFloatTensor(teacher, [B, W]);
       if (this.focused) {
         const mask = new Float32Array(B * W).fill(EXCLUDED_PENALTY);
         full.forEach((x, b) => {
           for (const c of x.focus ?? this.adapter.itemIds) mask[b * W + c] = 0;
         });
-        feeds[LOSS_INPUTS.focus] = new Tensor('float32', mask, [B, W]);
+        feeds[LOSS_INPUTS.focus] = ortFloatTensor(mask, [B, W]);
       }
       const h = this.boundaryHead;
       if (h > 0) {

@@ -4,7 +4,7 @@
  */
 import { throwIfAborted } from '../errors';
 import { onnx, encodeModel } from '../onnx/model';
-import { loadOrt } from '../onnx/session';
+import { createSession, ortFloatTensor, runSession } from '../onnx/ort';
 import { Rng } from '../util/random';
 
 export interface KMeansOptions {
@@ -147,8 +147,7 @@ export async function sphericalKMeans(
   const rng = new Rng(options.seed);
   const maxIterations = options.maxIterations ?? 25;
   const tolerance = options.tolerance ?? 1e-3;
-  const { InferenceSession, Tensor } = await loadOrt();
-  const session = await InferenceSession.create(assignmentGraph());
+  const session = await createSession(assignmentGraph());
   let centroids = initCentroids(x, n, dim, k, rng, options.initSample ?? 20_000);
   const assignment = new Uint16Array(n).fill(0xffff);
   const similarity = new Float32Array(n);
@@ -161,12 +160,12 @@ export async function sphericalKMeans(
       const ct = new Float32Array(dim * k);
       for (let c = 0; c < k; c++)
         for (let d = 0; d < dim; d++) ct[d * k + c] = centroids[c * dim + d];
-      const cTensor = new Tensor('float32', ct, [dim, k]);
+      const cTensor = ortFloatTensor(ct, [dim, k]);
       let changed = 0;
       for (let start = 0; start < n; start += CHUNK_ROWS) {
         const rows = Math.min(CHUNK_ROWS, n - start);
-        const out = await session.run({
-          X: new Tensor('float32', x.subarray(start * dim, (start + rows) * dim), [rows, dim]),
+        const out = await runSession(session, {
+          X: ortFloatTensor(x.subarray(start * dim, (start + rows) * dim), [rows, dim]),
           C: cTensor,
         });
         const best = out.best.data as BigInt64Array;
