@@ -328,7 +328,10 @@ describe('CLI', () => {
       ],
       [['attack', 'prune', MODEL, '--out', out], /needs --fraction/],
       [['attack', 'noise', MODEL, '--out', out, '--fraction', '0.1'], /takes --scale/],
-      [['attack', 'noise', MODEL, '--out', MODEL, '--scale', '0.1'], /never writes over its inputs/],
+      [
+        ['attack', 'noise', MODEL, '--out', MODEL, '--scale', '0.1'],
+        /never writes over its inputs/,
+      ],
     ] as const) {
       const e = await runCli([...bad]);
       assert.equal(e.code, 2, `${bad.join(' ')}: ${e.stderr}`);
