@@ -337,6 +337,12 @@ test('client: retries run out; the budget stops requests; a dead port is a netwo
     assert.equal(answers.filter((a) => a !== null).length, 5);
     assert.equal(client.stats.lost.budget, 7);
     assert.ok(client.stats.budgetExhausted);
+    // Four workers queued behind a slow rate limit must not all pass the check and overshoot.
+    const pooled = clientFor(fine.url, { rateLimit: 40, concurrency: 4 }, 5);
+    const before = fine.requests();
+    await pooled.runAll(tasks(12, fine.url));
+    assert.equal(fine.requests() - before, 5, 'requests beyond the budget');
+    assert.equal(pooled.stats.spent, 5);
   } finally {
     await fine.close();
   }

@@ -196,8 +196,13 @@ export class EndpointClient {
         this.stats.lost.budget++;
         return this.lose(BUDGET_CAUSE);
       }
-      if (!(await this.rateSlot(signal))) return null;
+      // Counted before waiting for a slot: workers waiting side by side must not all pass the
+      // budget check and overshoot it by the pool size.
       this.stats.spent++;
+      if (!(await this.rateSlot(signal))) {
+        this.stats.spent--;
+        return null;
+      }
       if (attempt > 0) this.stats.retries++;
       const t0 = performance.now();
       let reply: Reply = { status: 0, retryAfterMs: 0, text: '' };
