@@ -1,8 +1,7 @@
-/** The shipped MovieLens sequences: what the tests train and audit on, without ../shared. */
+/** The shipped MovieLens sequences: what the tests train and audit on. */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { movielensSequences, movielensSequencesFromRatings, RATINGS } from './movielens';
+import { movielensSequences } from './movielens';
 
 test('the shipped sequences: 610 users, 90,274 interactions, items in 1..3650', () => {
   const sequences = movielensSequences();
@@ -16,11 +15,3 @@ test('the shipped sequences: 610 users, 90,274 interactions, items in 1..3650', 
     assert.ok(s.every((i) => Number.isInteger(i) && i >= 1 && i <= 3650));
   }
 });
-
-test(
-  'the shipped sequences are exactly what ratings.csv gives',
-  { skip: existsSync(RATINGS) ? false : `no ${RATINGS} beside the repository` },
-  () => {
-    assert.deepEqual(movielensSequences(), movielensSequencesFromRatings());
-  },
-);
