@@ -158,7 +158,7 @@ async function moveNoReplace(temp: string, file: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code === 'EEXIST') throw appeared(file);
     if (!NO_LINKS.has(code)) throw err;
-    if (await exists(file)) throw appeared(file);
+    if ((await lstatOrNull(file)) !== null) throw appeared(file);
     await fs.rename(temp, file);
     return;
   }
@@ -170,15 +170,6 @@ function appeared(file: string): RecMarkError {
     `${path.resolve(file)} appeared while RecMark was working and was left as it is; choose another output or pass --force to replace it.`,
     'output-exists',
   );
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A file written to its temp name and synced, waiting to be renamed into place. */
