@@ -3,6 +3,8 @@
  * independent computations: exact binomial terms from mathjs, direct counting and summation.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { combinations } from 'mathjs';
 import {
@@ -234,4 +236,14 @@ test('robustness figures: counts, −log10 p per row, the α line and the NDCG c
     rows,
     figures: robustnessFigures(rows, 1e-4, 0.1),
   });
+});
+
+test('the webview takes only types from core: it draws the figures, it cannot recompute them', () => {
+  const dir = path.join(__dirname, '../../webview/src');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const text = readFileSync(path.join(dir, file), 'utf8');
+    for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+'([^']+)';/gms)) {
+      if (m[2].includes('/src/')) assert.ok(m[1], `${file} imports values from ${m[2]}`);
+    }
+  }
 });
