@@ -178,6 +178,8 @@ test('AOW figures: hits per K, best rank, rank shares and Fisher degrees of free
     f.rankShares,
     ranks.map((r) => r / N),
   );
+  assert.deepEqual(f.rankedFirst, [true, false, false, false]);
+  assert.deepEqual(f.rankedTop10, [true, true, false, false]);
   assert.equal(f.fisherDegreesOfFreedom, 8);
   const { figures, ...measured } = e;
   assert.deepEqual(aowFigures(measured), figures);

@@ -241,8 +241,8 @@ function rankFigure(a: AowEvidence, f: AowFigures, p: Palette): HTMLElement {
     i === 0 ? 'w1 (1 item)' : `w1…w${i + 1} (${i + 1} items)`,
     censored(i) ? `> ${int(r - 1)} of ${int(n)}` : `${int(r)} of ${int(n)}`,
     `${censored(i) ? 'below top' : 'top'} ${percentSmall(f.rankShares[i] ?? Number.NaN)}`,
-    mark(r <= 1),
-    ...(top10 ? [mark(r <= 10)] : []),
+    mark(f.rankedFirst[i] ?? false),
+    ...(top10 ? [mark(f.rankedTop10[i] ?? false)] : []),
   ]);
   const table = dataTable(
     'Rank of each watermark step',

@@ -84,6 +84,8 @@ export function aowFigures(a: Omit<AowEvidence, 'figures'>): AowFigures {
     bestRank: a.ranks.length > 0 ? Math.min(...a.ranks) : null,
     randomMedianRank: (n + 1) / 2,
     rankShares: a.ranks.map((r, i) => (a.censored?.[i] ? (r - 1) / n : r / n)),
+    rankedFirst: a.ranks.map((r) => r <= 1),
+    rankedTop10: a.ranks.map((r) => r <= 10),
     fisherDegreesOfFreedom: 2 * steps,
   };
 }

@@ -178,6 +178,9 @@ export interface AowFigures {
    * (r − 1) / N, the share it is known to lie below.
    */
   rankShares: number[];
+  /** Per step: is the target's rank (as recorded) 1, and at most 10. */
+  rankedFirst: boolean[];
+  rankedTop10: boolean[];
   /** Degrees of freedom of Fisher's χ² under no watermark: 2 (L − 1). */
   fisherDegreesOfFreedom: number;
 }
