@@ -95,6 +95,13 @@ function sameEvidence(endpoint: AuditReport, checkpoint: AuditReport): void {
     assert.equal(endpoint.grew!.greenHits, checkpoint.grew.greenHits);
     assert.equal(endpoint.grew!.trials, checkpoint.grew.trials);
     assert.equal(endpoint.grew!.z, checkpoint.grew.z);
+    // verify writes the figures the views draw, the same through the endpoint.
+    assert.ok(checkpoint.grew.figures, 'the GREW report carries its figures');
+    assert.deepEqual(endpoint.grew!.figures, checkpoint.grew.figures);
+  }
+  if (checkpoint.aow && endpoint.aow?.censored === undefined) {
+    assert.ok(checkpoint.aow.figures, 'the AOW report carries its figures');
+    assert.deepEqual(endpoint.aow!.figures, checkpoint.aow.figures);
   }
 }
 

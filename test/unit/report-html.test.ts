@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
+import { aowFigures, grewEvidence, robustnessSection } from '../../src/core/report/figures';
 import { REPORT_ELEMENT_ID, reportToHtml, type ReportAssets } from '../../src/core/report/html';
 import {
   reportVerdict,
@@ -12,9 +13,14 @@ import {
   type KeyCheck,
   type RobustnessRow,
 } from '../../src/core/report/report';
-import { binomialSf, fisherCombination, formatPValue } from '../../src/core/stats/tests';
+import { histogramBins, shares } from '../../src/core/stats/histogram';
+import {
+  binomialPmf,
+  binomialSf,
+  fisherCombination,
+  formatPValue,
+} from '../../src/core/stats/tests';
 import { percentSmall } from '../../webview/src/format';
-import { binomialPmf, histogramBins, shares } from '../../webview/src/histograms';
 
 /** A GREW audit as `recmark verify` writes it, with small chart arrays. */
 function sampleReport(fileName = 'sasrec_ml1m_suspect.onnx'): AuditReport {
@@ -50,7 +56,7 @@ function sampleReport(fileName = 'sasrec_ml1m_suspect.onnx'): AuditReport {
       { step: 'queries', ms: 6120 },
       { step: 'statistics', ms: 233 },
     ],
-    grew: {
+    grew: grewEvidence({
       z: 7.21,
       zNull: 6.94,
       zClassic: 12.4,
@@ -71,7 +77,7 @@ function sampleReport(fileName = 'sasrec_ml1m_suspect.onnx'): AuditReport {
       nullPerProbeGreen: [2, 3, 2, 1, 3, 2, 4, 2],
       greenRateByRank: [0.875, 0.875, 0.75, 0.75, 0.625],
       nullGreenHits: [19, 21, 20, 22, 18, 20],
-    },
+    }),
     utility: [
       { metric: 'Recall@10', before: 0.2431, after: 0.2417 },
       { metric: 'NDCG@10', before: 0.1302, after: 0.1295 },
@@ -242,7 +248,7 @@ function aowEvidence(ranks: number[], numItems = N_ITEMS): AowEvidence {
   const hits = (k: number): number => ranks.filter((r) => r <= k).length;
   const binomial = (k: number) => binomialSf(hits(k), steps, k / numItems);
   const fisher = fisherCombination(ranks.map((r) => r / numItems));
-  return {
+  const measured: Omit<AowEvidence, 'figures'> = {
     length: steps + 1,
     numItems,
     ranks,
@@ -257,6 +263,7 @@ function aowEvidence(ranks: number[], numItems = N_ITEMS): AowEvidence {
     pFisherText: formatPValue(fisher.pValue),
     combination: `The verdict's p-value is the smallest of the ${KS.length} binomial p-values and Fisher's p, multiplied by ${KS.length + 1} (Bonferroni), so looking at several tests cannot manufacture evidence.`,
   };
+  return { ...measured, figures: aowFigures(measured) };
 }
 
 function aowReport(ranks: number[]): AuditReport {
@@ -609,6 +616,113 @@ test(
   },
 );
 
+test(
+  'the GREW export draws the figures core recorded: key figures, statistics, chart tables',
+  { skip: noBrowser },
+  async () => {
+    const report = sampleReport();
+    const r = await renderExport(report);
+    assert.deepEqual(r.errors, []);
+    // 31 of 40 green, E[G] = 20.1 of 40; the verdict's z is the smaller, z_null = 6.94.
+    assert.match(r.visible, /GREEN RATE\s+77\.5%\s+expected 50\.3%/i);
+    assert.match(r.visible, /EVIDENCE\s+z = 6\.9\s+std\. deviations above chance/i);
+    assert.deepEqual(table(r, 'Test statistics').slice(0, 5), [
+      ['Popularity-aware z (z_w)', '7.21'],
+      ['Null-key z (z_null)', '6.94 (decides)'],
+      ['Classic z (KGW)', '12.40  (p = 1.2e-35)'],
+      ['Empirical p', '0.14  (0 of 6 null keys ≥ G)'],
+      ['Green hits G / T', '31 / 40  (77.5%)'],
+    ]);
+    // Shares of the 8 probes with 0..5 green items, Binomial(5, 0.5) = C(5, i) / 32.
+    assert.deepEqual(table(r, 'Green items per probe'), [
+      ['0/5', '0.0%', '3.1%', '0.0%'],
+      ['1/5', '0.0%', '15.6%', '12.5%'],
+      ['2/5', '0.0%', '31.3%', '50.0%'],
+      ['3/5', '37.5%', '31.3%', '25.0%'],
+      ['4/5', '37.5%', '15.6%', '12.5%'],
+      ['5/5', '25.0%', '3.1%', '0.0%'],
+    ]);
+    assert.deepEqual(table(r, 'Null distribution of green hits'), [
+      ['18', '19', '1'],
+      ['19', '20', '1'],
+      ['20', '21', '2'],
+      ['21', '22', '1'],
+      ['22', '23', '1'],
+    ]);
+    const labels = r.canvases.map((c) => c.label);
+    assert.ok(labels[0].includes('Suspect: 3.9 of 5 green on average (77.5%)'), labels[0]);
+    assert.ok(labels[1].includes('5 of 5 positions above γ = 50%'), labels[1]);
+    assert.ok(labels[2].includes('mean 20, range 18 to 22'), labels[2]);
+    assert.ok(labels[2].includes('0 of 6 null keys reached it'), labels[2]);
+  },
+);
+
+/** A report as saved before core recorded the figures: the same evidence without them. */
+function withoutFigures(report: AuditReport): AuditReport {
+  const old = structuredClone(report);
+  delete old.grew?.figures;
+  delete old.aow?.figures;
+  delete old.robustness?.figures;
+  return old;
+}
+
+const UNAVAILABLE =
+  /This chart is not available for this report: it was saved by an earlier version of RecMark/g;
+
+test(
+  'an older GREW report without figures says which charts are not available, computes nothing',
+  { skip: noBrowser },
+  async () => {
+    const r = await renderExport(withoutFigures(grewSweepReport()));
+    assert.deepEqual(r.errors, []);
+    assert.match(r.visible, /Watermark\s+PRESENT/);
+    // The histogram and the null figure need core's numbers; the green rate by rank does not.
+    assert.equal(r.visible.match(UNAVAILABLE)?.length, 3, 'two evidence charts and the sweep');
+    assert.ok(r.visible.includes('Green items per probe'));
+    assert.ok(r.visible.includes('Null distribution of green hits'));
+    assert.ok(r.visible.includes('Evidence after each attack'));
+    assert.equal(r.canvases.length, 1, 'only the green rate by rank is drawn');
+    assert.ok(r.canvases[0].painted);
+    assert.match(
+      r.canvases[0].label,
+      /^Green rate by rank position 1 to 5: 88% at rank 1, 63% at rank 5; γ = 50%\.$/,
+    );
+    // Dashes where the report lacks a number, never one made up by the view.
+    assert.match(r.visible, /GREEN RATE\s+—\s+not in this report/i);
+    assert.match(r.visible, /EVIDENCE\s+—\s+not in this report/i);
+    assert.deepEqual(table(r, 'Test statistics').slice(0, 5), [
+      ['Popularity-aware z (z_w)', '7.21'],
+      ['Null-key z (z_null)', '6.94'],
+      ['Classic z (KGW)', '12.40  (p = 1.2e-35)'],
+      ['Empirical p', '0.14'],
+      ['Green hits G / T', '31 / 40'],
+    ]);
+    // The sweep: no summary counts, no chart, the table as it was.
+    assert.ok(!r.visible.includes('The watermark survived'));
+    assert.equal(table(r, ROBUSTNESS_TABLE).length, 9);
+  },
+);
+
+test(
+  'an older AOW report without figures keeps its tables and says the charts are not available',
+  { skip: noBrowser },
+  async () => {
+    const r = await renderExport(withoutFigures(aowSweepReport()));
+    assert.deepEqual(r.errors, []);
+    assert.match(r.visible, /Watermark\s+PRESENT/);
+    assert.equal(r.visible.match(UNAVAILABLE)?.length, 3, 'recall, ranks and the sweep');
+    assert.equal(r.canvases.length, 0);
+    assert.match(r.visible, /RECALL@1\s+—\s+steps ranked first/i);
+    assert.match(r.visible, /BEST RANK\s+—\s+of 3,650 items/i);
+    const tests = table(r, 'Tests at each K');
+    assert.deepEqual(tests[0], ['1', '—', '0.027%', '5.6e-15', '1.000']);
+    assert.equal(table(r, 'Combined test')[0][1], '65.6');
+    // NDCG@10 of each attacked copy, without the change the report does not carry.
+    const rows = table(r, ROBUSTNESS_TABLE);
+    assert.deepEqual(rows[5].slice(5, 7), ['81%', '0.1187']);
+  },
+);
+
 // ---- Robustness sweeps (DESIGN.md §4b.3, §6) ---------------------------------------------------
 
 /** A row as `robustnessSweep` writes it for an attack that ran. */
@@ -664,8 +778,8 @@ function failedRow(
 function grewSweepReport(): AuditReport {
   const z = (value: number) => ({ name: 'z_w', value });
   const report = sampleReport('sasrec_ml1m_grew_swept.onnx');
-  report.robustness = {
-    rows: [
+  report.robustness = robustnessSection(
+    [
       attackRow(
         'extraction',
         'Data-free extraction (3,000 sequences)',
@@ -737,7 +851,8 @@ function grewSweepReport(): AuditReport {
         { fidelity: 0.402 },
       ),
     ],
-  };
+    1e-4,
+  );
   return report;
 }
 
@@ -745,9 +860,8 @@ function grewSweepReport(): AuditReport {
 function aowSweepReport(): AuditReport {
   const recall = (value: number) => ({ name: 'Recall@10', value });
   const report = watermarkedAow();
-  report.robustness = {
-    ndcg: 0.1302,
-    rows: [
+  report.robustness = robustnessSection(
+    [
       failedRow(
         'extraction',
         'Data-free extraction (3,000 sequences)',
@@ -827,7 +941,9 @@ function aowSweepReport(): AuditReport {
         { fidelity: 0.21, ndcg: 0.0402 },
       ),
     ],
-  };
+    1e-4,
+    0.1302,
+  );
   return report;
 }
 
@@ -851,8 +967,8 @@ const STRIP_NOTE =
 function thiefSweepReport(): AuditReport {
   const z = (value: number) => ({ name: 'z_w', value });
   const report = sampleReport('sasrec_grew_serve_swept.onnx');
-  report.robustness = {
-    rows: [
+  report.robustness = robustnessSection(
+    [
       attackRow(
         'quantize',
         'Int8 weight quantization (per tensor)',
@@ -887,7 +1003,8 @@ function thiefSweepReport(): AuditReport {
         z(9.1),
       ),
     ],
-  };
+    1e-4,
+  );
   return report;
 }
 

@@ -117,6 +117,15 @@ test('without data the fine-tuning rows say why they did not run; the rest still
   assert.equal(noise.error, undefined);
   assert.equal(noise.verdict, 'present');
   assert.equal(noise.ndcg, undefined);
+  // The figures the views draw: counts, evidence per row (none for a row that did not run).
+  assert.deepEqual(report.robustness!.figures, {
+    ran: 1,
+    survived: 1,
+    notRun: 2,
+    alphaEvidence: -Math.log10(report.alpha),
+    evidence: [null, null, Math.max(0, -noise.log10PValue)],
+    ndcgChange: [null, null, null],
+  });
 });
 
 test('a GREW serve-mode model: weight attacks keep the mark, stripping removes it and says so', async () => {

@@ -1,13 +1,13 @@
 /**
  * AOW evidence (DESIGN.md §3): how well the suspect continues prefixes of the watermark
- * sequence. The host computed every statistic; what happens here is presentation (hit counts
- * read back from recall, ranks as shares of the catalogue).
+ * sequence. Core computed every number drawn here (report/figures.ts: hits at each K, ranks as
+ * shares of the catalogue, the random median); a saved report without them shows a note instead.
  *
  * The sequence itself is the secret of an AOW key, so nothing here shows an item id: steps are
  * named by position (w1…w5), never by item.
  */
 import type { Plugin } from 'chart.js';
-import type { AowEvidence } from '../../src/core/report/report';
+import type { AowEvidence, AowFigures } from '../../src/core/report/report';
 import {
   axisOptions,
   baseOptions,
@@ -20,7 +20,7 @@ import {
 } from './charts';
 import { int, num, percentSmall } from './format';
 import { dataTable, keyValueTable } from './tables';
-import { figure } from './figure';
+import { figure, unavailableFigure } from './figure';
 import { el } from './toolkit';
 
 let statsCounter = 0;
@@ -28,39 +28,36 @@ let statsCounter = 0;
 /** The charts, the step table and the statistics; `level` is the heading level of the panels. */
 export function renderAowEvidence(a: AowEvidence, level = 3): HTMLElement {
   const p = palette();
+  const f = a.figures;
   return el(
     'div',
     { class: 'rm-grid' },
-    recallFigure(a, p),
-    rankFigure(a, p),
-    statsPanel(a, level),
+    f ? recallFigure(a, f, p) : unavailableFigure('Extraction recall at K'),
+    f ? rankFigure(a, f, p) : unavailableFigure('Rank of each watermark step'),
+    statsPanel(a, f, level),
   );
 }
 
-/** Queries asked of the suspect: one per prefix w1..wi, i = 1..L − 1. */
-export function aowSteps(a: AowEvidence): number {
-  return Math.max(0, a.length - 1);
+/** "3/4": targets within the top K of the steps, or a dash when the report lacks the count. */
+export function aowHitsText(a: AowEvidence, k: number): string {
+  const f = a.figures;
+  const hits = f?.hits[String(k)];
+  return f && hits !== undefined ? `${hits}/${f.steps}` : '—';
 }
 
-/** Targets ranked within the top K, read back from Recall@K (the host's numbers). */
-export function aowHits(a: AowEvidence, k: number): number {
-  return Math.round((a.recall[String(k)] ?? 0) * aowSteps(a));
-}
-
-function recallFigure(a: AowEvidence, p: Palette): HTMLElement {
-  const steps = aowSteps(a);
+function recallFigure(a: AowEvidence, f: AowFigures, p: Palette): HTMLElement {
+  const steps = f.steps;
+  const hits = (k: number): number => f.hits[String(k)] ?? 0;
   const labels = a.ks.map(String);
   const recall = a.ks.map((k) => a.recall[String(k)] ?? 0);
-  const chance = a.ks.map((k) => a.chance[String(k)] ?? k / Math.max(1, a.numItems));
+  const chance = a.ks.map((k) => a.chance[String(k)] ?? Number.NaN);
   const chanceRange =
     chance.length > 1
       ? `${percentSmall(chance[0])} at K = ${a.ks[0]} to ${percentSmall(chance.at(-1)!)} at K = ${a.ks.at(-1)}`
       : percentSmall(chance[0] ?? 0);
   const summary =
     `Recall at K of the suspect over ${steps} watermark steps: ` +
-    a.ks
-      .map((k, i) => `K = ${k}: ${percentSmall(recall[i])} (${aowHits(a, k)} of ${steps})`)
-      .join('; ') +
+    a.ks.map((k, i) => `K = ${k}: ${percentSmall(recall[i])} (${hits(k)} of ${steps})`).join('; ') +
     `. Chance (K / ${int(a.numItems)}): ${chanceRange}.`;
 
   const datasets: ReportDatasets = [
@@ -120,7 +117,7 @@ function recallFigure(a: AowEvidence, p: Palette): HTMLElement {
             label: (item) => {
               const k = a.ks[item.dataIndex];
               return item.datasetIndex === 0
-                ? `Suspect: ${percentSmall(Number(item.raw))} (${aowHits(a, k)} of ${steps} steps)`
+                ? `Suspect: ${percentSmall(Number(item.raw))} (${hits(k)} of ${steps} steps)`
                 : `Chance: ${percentSmall(Number(item.raw))}`;
             },
           },
@@ -132,7 +129,7 @@ function recallFigure(a: AowEvidence, p: Palette): HTMLElement {
   const rows = a.ks.map((k, i) => [
     String(k),
     percentSmall(recall[i]),
-    `${aowHits(a, k)}/${steps}`,
+    `${hits(k)}/${steps}`,
     percentSmall(chance[i]),
   ]);
   // Open by default: at small K the chance level is too close to zero to read off the chart.
@@ -150,10 +147,10 @@ function recallFigure(a: AowEvidence, p: Palette): HTMLElement {
   );
 }
 
-function rankFigure(a: AowEvidence, p: Palette): HTMLElement {
+function rankFigure(a: AowEvidence, f: AowFigures, p: Palette): HTMLElement {
   const n = Math.max(1, a.numItems);
   const labels = a.ranks.map((_, i) => String(i + 1));
-  const median = (n + 1) / 2;
+  const median = f.randomMedianRank;
   const summary =
     `Rank of each watermark step's target among ${int(n)} items (1 = first): ` +
     a.ranks.map((r, i) => `step ${i + 1}: ${int(r)}`).join(', ') +
@@ -221,7 +218,7 @@ function rankFigure(a: AowEvidence, p: Palette): HTMLElement {
           callbacks: {
             title: (items) => `Step ${items[0]?.label ?? ''}`,
             label: (item) =>
-              `Rank ${int(Number(item.raw))} of ${int(n)} (top ${percentSmall(Number(item.raw) / n)})`,
+              `Rank ${int(Number(item.raw))} of ${int(n)} (top ${percentSmall(f.rankShares[item.dataIndex] ?? Number.NaN)})`,
           },
         },
       },
@@ -243,9 +240,9 @@ function rankFigure(a: AowEvidence, p: Palette): HTMLElement {
     String(i + 1),
     i === 0 ? 'w1 (1 item)' : `w1…w${i + 1} (${i + 1} items)`,
     censored(i) ? `> ${int(r - 1)} of ${int(n)}` : `${int(r)} of ${int(n)}`,
-    censored(i) ? `below top ${percentSmall((r - 1) / n)}` : `top ${percentSmall(r / n)}`,
-    mark(r <= 1),
-    ...(top10 ? [mark(r <= 10)] : []),
+    `${censored(i) ? 'below top' : 'top'} ${percentSmall(f.rankShares[i] ?? Number.NaN)}`,
+    mark(f.rankedFirst[i] ?? false),
+    ...(top10 ? [mark(f.rankedTop10[i] ?? false)] : []),
   ]);
   const table = dataTable(
     'Rank of each watermark step',
@@ -285,9 +282,10 @@ function topBand(p: Palette): Plugin<ChartKind> {
   };
 }
 
-function statsPanel(a: AowEvidence, level: number): HTMLElement {
+function statsPanel(a: AowEvidence, f: AowFigures | undefined, level: number): HTMLElement {
   const titleId = `rm-aow-stats-${++statsCounter}`;
-  const steps = aowSteps(a);
+  // An older report lacks the count: the notes then name it by its definition.
+  const steps = f ? String(f.steps) : 'L − 1';
   const perK = dataTable(
     'Tests at each K',
     ['K', 'Hits', 'Chance', 'Binomial p', 'NDCG@K'],
@@ -295,8 +293,8 @@ function statsPanel(a: AowEvidence, level: number): HTMLElement {
       const key = String(k);
       return [
         String(k),
-        `${aowHits(a, k)}/${steps}`,
-        percentSmall(a.chance[key] ?? k / Math.max(1, a.numItems)),
+        aowHitsText(a, k),
+        percentSmall(a.chance[key] ?? Number.NaN),
         a.pBinomialText[key] ?? '—',
         num(a.ndcg[key] ?? 0, 3),
       ];
@@ -306,7 +304,8 @@ function statsPanel(a: AowEvidence, level: number): HTMLElement {
   const combined = keyValueTable('Combined test', [
     [
       'Fisher X',
-      `${num(a.fisherStatistic, 1)}  (χ² with ${2 * steps} degrees of freedom under no watermark)`,
+      num(a.fisherStatistic, 1) +
+        (f ? `  (χ² with ${f.fisherDegreesOfFreedom} degrees of freedom under no watermark)` : ''),
     ],
     ['Fisher p', a.pFisherText],
     ['Queries', `${steps} prefixes; ranks among ${int(a.numItems)} items`],

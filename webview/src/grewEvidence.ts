@@ -1,9 +1,9 @@
 /**
- * GREW evidence (DESIGN.md §4): the three charts and the statistics behind the verdict. The
- * host computed every statistic; what happens here is presentation (bucketing counts into
- * histograms, the Binomial(k, γ) reference curve).
+ * GREW evidence (DESIGN.md §4): the three charts and the statistics behind the verdict. Core
+ * computed every number drawn here (report/figures.ts: the histograms, the Binomial(k, γ) and
+ * normal reference curves, the counts); a saved report without them shows a note instead.
  */
-import type { GrewEvidence } from '../../src/core/report/report';
+import type { GrewEvidence, GrewFigures } from '../../src/core/report/report';
 import {
   axisOptions,
   baseOptions,
@@ -14,9 +14,8 @@ import {
   type Palette,
   type ReportDatasets,
 } from './charts';
-import { binomialPmf, extent, histogramBins, mean, shares } from './histograms';
 import { int, num, percent, probability } from './format';
-import { figure } from './figure';
+import { figure, unavailableFigure } from './figure';
 import { el } from './toolkit';
 import { dataTable, keyValueTable } from './tables';
 
@@ -25,28 +24,29 @@ let statsCounter = 0;
 /** The charts and the statistics table; `level` is the heading level of the table's title. */
 export function renderGrewEvidence(g: GrewEvidence, level = 3): HTMLElement {
   const p = palette();
+  const f = g.figures;
   return el(
     'div',
     { class: 'rm-grid' },
-    greenFractionFigure(g, p),
-    rankFigure(g, p),
-    nullFigure(g, p),
-    statsPanel(g, level),
+    f ? greenFractionFigure(g, f, p) : unavailableFigure('Green items per probe'),
+    rankFigure(g, f, p),
+    f ? nullFigure(g, f, p) : unavailableFigure('Null distribution of green hits'),
+    statsPanel(g, f, level),
   );
 }
 
-function greenFractionFigure(g: GrewEvidence, p: Palette): HTMLElement {
+function greenFractionFigure(g: GrewEvidence, f: GrewFigures, p: Palette): HTMLElement {
   const k = g.topK;
-  const suspect = shares(g.perProbeGreen, k);
-  const nullShares = g.nullPerProbeGreen.length > 0 ? shares(g.nullPerProbeGreen, k) : null;
-  const expected = binomialPmf(k, g.gamma);
+  const perProbe = f.greenPerProbe;
+  const suspect = perProbe.suspect;
+  const nullShares = perProbe.nullKeys;
+  const expected = perProbe.binomial;
   const labels = Array.from({ length: k + 1 }, (_, i) => String(i));
-  const suspectMean = mean(g.perProbeGreen);
   const summary =
     `Histogram of green items per top-${k} list over ${int(g.probes)} probes. ` +
-    `Suspect: ${num(suspectMean, 1)} of ${k} green on average (${percent(suspectMean / k)}); ` +
-    `expected without the watermark: ${num(k * g.gamma, 1)} (${percent(g.gamma, 0)})` +
-    (nullShares ? `; null keys: ${num(mean(g.nullPerProbeGreen), 1)}.` : '.');
+    `Suspect: ${num(perProbe.suspectMean, 1)} of ${k} green on average (${percent(perProbe.suspectMeanShare)}); ` +
+    `expected without the watermark: ${num(perProbe.expectedMean, 1)} (${percent(g.gamma, 0)})` +
+    (perProbe.nullKeysMean !== null ? `; null keys: ${num(perProbe.nullKeysMean, 1)}.` : '.');
 
   const datasets: ReportDatasets = [
     {
@@ -132,14 +132,17 @@ function greenFractionFigure(g: GrewEvidence, p: Palette): HTMLElement {
   );
 }
 
-function rankFigure(g: GrewEvidence, p: Palette): HTMLElement {
+/** Draws the measured rates as they are; only the count above γ needs the figures. */
+function rankFigure(g: GrewEvidence, f: GrewFigures | undefined, p: Palette): HTMLElement {
   const k = g.greenRateByRank.length;
   const labels = Array.from({ length: k }, (_, i) => String(i + 1));
   const rates = g.greenRateByRank;
-  const above = rates.filter((r) => r > g.gamma).length;
   const summary =
     `Green rate by rank position 1 to ${k}: ${percent(rates[0] ?? 0, 0)} at rank 1, ` +
-    `${percent(rates[k - 1] ?? 0, 0)} at rank ${k}; ${above} of ${k} positions above γ = ${percent(g.gamma, 0)}.`;
+    `${percent(rates[k - 1] ?? 0, 0)} at rank ${k}` +
+    (f
+      ? `; ${f.ranksAboveGamma} of ${k} positions above γ = ${percent(g.gamma, 0)}.`
+      : `; γ = ${percent(g.gamma, 0)}.`);
   const chart = chartBox(summary, {
     type: 'bar',
     data: {
@@ -207,33 +210,19 @@ function rankFigure(g: GrewEvidence, p: Palette): HTMLElement {
   );
 }
 
-function nullFigure(g: GrewEvidence, p: Palette): HTMLElement {
-  const bins = histogramBins(g.nullGreenHits);
+function nullFigure(g: GrewEvidence, f: GrewFigures, p: Palette): HTMLElement {
+  const { bins, range, normalCurve: curve } = f.nullHits;
+  // The bar width on the x axis (the bins are equally wide).
   const width = bins.length > 0 ? bins[0].to - bins[0].from : 1;
   const M = g.nullGreenHits.length;
-  const nullMean = mean(g.nullGreenHits);
-  const reached = g.nullGreenHits.filter((x) => x >= g.greenHits).length;
-
-  // The normal approximation of G under H0, scaled to the histogram's counts.
-  const curve: { x: number; y: number }[] = [];
-  if (g.sdHits > 0) {
-    const lo = Math.min(g.expectedHits - 4 * g.sdHits, bins[0]?.from ?? Infinity);
-    const hi = Math.max(g.expectedHits + 4 * g.sdHits, bins.at(-1)?.to ?? -Infinity);
-    const scale = (Math.max(M, 1) * width) / (g.sdHits * Math.sqrt(2 * Math.PI));
-    for (let i = 0; i <= 80; i++) {
-      const x = lo + ((hi - lo) * i) / 80;
-      curve.push({ x, y: scale * Math.exp(-0.5 * ((x - g.expectedHits) / g.sdHits) ** 2) });
-    }
-  }
-
   const summary =
-    (M > 0
-      ? `Histogram of green hits G under ${M} random keys: mean ${int(nullMean)}, ` +
-        `range ${int(extent(g.nullGreenHits)[0])} to ${int(extent(g.nullGreenHits)[1])}. `
+    (range
+      ? `Histogram of green hits G under ${M} random keys: mean ${int(f.nullHits.mean)}, ` +
+        `range ${int(range[0])} to ${int(range[1])}. `
       : 'No null keys were run. ') +
     `Expected under no watermark: ${int(g.expectedHits)} ± ${int(g.sdHits)}. ` +
     `Observed G = ${int(g.greenHits)} (z_null = ${num(g.zNull)}); ` +
-    `${reached} of ${M} null keys reached it.`;
+    `${f.nullKeysReached} of ${M} null keys reached it.`;
 
   const datasets: ReportDatasets = [
     {
@@ -323,10 +312,9 @@ function nullFigure(g: GrewEvidence, p: Palette): HTMLElement {
   );
 }
 
-function statsPanel(g: GrewEvidence, level: number): HTMLElement {
+function statsPanel(g: GrewEvidence, f: GrewFigures | undefined, level: number): HTMLElement {
   const titleId = `rm-stats-${++statsCounter}`;
-  const decisive = g.zNull < g.z ? 'zNull' : 'z';
-  const mark = (which: 'z' | 'zNull'): string => (decisive === which ? ' (decides)' : '');
+  const mark = (which: 'z' | 'zNull'): string => (f?.decidedBy === which ? ' (decides)' : '');
   return el(
     'section',
     { class: 'rm-panel rm-stats', 'aria-labelledby': titleId },
@@ -337,11 +325,12 @@ function statsPanel(g: GrewEvidence, level: number): HTMLElement {
       ['Classic z (KGW)', `${num(g.zClassic)}  (p = ${g.pClassicText ?? probability(g.pClassic)})`],
       [
         'Empirical p',
-        `${probability(g.pEmpirical)}  (${g.nullGreenHits.filter((x) => x >= g.greenHits).length} of ${int(g.nullKeys)} null keys ≥ G)`,
+        probability(g.pEmpirical) +
+          (f ? `  (${f.nullKeysReached} of ${int(g.nullKeys)} null keys ≥ G)` : ''),
       ],
       [
         'Green hits G / T',
-        `${int(g.greenHits)} / ${int(g.trials)}  (${percent(g.greenHits / Math.max(1, g.trials))})`,
+        `${int(g.greenHits)} / ${int(g.trials)}` + (f ? `  (${percent(f.greenRate)})` : ''),
       ],
       ['Expected G ± sd', `${int(g.expectedHits)} ± ${int(g.sdHits)}  (γ = ${g.gamma})`],
       ['Probes × top-k', `${int(g.probes)} × ${g.topK}`],

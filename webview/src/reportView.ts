@@ -6,7 +6,7 @@
  */
 import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/report';
 import type { WebviewAction } from '../../src/protocol';
-import { aowHits, aowSteps, renderAowEvidence } from './aowEvidence';
+import { aowHitsText, renderAowEvidence } from './aowEvidence';
 import { bytes, dateTime, duration, int, num, percent, probability, signed } from './format';
 import { renderEndpoint } from './endpointView';
 import { renderGrewEvidence } from './grewEvidence';
@@ -149,22 +149,25 @@ function keyFigures(report: AuditReport): HTMLElement[] {
       el('dt', {}, label),
       el('dd', {}, el('span', { class: 'rm-figure-value' }, value), el('span', {}, note)),
     );
+  // A report saved before core recorded the figures shows dashes, not numbers made up here.
   const g = report.grew;
   if (g) {
-    const z = Math.min(g.z, g.zNull);
+    const f = g.figures;
     return [
       el(
         'dl',
         { class: 'rm-key-figures' },
         figure(
           'Green rate',
-          percent(g.greenHits / Math.max(1, g.trials)),
-          `expected ${percent(g.expectedHits / Math.max(1, g.trials))}`,
+          f ? percent(f.greenRate) : '—',
+          f ? `expected ${percent(f.expectedGreenRate)}` : 'not in this report',
         ),
         figure(
           'Evidence',
-          `z = ${num(z, 1)}`,
-          `std. deviations ${z >= 0 ? 'above' : 'below'} chance`,
+          f ? `z = ${num(f.zDecision, 1)}` : '—',
+          f
+            ? `std. deviations ${f.zDecision >= 0 ? 'above' : 'below'} chance`
+            : 'not in this report',
         ),
         figure('Probes', int(g.probes), `top-${g.topK} lists`),
       ),
@@ -173,18 +176,22 @@ function keyFigures(report: AuditReport): HTMLElement[] {
   const a = report.aow;
   if (a) {
     const k = a.ks[0] ?? 1;
-    const best = a.ranks.length > 0 ? Math.min(...a.ranks) : NaN;
+    const f = a.figures;
     return [
       el(
         'dl',
         { class: 'rm-key-figures' },
         figure(
           `Recall@${k}`,
-          `${aowHits(a, k)}/${aowSteps(a)}`,
+          aowHitsText(a, k),
           `steps ranked ${k === 1 ? 'first' : `in the top ${k}`}`,
         ),
-        figure('Best rank', Number.isFinite(best) ? int(best) : '—', `of ${int(a.numItems)} items`),
-        figure('Fisher p', a.pFisherText, `all ${aowSteps(a)} ranks combined`),
+        figure(
+          'Best rank',
+          f && f.bestRank !== null ? int(f.bestRank) : '—',
+          `of ${int(a.numItems)} items`,
+        ),
+        figure('Fisher p', a.pFisherText, `all ${f ? f.steps : 'L − 1'} ranks combined`),
       ),
     ];
   }

@@ -1,13 +1,20 @@
 /**
  * Robustness (DESIGN.md §4b.3, §6): after a sweep, one row per simulated attack with the verdict
- * of the audit of the attacked copy. The host ran the attacks and the verifications; what
- * happens here is presentation: the evidence −log10 p against the α line, and the table.
+ * of the audit of the attacked copy. The host ran the attacks and the verifications, and core
+ * derived the counts, the evidence −log10 p of each row and the α line (report/figures.ts); what
+ * happens here is presentation: the bars against the α line, and the table. A saved report
+ * without those figures shows the table and a note instead of the summary and the chart.
  *
  * A row whose attack could not run (`error`) has no verdict: its verdict, p-value and metric are
  * placeholders and are never shown.
  */
 import type { Plugin } from 'chart.js';
-import type { RobustnessRow, RobustnessSection, Verdict } from '../../src/core/report/report';
+import type {
+  RobustnessFigures,
+  RobustnessRow,
+  RobustnessSection,
+  Verdict,
+} from '../../src/core/report/report';
 import {
   axisOptions,
   baseOptions,
@@ -20,6 +27,7 @@ import {
   type ReportDatasets,
 } from './charts';
 import { duration, num, percentSmall, probability, signed } from './format';
+import { unavailableFigure } from './figure';
 import { dataTable } from './tables';
 import { el } from './toolkit';
 
@@ -41,9 +49,6 @@ const FILL: Record<Verdict, number> = { present: 0.85, inconclusive: 0.4, absent
 
 const state = (r: RobustnessRow): RowState => (r.error !== undefined ? 'notRun' : r.verdict);
 
-/** −log10 p of a row that ran (never negative; log10 never underflows, the p-value may). */
-const evidence = (r: RobustnessRow): number => Math.max(0, -r.log10PValue);
-
 let idCounter = 0;
 
 /**
@@ -56,14 +61,21 @@ export function renderRobustness(
   level = 3,
 ): HTMLElement {
   const rows = section.rows;
-  const root = el('div', { class: 'rm-robustness' }, summaryLine(rows, alpha));
-  if (rows.length === 0) return root;
+  const f = section.figures;
+  const root = el('div', { class: 'rm-robustness' });
+  if (rows.length === 0) {
+    root.append(
+      el('p', { class: 'rm-robust-summary' }, 'The robustness sweep recorded no attacks.'),
+    );
+    return root;
+  }
+  if (f) root.append(summaryLine(rows.length, f, alpha));
   const p = palette();
   root.append(
     el(
       'div',
       { class: 'rm-grid' },
-      evidenceFigure(rows, alpha, p),
+      f ? evidenceFigure(rows, f, alpha, p) : unavailableFigure('Evidence after each attack', true),
       attacksPanel(section, alpha, level),
     ),
   );
@@ -71,30 +83,31 @@ export function renderRobustness(
 }
 
 /** "The watermark survived 6 of 8 attacks at α = 1e-4; 1 more could not run." */
-function summaryLine(rows: RobustnessRow[], alpha: number): HTMLElement {
-  const ran = rows.filter((r) => r.error === undefined);
-  const survived = ran.filter((r) => r.verdict === 'present').length;
-  const notRun = rows.length - ran.length;
+function summaryLine(attacks: number, f: RobustnessFigures, alpha: number): HTMLElement {
   const line = el('p', { class: 'rm-robust-summary' });
-  if (rows.length === 0) {
-    line.append('The robustness sweep recorded no attacks.');
-    return line;
-  }
-  if (ran.length === 0) {
-    line.append(`No attack could run (${rows.length} tried); the table below says why for each.`);
+  if (f.ran === 0) {
+    line.append(`No attack could run (${attacks} tried); the table below says why for each.`);
     return line;
   }
   line.append(
     'The watermark survived ',
-    el('strong', {}, `${survived} of ${ran.length}`),
-    ` attack${ran.length === 1 ? '' : 's'} at α = ${probability(alpha)}`,
-    notRun > 0 ? `; ${notRun} more could not run.` : '.',
+    el('strong', {}, `${f.survived} of ${f.ran}`),
+    ` attack${f.ran === 1 ? '' : 's'} at α = ${probability(alpha)}`,
+    f.notRun > 0 ? `; ${f.notRun} more could not run.` : '.',
   );
   return line;
 }
 
-function evidenceFigure(rows: RobustnessRow[], alpha: number, p: Palette): HTMLElement {
-  const threshold = -Math.log10(alpha);
+function evidenceFigure(
+  rows: RobustnessRow[],
+  f: RobustnessFigures,
+  alpha: number,
+  p: Palette,
+): HTMLElement {
+  // −log10 p of a row that ran (0 for one that did not, which has no bar).
+  const byRow = new Map(rows.map((r, i) => [r, f.evidence[i] ?? 0]));
+  const evidence = (r: RobustnessRow): number => byRow.get(r) ?? 0;
+  const threshold = f.alphaEvidence;
   const cap = Math.max(AXIS_CAP, Math.ceil(threshold * 1.5));
   const ran = rows.filter((r) => r.error === undefined);
   const strongest = Math.max(0, ...ran.map(evidence));
@@ -205,7 +218,7 @@ function evidenceFigure(rows: RobustnessRow[], alpha: number, p: Palette): HTMLE
     },
     plugins: [
       verticalMarker(threshold, 'α', p.expected, { dash: [6, 4], label: 'above' }),
-      barLabels(rows, isCapped, p, font),
+      barLabels(rows, evidence, isCapped, p, font),
     ],
   });
   // One band per attack (media/recmark.css sizes it: more room for wrapped labels when narrow).
@@ -226,9 +239,7 @@ function evidenceFigure(rows: RobustnessRow[], alpha: number, p: Palette): HTMLE
           (capped
             ? ` Bars ending in an arrow run past the axis (p below 1e-${axisMax}); the table has their p-values.`
             : '') +
-          (rows.length > ran.length
-            ? ' Attacks that could not run have no bar and read NOT RUN.'
-            : ''),
+          (f.notRun > 0 ? ' Attacks that could not run have no bar and read NOT RUN.' : ''),
       ),
     ),
     chart,
@@ -247,6 +258,7 @@ const rowLabel = (r: RobustnessRow): string =>
  */
 function barLabels(
   rows: RobustnessRow[],
+  evidence: (r: RobustnessRow) => number,
   isCapped: (r: RobustnessRow) => boolean,
   p: Palette,
   font: string,
@@ -308,7 +320,8 @@ function attacksPanel(section: RobustnessSection, alpha: number, level: number):
       : []),
     'Time',
   ];
-  const body = rows.map((r) => {
+  const ndcgChange = (i: number): number | null => section.figures?.ndcgChange[i] ?? null;
+  const body = rows.map((r, i) => {
     const notRun = r.error !== undefined;
     const m = r.metric;
     const metric =
@@ -324,7 +337,7 @@ function attacksPanel(section: RobustnessSection, alpha: number, level: number):
       notRun ? '—' : r.pValueText,
       metric,
       !notRun && r.fidelity !== undefined ? percentSmall(r.fidelity) : '—',
-      ...(showNdcg ? [notRun || r.ndcg === undefined ? '—' : ndcgCell(r.ndcg, section.ndcg)] : []),
+      ...(showNdcg ? [notRun || r.ndcg === undefined ? '—' : ndcgCell(r.ndcg, ndcgChange(i))] : []),
       duration(r.ms),
     ];
   });
@@ -394,9 +407,9 @@ function metricNote(name: string): string {
 
 const ndcgText = (x: number): string => x.toFixed(4);
 
-function ndcgCell(value: number, reference: number | undefined): HTMLElement | string {
-  if (reference === undefined || reference === 0) return ndcgText(value);
-  const change = value / reference - 1;
+/** The attacked copy's NDCG@10 and, when the report has it, its change from the model's. */
+function ndcgCell(value: number, change: number | null): HTMLElement | string {
+  if (change === null) return ndcgText(value);
   return el(
     'span',
     {},

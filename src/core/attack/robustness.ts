@@ -14,6 +14,7 @@ import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import { ScoringSession } from '../onnx/session';
 import { inspectModel } from '../report/modelCard';
+import { robustnessSection } from '../report/figures';
 import type { AuditReport, RobustnessRow } from '../report/report';
 import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
@@ -350,5 +351,5 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
     await rm(dir, { recursive: true, force: true });
   }
   progress({ message: 'Done', fraction: 1 });
-  return { ...base, robustness: { ndcg: reference.ndcg, rows } };
+  return { ...base, robustness: robustnessSection(rows, base.alpha, reference.ndcg) };
 }

@@ -2,6 +2,7 @@
  * The audit report: one JSON object that the CLI prints, the panel and the inline view render,
  * and the HTML export embeds. It never holds a secret: keys appear by key id only.
  */
+import type { HistogramBin } from '../stats/histogram';
 import { formatPValue, type PValue } from '../stats/tests';
 import type { ModelCard } from './modelCard';
 
@@ -82,6 +83,52 @@ export interface GrewEvidence {
   nullPerProbeGreen: number[];
   greenRateByRank: number[];
   nullGreenHits: number[];
+  /** What the charts and tables show (report/figures.ts); absent from older saved reports. */
+  figures?: GrewFigures;
+}
+
+/**
+ * The numbers the GREW charts and tables show, derived in core from the evidence (so the panel
+ * and the HTML export draw the same ones, and the view computes nothing). Reports saved before
+ * RecMark recorded them lack them: the views then say a chart is not available.
+ */
+export interface GrewFigures {
+  /** The verdict's z: the more conservative of z and zNull, and which of the two it is. */
+  zDecision: number;
+  decidedBy: 'z' | 'zNull';
+  /** G / T, and E[G] / T under no watermark (T counted as at least 1). */
+  greenRate: number;
+  expectedGreenRate: number;
+  /** Null keys whose G reached the suspect's (G_null ≥ G). */
+  nullKeysReached: number;
+  /** Green items per top-k list: the share of probes with 0..k green, and the mean per probe. */
+  greenPerProbe: {
+    suspect: number[];
+    /** The first null keys' lists, pooled; null when no null key ran. */
+    nullKeys: number[] | null;
+    /** Binomial(k, γ): what a model without the watermark shows. */
+    binomial: number[];
+    suspectMean: number;
+    /** The suspect's mean as a share of k. */
+    suspectMeanShare: number;
+    nullKeysMean: number | null;
+    /** k·γ. */
+    expectedMean: number;
+  };
+  /** Rank positions whose green rate is above γ. */
+  ranksAboveGamma: number;
+  /** The null keys' G in about two dozen equal-width bins, with their mean and range. */
+  nullHits: {
+    bins: HistogramBin[];
+    mean: number;
+    /** Smallest and largest G; null when no null key ran. */
+    range: [number, number] | null;
+    /**
+     * The normal approximation N(E[G], sd²) of G under H0, scaled to the bins' counts: 81 points
+     * over ±4 sd and the bins. Empty when sd = 0.
+     */
+    normalCurve: { x: number; y: number }[];
+  };
 }
 
 /** AOW extraction (DESIGN.md §3): the suspect continues prefixes of the watermark sequence. */
@@ -112,6 +159,30 @@ export interface AowEvidence {
   pFisherText: string;
   /** How the verdict's p-value combines the tests above. */
   combination: string;
+  /** What the charts and tables show (report/figures.ts); absent from older saved reports. */
+  figures?: AowFigures;
+}
+
+/** The numbers the AOW charts and tables show, derived in core (see GrewFigures). */
+export interface AowFigures {
+  /** Queries asked of the suspect: one per prefix, L − 1. */
+  steps: number;
+  /** Targets ranked within the top K, keyed by K. */
+  hits: Record<string, number>;
+  /** The smallest rank of any target; null when there is none. */
+  bestRank: number | null;
+  /** Where a random ranking puts a target on average: (N + 1) / 2. */
+  randomMedianRank: number;
+  /**
+   * Each target's rank as a share of the catalogue, r / N ("top 0.027%"); for a censored step
+   * (r − 1) / N, the share it is known to lie below.
+   */
+  rankShares: number[];
+  /** Per step: is the target's rank (as recorded) 1, and at most 10. */
+  rankedFirst: boolean[];
+  rankedTop10: boolean[];
+  /** Degrees of freedom of Fisher's χ² under no watermark: 2 (L − 1). */
+  fisherDegreesOfFreedom: number;
 }
 
 /** One simulated attack of a robustness sweep and the verification of its result. */
@@ -156,6 +227,22 @@ export interface RobustnessSection {
   /** NDCG@10 of the watermarked model itself, for comparison with each row's. */
   ndcg?: number;
   rows: RobustnessRow[];
+  /** What the chart and the summary show (report/figures.ts); absent from older saved reports. */
+  figures?: RobustnessFigures;
+}
+
+/** The numbers the robustness chart, summary and table show, derived in core (see GrewFigures). */
+export interface RobustnessFigures {
+  /** Attacks that ran, those whose attacked copy still reads PRESENT, and those that could not run. */
+  ran: number;
+  survived: number;
+  notRun: number;
+  /** −log10 α: where the α line sits on the evidence axis. */
+  alphaEvidence: number;
+  /** Per row: the evidence −log10 p (at least 0); null for a row that did not run. */
+  evidence: (number | null)[];
+  /** Per row: NDCG@10 relative to the watermarked model's, ndcg / reference − 1; null without both. */
+  ndcgChange: (number | null)[];
 }
 
 /** One key of a multi-key check; the report's own evidence is for the first row. */

@@ -65,6 +65,19 @@ export function binomialSf(k: number, n: number, p: number): PValue {
   return fromLn(Math.min(0, total));
 }
 
+/** P(X = i) for i = 0..n, X ~ Binomial(n, p), in log space so a large n cannot underflow midway. */
+export function binomialPmf(n: number, p: number): number[] {
+  if (p <= 0) return Array.from({ length: n + 1 }, (_, i) => (i === 0 ? 1 : 0));
+  if (p >= 1) return Array.from({ length: n + 1 }, (_, i) => (i === n ? 1 : 0));
+  const pmf: number[] = [];
+  let logChoose = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i > 0) logChoose += Math.log(n - i + 1) - Math.log(i);
+    pmf.push(Math.exp(logChoose + i * Math.log(p) + (n - i) * Math.log1p(-p)));
+  }
+  return pmf;
+}
+
 /**
  * P(X ≥ x) for X ~ χ²(2m): the closed form e^{-x/2} Σ_{i<m} (x/2)^i / i!, in log space. Fisher's
  * combination of m p-values has exactly this distribution.

@@ -3,6 +3,7 @@
  * rank of each target is uniform on 1..N, so hits at K follow Binomial(L − 1, K/N) and
  * r_i / N are (conservative, discrete) uniform p-values that Fisher's method combines.
  */
+import { aowFigures, hitsAt } from '../report/figures';
 import type { AowEvidence } from '../report/report';
 import { binomialSf, fisherCombination, formatPValue, type PValue } from '../stats/tests';
 
@@ -51,7 +52,7 @@ export function aowStatistics(
   const pBinomialText: Record<string, string> = {};
   const pValues: PValue[] = [];
   for (const k of ks) {
-    const hits = ranks.filter((r) => r <= k).length;
+    const hits = hitsAt(ranks, k);
     recall[k] = hits / n;
     ndcg[k] = ranks.reduce((s, r) => s + (r <= k ? 1 / Math.log2(r + 1) : 0), 0) / n;
     chance[k] = k / numItems;
@@ -68,27 +69,28 @@ export function aowStatistics(
     ? ` ${censored.filter(Boolean).length} of ${n} targets were not in the returned list (rank > ${bound - 1}): ` +
       `cut-offs above ${bound - 1} are not tested and Fisher counts those steps as p = 1 (conservative).`
     : '';
+  const evidence: Omit<AowEvidence, 'figures'> = {
+    length: n + 1,
+    numItems,
+    ranks: [...ranks],
+    ks: [...ks],
+    recall,
+    ndcg,
+    chance,
+    pBinomial,
+    pBinomialText,
+    fisherStatistic: fisher.statistic,
+    pFisher: fisher.pValue.value,
+    pFisherText: formatPValue(fisher.pValue),
+    combination:
+      `The verdict uses the smallest of ${tests} p-values (binomial at K = ${ks.join(', ')} ` +
+      `and Fisher's), multiplied by ${tests} (Bonferroni), so checking several cut-offs cannot ` +
+      'inflate the evidence.' +
+      censoredNote,
+    ...(anyCensored ? { censored } : {}),
+  };
   return {
-    evidence: {
-      length: n + 1,
-      numItems,
-      ranks: [...ranks],
-      ks: [...ks],
-      recall,
-      ndcg,
-      chance,
-      pBinomial,
-      pBinomialText,
-      fisherStatistic: fisher.statistic,
-      pFisher: fisher.pValue.value,
-      pFisherText: formatPValue(fisher.pValue),
-      combination:
-        `The verdict uses the smallest of ${tests} p-values (binomial at K = ${ks.join(', ')} ` +
-        `and Fisher's), multiplied by ${tests} (Bonferroni), so checking several cut-offs cannot ` +
-        'inflate the evidence.' +
-        censoredNote,
-      ...(anyCensored ? { censored } : {}),
-    },
+    evidence: { ...evidence, figures: aowFigures(evidence) },
     pValue: bonferroni(best, tests),
   };
 }

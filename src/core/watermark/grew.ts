@@ -12,6 +12,7 @@ import { asRecommender, type ProbeTally, type Recommender } from '../recommender
 import { ScoringSession } from '../onnx/session';
 import { unusableRowsText, type RowProblem } from '../onnx/topk';
 import { inspectModel, type ModelCard } from '../report/modelCard';
+import { grewEvidence } from '../report/figures';
 import {
   reportModel,
   reportVerdict,
@@ -635,7 +636,7 @@ export async function auditGrew(
       ...(unusable.size > 0 ? { unusableProbes: unusable.size } : {}),
     },
     timings: timer.steps,
-    grew: {
+    grew: grewEvidence({
       z: stats.z,
       zNull: stats.zNull,
       zClassic: stats.zClassic,
@@ -656,7 +657,7 @@ export async function auditGrew(
       nullPerProbeGreen: stats.nullPerProbeGreen,
       greenRateByRank: stats.greenRateByRank,
       nullGreenHits: stats.nullGreenHits,
-    },
+    }),
   };
 }
 
