@@ -5,29 +5,29 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CopyAttackResult } from './core/attack/copyAttack';
-import { extractModel, type ExtractArch, type ExtractLoss } from './core/attack/extraction';
-import { finetuneAttack } from './core/attack/finetune';
-import { noiseAttack, pruneAttack, type PerturbResult } from './core/attack/perturb';
-import { quantizeAttack } from './core/attack/quantize';
-import { overwriteAttack, type OverwriteScheme } from './core/attack/overwrite';
-import { stripAttack } from './core/attack/strip';
-import { ATTACK_KINDS, robustnessSweep, type AttackKind } from './core/attack/robustness';
-import { ENDPOINT_CACHE_DIR } from './core/endpoint/cache';
-import { endpointLines } from './core/endpoint/format';
-import { verifyEndpoint } from './core/endpoint/verify';
-import { CancelledError, RecMarkError } from './core/errors';
-import { formatModelCard, inspectModel } from './core/report/modelCard';
-import type { AuditReport } from './core/report/report';
-import { formatPValue } from './core/stats/tests';
-import { sidecarPath } from './core/onnx/adapter';
-import { embedAow, type AowStart, type AowUtility } from './core/watermark/aow';
-import { embedGrew, GREW_DEFAULTS, GREW_MODES, type GrewMode } from './core/watermark/grew';
-import { readKeyFile } from './core/watermark/key';
-import { verifyWithKeys } from './core/watermark/verify';
-import { checkOutputPath, writeFileAtomic } from './core/util/files';
-import type { Progress } from './core/util/progress';
-import { safeJson, safeLines, safeText } from './core/util/terminalSafe';
+import type { CopyAttackResult } from '../core/attack/copyAttack';
+import { extractModel, type ExtractArch, type ExtractLoss } from '../core/attack/extraction';
+import { finetuneAttack } from '../core/attack/finetune';
+import { noiseAttack, pruneAttack, type PerturbResult } from '../core/attack/perturb';
+import { quantizeAttack } from '../core/attack/quantize';
+import { overwriteAttack, type OverwriteScheme } from '../core/attack/overwrite';
+import { stripAttack } from '../core/attack/strip';
+import { ATTACK_KINDS, robustnessSweep, type AttackKind } from '../core/attack/robustness';
+import { ENDPOINT_CACHE_DIR } from '../core/endpoint/cache';
+import { endpointLines } from '../core/endpoint/format';
+import { verifyEndpoint } from '../core/endpoint/verify';
+import { CancelledError, RecMarkError } from '../core/errors';
+import { formatModelCard, inspectModel } from '../core/report/modelCard';
+import type { AuditReport } from '../core/report/report';
+import { formatPValue } from '../core/stats/tests';
+import { sidecarPath } from '../core/onnx/adapter';
+import { embedAow, type AowStart, type AowUtility } from '../core/watermark/aow';
+import { embedGrew, GREW_DEFAULTS, GREW_MODES, type GrewMode } from '../core/watermark/grew';
+import { readKeyFile } from '../core/watermark/key';
+import { verifyWithKeys } from '../core/watermark/verify';
+import { checkOutputPath, writeFileAtomic } from '../core/util/files';
+import type { Progress } from '../core/util/progress';
+import { safeJson, safeLines, safeText } from '../core/util/terminalSafe';
 
 const USAGE = `Usage: recmark <command> [options]
 
@@ -900,13 +900,18 @@ async function robustnessCommand(args: string[], signal: AbortSignal): Promise<v
   else printLines(formatReport(report));
 }
 
-/** The standalone HTML export needs the webview bundle, which lives next to the CLI bundle. */
+/**
+ * The standalone HTML export needs the webview bundle, which lives next to the CLI bundle
+ * (dist/cli.js), and media/recmark.css. The package root is one level up from the bundle, or
+ * two from this file when it runs from source (tests run src/cli/main.ts through tsx).
+ */
 async function writeHtmlReport(report: AuditReport, file: string): Promise<void> {
-  const { reportToHtml } = await import('./core/report/html');
-  const root = [__dirname, path.join(__dirname, '..', 'dist')].find((d) =>
+  const { reportToHtml } = await import('../core/report/html');
+  const roots = [path.join(__dirname, '..'), path.join(__dirname, '..', '..')];
+  const root = [__dirname, ...roots.map((r) => path.join(r, 'dist'))].find((d) =>
     existsSync(path.join(d, 'webview.js')),
   );
-  const cssFile = [path.join(__dirname, '..', 'media', 'recmark.css')].find((f) => existsSync(f));
+  const cssFile = roots.map((r) => path.join(r, 'media', 'recmark.css')).find((f) => existsSync(f));
   if (!root || !cssFile)
     throw new RecMarkError(
       'The report assets (dist/webview.js, media/recmark.css) are missing; run "npm run build".',
