@@ -2,6 +2,7 @@
 import type * as vscode from 'vscode';
 import type { AuditReport } from '../core/report/report';
 import { saveReport } from '../core/report/store';
+import { reportLines } from '../core/report/text';
 import { log } from '../log';
 import { ReportPanel } from '../reportPanel';
 import { reportsRoot } from '../settings';
@@ -18,5 +19,7 @@ export async function saveAndShowReport(
     const file = await saveReport(root, report);
     log.info(`${summary}; saved ${file}.`);
   }
+  // The same lines `recmark verify` prints, so the log holds the evidence, not just the verdict.
+  for (const line of reportLines(report)) log.info(line);
   ReportPanel.show(context.extensionUri, report, root, rerun);
 }

@@ -12,7 +12,7 @@
  *      with the recall and rank charts drawn.
  *   4. Palette → Verify Watermark → "All 2 stored keys" → one report, both keys listed.
  *   5. The watermarked model's inline view shows the model card and the latest audit.
- * The watermarked copy and its key come from the CLI (src/cli.ts), made while the .vsix packages
+ * The watermarked copy and its key come from the CLI (src/cli/main.ts), made while the .vsix packages
  * and cached in .cache/e2e/grew-<hash of the fixture and src/> for the next run.
  */
 import assert from 'node:assert/strict';
@@ -180,7 +180,7 @@ export const verifySuite: Suite = {
       [
         '--import',
         'tsx',
-        path.join(ROOT, 'src', 'cli.ts'),
+        path.join(ROOT, 'src', 'cli', 'main.ts'),
         'embed',
         'grew',
         FIXTURE,
@@ -199,7 +199,7 @@ export const verifySuite: Suite = {
       [
         '--import',
         'tsx',
-        path.join(ROOT, 'src', 'cli.ts'),
+        path.join(ROOT, 'src', 'cli', 'main.ts'),
         'embed',
         'aow',
         FIXTURE,

@@ -19,7 +19,7 @@ import {
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { run } from '../../src/cli';
+import { run } from '../../src/cli/main';
 import { RecMarkError } from '../../src/core/errors';
 import { encodeModel, onnx } from '../../src/core/onnx/model';
 import { fixture, mulberry32, runCli, tempDir } from './helpers';

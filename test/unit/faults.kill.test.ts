@@ -53,7 +53,7 @@ function interrupt(
 ): Promise<Interrupted> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+    ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -221,7 +221,7 @@ test('the CLI reports a full disk as one line and exit 2, leaving nothing behind
           'tsx',
           '--import',
           path.join(__dirname, 'faults', 'fullDisk.ts'),
-          path.join(ROOT, 'src', 'cli.ts'),
+          path.join(ROOT, 'src', 'cli', 'main.ts'),
           ...['attack', 'prune', model, '--out', path.join(dir, 'pruned.onnx')],
           ...['--fraction', '0.5', '--json'],
         ],

@@ -40,7 +40,7 @@ function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) =>
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args],
       { cwd: ROOT, maxBuffer: 64 << 20 },
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),

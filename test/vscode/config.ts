@@ -63,7 +63,7 @@ export async function prepareInHostRun(
   const cli = (args: string[]) =>
     promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args],
       {
         cwd: ROOT,
         maxBuffer: 64 * 1024 * 1024,

@@ -2,7 +2,7 @@
  * A disk that fills up mid-write, injected at the file-system layer: every handle opened on a
  * partial file of the output named `victim` accepts half the data, then fails with ENOSPC, as a
  * full disk does. Used in-process by the fault tests, and as a preload for a CLI child
- * (`node --import tsx --import .../fullDisk.ts src/cli.ts ...` with RECMARK_TEST_FULL_DISK=name).
+ * (`node --import tsx --import .../fullDisk.ts src/cli/main.ts ...` with RECMARK_TEST_FULL_DISK=name).
  */
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';

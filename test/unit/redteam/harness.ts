@@ -83,7 +83,7 @@ export async function runRedTeam(c: RedTeamCase): Promise<RedTeamResult> {
         'tsx',
         '--import',
         pathToFileURL(path.join(__dirname, 'maxRss.ts')).href,
-        path.join(ROOT, 'src', 'cli.ts'),
+        path.join(ROOT, 'src', 'cli', 'main.ts'),
         ...c.args,
       ],
       {

@@ -1,0 +1,35 @@
+/** Parsing a verb's options: a bad option is a usage error (exit code 2, one line on stderr). */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { RecMarkError } from '../core/errors';
+
+export class UsageError extends RecMarkError {
+  constructor(message: string) {
+    super(`${message} (run "recmark --help" for usage)`, 'usage');
+  }
+}
+
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+}
+
+export function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a number, got "${value}"`);
+  return n;
+}
+
+export function intOption(value: string | undefined, name: string): number | undefined {
+  const n = numberOption(value, name);
+  if (n !== undefined && !Number.isSafeInteger(n))
+    throw new UsageError(`--${name} must be an integer, got "${value}"`);
+  return n;
+}

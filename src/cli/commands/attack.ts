@@ -1,0 +1,63 @@
+/** attack KIND MODEL: dispatch to each simulated attack; fine-tuning lives here. */
+import { finetuneAttack } from '../../core/attack/finetune';
+import { sidecarPath } from '../../core/onnx/adapter';
+import { finetuneLines } from '../../core/report/resultText';
+import { intOption, numberOption, parse, UsageError } from '../args';
+import { printJson, printLines, stepPrinter } from '../output';
+import { checkOutput } from '../targets';
+import { extractCommand } from './extract';
+import { overwriteCommand } from './overwrite';
+import { perturbCommand } from './perturb';
+import { stripCommand } from './strip';
+
+export async function attackCommand(args: string[], signal: AbortSignal): Promise<void> {
+  if (args[0] === 'prune' || args[0] === 'noise' || args[0] === 'quantize')
+    return perturbCommand(args[0], args.slice(1), signal);
+  if (args[0] === 'extract') return extractCommand(args.slice(1), signal);
+  if (args[0] === 'strip') return stripCommand(args.slice(1), signal);
+  if (args[0] === 'overwrite') return overwriteCommand(args.slice(1), signal);
+  const { values, positionals } = parse(args, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    epochs: { type: 'string' },
+    lr: { type: 'string' },
+    fraction: { type: 'string' },
+    seed: { type: 'string' },
+    'batch-size': { type: 'string' },
+    'max-steps': { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [kind, model, ...extra] = positionals;
+  if (kind !== 'finetune') {
+    throw new UsageError(
+      kind === undefined
+        ? 'attack needs a kind: "attack finetune MODEL ..."'
+        : `unknown attack "${kind}" (available: finetune, prune, noise, quantize, strip, overwrite, extract)`,
+    );
+  }
+  if (!model || extra.length > 0)
+    throw new UsageError('attack finetune takes exactly one MODEL path');
+  if (!values.data) throw new UsageError('attack finetune needs --data FILE');
+  if (!values.out) throw new UsageError('attack finetune needs --out OUT.onnx');
+  await checkOutput(values.out, [model, sidecarPath(model), values.data], values.force ?? false);
+  const quiet = values.json ?? false;
+  const r = await finetuneAttack({
+    model,
+    data: values.data,
+    out: values.out,
+    epochs: intOption(values.epochs, 'epochs'),
+    lr: numberOption(values.lr, 'lr'),
+    fraction: numberOption(values.fraction, 'fraction'),
+    seed: intOption(values.seed, 'seed'),
+    batchSize: intOption(values['batch-size'], 'batch-size'),
+    maxSteps: intOption(values['max-steps'], 'max-steps'),
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (quiet) {
+    printJson({ attack: 'finetune', ...r });
+    return;
+  }
+  printLines(finetuneLines(r));
+}

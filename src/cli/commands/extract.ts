@@ -1,0 +1,56 @@
+import { extractModel, type ExtractArch, type ExtractLoss } from '../../core/attack/extraction';
+import { extractionLines } from '../../core/report/resultText';
+import { intOption, parse, UsageError } from '../args';
+import { printJson, printLines, stepPrinter } from '../output';
+import { attackPaths } from '../targets';
+
+/** attack extract: data-free extraction of MODEL into a surrogate trained on its ranked lists. */
+export async function extractCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    sequences: { type: 'string' },
+    'top-k': { type: 'string' },
+    arch: { type: 'string' },
+    epochs: { type: 'string' },
+    length: { type: 'string' },
+    loss: { type: 'string' },
+    'max-steps': { type: 'string' },
+    data: { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const { model, out } = await attackPaths('extract', positionals, values, {
+    outName: 'SURROGATE.onnx',
+  });
+  const arch = values.arch ?? 'same';
+  if (arch !== 'same' && arch !== 'sasrec')
+    throw new UsageError(`--arch must be same or sasrec, got "${arch}"`);
+  const loss = values.loss ?? 'listwise';
+  if (loss !== 'listwise' && loss !== 'ranking')
+    throw new UsageError(`--loss must be listwise or ranking, got "${loss}"`);
+  const options = {
+    sequences: intOption(values.sequences, 'sequences'),
+    topK: intOption(values['top-k'], 'top-k'),
+    epochs: intOption(values.epochs, 'epochs'),
+    length: intOption(values.length, 'length'),
+    maxSteps: intOption(values['max-steps'], 'max-steps'),
+    seed: intOption(values.seed, 'seed'),
+  };
+  const quiet = values.json ?? false;
+  const r = await extractModel({
+    model,
+    out,
+    data: values.data,
+    arch: arch as ExtractArch,
+    loss: loss as ExtractLoss,
+    ...options,
+    signal,
+    progress: quiet ? undefined : stepPrinter(),
+  });
+  if (quiet) {
+    printJson({ attack: 'extract', ...r });
+    return;
+  }
+  printLines(extractionLines(r));
+}

@@ -1,0 +1,73 @@
+/**
+ * An audit report as plain text lines: what the CLI prints and the extension logs. Pure: lines
+ * in, lines out; the caller escapes them for its terminal or log (core/util/terminalSafe).
+ */
+import { endpointLines } from '../endpoint/format';
+import { formatPValue } from '../stats/tests';
+import type { AuditReport, UtilityRow } from './report';
+
+/** A metric value as every before/after line shows it. */
+export const fmt = (n: number): string => n.toFixed(4);
+
+const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
+
+/** One line per metric: before → after, with the relative change (and its 95% CI if known). */
+export function utilityLines(rows: readonly UtilityRow[]): string[] {
+  const ci = (u: { ci95?: [number, number] }): string =>
+    u.ci95 ? `, 95% CI ${signed(u.ci95[0] * 100)} … ${signed(u.ci95[1] * 100)}%` : '';
+  return rows.map(
+    (u) =>
+      `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%${ci(u)})` : ''}`,
+  );
+}
+
+/** The verdict, the evidence of each scheme, the robustness rows, other keys and what was audited. */
+export function reportLines(r: AuditReport): string[] {
+  const lines = [
+    `${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, p = ${r.pValueText}, α = ${formatPValue({ value: r.alpha, log10: Math.log10(r.alpha) })})`,
+    r.sentence,
+  ];
+  if (r.grew) {
+    const g = r.grew;
+    lines.push(
+      `green hits ${g.greenHits} of ${g.trials} (expected ${g.expectedHits.toFixed(0)} ± ${g.sdHits.toFixed(0)}), ${g.probes} probes (${g.probeSource}), top-${g.topK}, ${g.distinctItems} distinct items`,
+      `z_w = ${g.z.toFixed(2)}   z_null = ${g.zNull.toFixed(2)} (${g.nullKeys} null keys, empirical p = ${g.pEmpirical.toPrecision(2)})   classic z = ${g.zClassic.toFixed(2)}`,
+    );
+  }
+  if (r.aow) {
+    const a = r.aow;
+    lines.push(
+      `ranks of the ${a.length - 1} watermark steps among ${a.numItems} items: ${a.ranks.map((r, i) => (a.censored?.[i] ? `> ${r - 1}` : r)).join(', ')}`,
+      a.ks
+        .map((k) => `R@${k} ${(a.recall[k] * 100).toFixed(0)}% (p ${a.pBinomialText[k]})`)
+        .join('  '),
+      `Fisher X = ${a.fisherStatistic.toFixed(1)}, p = ${a.pFisherText}`,
+    );
+  }
+  for (const row of r.robustness?.rows ?? []) {
+    const m = row.metric;
+    const metric = !m
+      ? ''
+      : m.name === 'Recall@10'
+        ? `Recall@10 ${(m.value * 100).toFixed(0)}%`
+        : `${m.name} ${m.value.toFixed(1)}`;
+    const fidelity =
+      row.fidelity !== undefined ? `, top-10 overlap ${(row.fidelity * 100).toFixed(0)}%` : '';
+    lines.push(
+      row.error
+        ? `${row.label.padEnd(46)} not run: ${row.error}`
+        : `${row.label.padEnd(46)} ${row.verdict.toUpperCase().padEnd(12)} p = ${row.pValueText.padEnd(8)} ${metric}${fidelity}`,
+    );
+    if (row.note && !row.error) lines.push(`${''.padEnd(46)} ${row.note}`);
+  }
+  for (const c of r.keyChecks ?? [])
+    lines.push(
+      `key ${c.keyId} (${c.scheme}): ${c.error ? `not checked: ${c.error}` : `${c.verdict}, p = ${c.pValueText}`}`,
+    );
+  if (r.endpoint) lines.push(...endpointLines(r.endpoint), `key id ${r.keyId}`);
+  else
+    lines.push(
+      `model ${r.model.fileName} sha256 ${r.model.sha256.slice(0, 16)}…, key id ${r.keyId}`,
+    );
+  return lines;
+}
