@@ -1,5 +1,6 @@
 /**
  * The bundle entry (scripts/build.mjs builds dist/extension.js from this path). The host code
- * lives in src/vscode/; this file only re-exports it, so the build never names src/vscode/.
+ * lives in src/vscode/: extension.ts activates, commandTable.ts maps each command of
+ * package.json to its handler. This file only re-exports, so the build never names src/vscode/.
  */
 export { activate, deactivate } from './vscode/extension';

@@ -1,28 +1,22 @@
-/** Entry point: registers the commands and the model view. Heavy modules load on first use. */
+/**
+ * Activation: registers the model view and every command in the command table (commandTable.ts),
+ * each wrapped so a failure becomes a notification. Heavy modules load on first use.
+ */
 import * as vscode from 'vscode';
-import * as notify from './notify';
-import { attackExtractCommand } from './commands/attackExtract';
-import { attackFinetuneCommand } from './commands/attackFinetune';
-import { embedAowCommand } from './commands/embedAow';
-import { embedGrewCommand } from './commands/embedGrew';
-import { inspectModelCommand } from './commands/inspectModel';
-import { robustnessSweepCommand } from './commands/robustnessSweep';
-import { exportKeyCommand, forgetKeyCommand, importKeyCommand } from './commands/keys';
-import { newEndpointProfileCommand, verifyEndpointCommand } from './commands/verifyEndpoint';
-import { verifyWatermarkCommand } from './commands/verifyWatermark';
 import { CancelledError, errorMessage, RecMarkError } from '../core/errors';
+import { COMMANDS, commandTitle, type CommandHost } from './commandTable';
 import { KeyStore } from './keyStore';
 import { log } from './log';
 import { ModelEditorProvider } from './modelEditor';
+import * as notify from './notify';
 import { testApi, testObservers, type RecMarkTestApi } from './testApi';
 
-/** Run a command so that a failure becomes a notification, never an unhandled rejection. */
-function guarded<A extends unknown[]>(
-  name: string,
-  fn: (...args: A) => Promise<unknown>,
-  trusted = false,
-) {
-  return async (...args: A): Promise<void> => {
+/**
+ * Run a command so that a failure becomes a notification, never an unhandled rejection. `name`
+ * is the command's package.json title.
+ */
+function guarded(name: string, fn: (uri?: vscode.Uri) => unknown, trusted: boolean) {
+  return async (uri?: vscode.Uri): Promise<void> => {
     try {
       if (trusted && !vscode.workspace.isTrusted) {
         void notify.showWarningMessage(
@@ -30,7 +24,7 @@ function guarded<A extends unknown[]>(
         );
         return;
       }
-      await fn(...args);
+      await fn(uri);
     } catch (err) {
       if (err instanceof CancelledError) {
         void notify.showInformationMessage(`RecMark: ${name} cancelled; nothing was written.`);
@@ -48,76 +42,15 @@ function guarded<A extends unknown[]>(
 }
 
 export function activate(context: vscode.ExtensionContext): RecMarkTestApi | undefined {
-  const keys = new KeyStore(context);
-  const command = (id: string, handler: (...args: never[]) => Promise<void>) =>
-    vscode.commands.registerCommand(id, handler);
-  context.subscriptions.push(
-    ModelEditorProvider.register(context),
-    command('recmark.inspectModel', guarded('Inspect Model', inspectModelCommand)),
-    command(
-      'recmark.embedGrew',
-      guarded('Embed GREW Watermark', (uri?: vscode.Uri) => embedGrewCommand(keys, uri), true),
-    ),
-    command(
-      'recmark.embedAow',
-      guarded('Embed AOW Watermark', (uri?: vscode.Uri) => embedAowCommand(keys, uri), true),
-    ),
-    command(
-      'recmark.verifyWatermark',
-      guarded(
-        'Verify Watermark',
-        (uri?: vscode.Uri) => verifyWatermarkCommand(context, keys, uri),
-        true,
-      ),
-    ),
-    command(
-      'recmark.verifyEndpoint',
-      guarded(
-        'Verify Watermark on Endpoint',
-        (uri?: vscode.Uri) => verifyEndpointCommand(context, keys, uri),
-        true,
-      ),
-    ),
-    command(
-      'recmark.newEndpointProfile',
-      guarded('New Endpoint Profile', () => newEndpointProfileCommand(), true),
-    ),
-    command(
-      'recmark.attackFinetune',
-      guarded(
-        'Simulate Fine-Tuning Attack',
-        (uri?: vscode.Uri) => attackFinetuneCommand(uri),
-        true,
-      ),
-    ),
-    command(
-      'recmark.attackExtract',
-      guarded('Simulate Extraction Attack', (uri?: vscode.Uri) => attackExtractCommand(uri), true),
-    ),
-    command(
-      'recmark.robustnessSweep',
-      guarded(
-        'Robustness Sweep',
-        (uri?: vscode.Uri) => robustnessSweepCommand(context, keys, uri),
-        true,
-      ),
-    ),
-    command(
-      'recmark.importKey',
-      guarded('Import Key', (uri?: vscode.Uri) => importKeyCommand(keys, uri), true),
-    ),
-    command(
-      'recmark.exportKey',
-      guarded('Export Key', () => exportKeyCommand(keys), true),
-    ),
-    command(
-      'recmark.forgetKey',
-      guarded('Remove Stored Key', () => forgetKeyCommand(keys), true),
-    ),
-    vscode.commands.registerCommand('recmark.showLog', () => log.show()),
-    { dispose: () => log.dispose() },
-  );
-  return testApi(context, keys);
+  const host: CommandHost = { context, keys: new KeyStore(context) };
+  context.subscriptions.push(ModelEditorProvider.register(context));
+  for (const [id, { run, handler }] of Object.entries(COMMANDS)) {
+    const call = (uri?: vscode.Uri) => handler(host, uri);
+    const registered = run === 'plain' ? call : guarded(commandTitle(id), call, run === 'trusted');
+    context.subscriptions.push(vscode.commands.registerCommand(id, registered));
+  }
+  context.subscriptions.push({ dispose: () => log.dispose() });
+  return testApi(context, host.keys);
 }
 
 export function deactivate(): void {
