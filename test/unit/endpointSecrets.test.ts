@@ -76,8 +76,8 @@ async function audit(
 ): Promise<ReturnType<typeof extensionContext>> {
   const context = extensionContext(path.resolve(__dirname, '..', '..'));
   for (const [k, v] of Object.entries(stored)) await context.secrets.store(k, v);
-  const { KeyStore } = await import('../../src/keyStore');
-  const { verifyEndpointCommand } = await import('../../src/commands/verifyEndpoint');
+  const { KeyStore } = await import('../../src/vscode/keyStore');
+  const { verifyEndpointCommand } = await import('../../src/vscode/commands/verifyEndpoint');
   const store = new KeyStore(context as never);
   await store.add(keyFromJson({ scheme: 'aow', sequence: [3, 17, 8, 12] }), 'test key');
   answers.quickPick.push((items) => items[0]);

@@ -145,10 +145,10 @@ before(async () => {
   state.folders = [ws];
   state.config = { probes: 200, dataFile: data };
   const context = extensionContext(ROOT);
-  const { KeyStore } = await import('../../src/keyStore');
-  const { embedGrewCommand } = await import('../../src/commands/embedGrew');
-  const { exportKeyCommand, importKeyCommand } = await import('../../src/commands/keys');
-  const { verifyWatermarkCommand } = await import('../../src/commands/verifyWatermark');
+  const { KeyStore } = await import('../../src/vscode/keyStore');
+  const { embedGrewCommand } = await import('../../src/vscode/commands/embedGrew');
+  const { exportKeyCommand, importKeyCommand } = await import('../../src/vscode/commands/keys');
+  const { verifyWatermarkCommand } = await import('../../src/vscode/commands/verifyWatermark');
   const store = new KeyStore(context as never);
 
   answers.quickPick.push((items) =>

@@ -112,8 +112,8 @@ test("recmark.grew.delta's description states the per-mode defaults the core use
   assert.match(text, new RegExp(`\\b${GREW_DEFAULTS.delta} for a served head`));
 });
 
-test('src/settings.ts reads exactly the contributed settings, with the same fallbacks', () => {
-  const source = readFileSync(path.join(ROOT, 'src', 'settings.ts'), 'utf8');
+test('src/vscode/settings.ts reads exactly the contributed settings, with the same fallbacks', () => {
+  const source = readFileSync(path.join(ROOT, 'src', 'vscode', 'settings.ts'), 'utf8');
   const reads = [...source.matchAll(/c\.get<[^>]+>\(\s*'([^']+)'\s*,\s*([^)]+?)\s*\)/g)].map(
     (m) => ({ name: `recmark.${m[1]}`, fallback: m[2] }),
   );

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
-import { parseWebviewMessage, type WebviewMessage } from '../../src/protocol';
+import { parseWebviewMessage, type WebviewMessage } from '../../src/vscode/protocol';
 import { inspectModel, type ModelCard } from '../../src/core/report/modelCard';
 import type { AuditReport } from '../../src/core/report/report';
 import { keyFromJson } from '../../src/core/watermark/key';
@@ -45,7 +45,7 @@ function cspOf(html: string): Map<string, string[]> {
 }
 
 test('the webview CSP: default none, scripts by nonce only, nothing remote, every script nonced', async () => {
-  const { webviewHtml } = await import('../../src/webviewHtml');
+  const { webviewHtml } = await import('../../src/vscode/webviewHtml');
   const view = stubWebview();
   const extension = Uri.file(ROOT);
   const html = webviewHtml(
@@ -263,10 +263,10 @@ test('parseWebviewMessage: the edges, and prototype tricks, explicitly', () => {
 });
 
 test('both hosts send every webview message through the validator and ignore malformed ones', async () => {
-  const { ReportPanel } = await import('../../src/reportPanel');
-  const { ModelEditorProvider } = await import('../../src/modelEditor');
+  const { ReportPanel } = await import('../../src/vscode/reportPanel');
+  const { ModelEditorProvider } = await import('../../src/vscode/modelEditor');
   const sources = ['reportPanel.ts', 'modelEditor.ts'].map((f) =>
-    readFileSync(path.join(ROOT, 'src', f), 'utf8'),
+    readFileSync(path.join(ROOT, 'src', 'vscode', f), 'utf8'),
   );
   for (const source of sources) {
     // One handler each, and it validates before anything else.
@@ -281,7 +281,10 @@ test('both hosts send every webview message through the validator and ignore mal
   const all = readdirSync(path.join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
     .filter((f) => readFileSync(path.join(ROOT, 'src', f), 'utf8').includes('onDidReceiveMessage'));
-  assert.deepEqual(all.sort(), ['modelEditor.ts', 'reportPanel.ts']);
+  assert.deepEqual(all.sort(), [
+    path.join('vscode', 'modelEditor.ts'),
+    path.join('vscode', 'reportPanel.ts'),
+  ]);
 
   const rand = mulberry32(11);
   const malformed = Array.from({ length: 300 }, () => hostile(rand)).filter(
@@ -557,7 +560,7 @@ test('the manifest: limited support, and every other command and menu entry need
 });
 
 test('the handlers refuse too: in an untrusted workspace only Inspect and Show Log do anything', async () => {
-  const { activate } = await import('../../src/extension');
+  const { activate } = await import('../../src/vscode/extension');
   resetRecorded();
   recorded.commands.clear();
   const context = extensionContext(ROOT);

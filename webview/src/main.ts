@@ -6,7 +6,7 @@
  * there is no host, so no export or re-run buttons).
  */
 import type { AuditReport } from '../../src/core/report/report';
-import type { HostMessage, WebviewMessage } from '../../src/protocol';
+import type { HostMessage, WebviewMessage } from '../../src/vscode/protocol';
 import { disposeCharts } from './charts';
 import { renderError, renderModelCard } from './modelCardView';
 import { renderReport } from './reportView';

@@ -5,7 +5,7 @@
  * in the HTML export.
  */
 import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/report';
-import type { WebviewAction } from '../../src/protocol';
+import type { WebviewAction } from '../../src/vscode/protocol';
 import { aowHitsText, renderAowEvidence } from './aowEvidence';
 import { bytes, dateTime, duration, int, num, percent, probability, signed } from './format';
 import { renderEndpoint } from './endpointView';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AuditReport } from '../../../src/core/report/report';
 import { keyFromJson, keyToJson } from '../../../src/core/watermark/key';
-import type { RecMarkTestApi } from '../../../src/testApi';
+import type { RecMarkTestApi } from '../../../src/vscode/testApi';
 import type { InHostConfig, InHostResults } from '../config';
 
 const EXTENSION_ID = 'recmark.recmark';

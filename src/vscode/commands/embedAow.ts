@@ -1,7 +1,7 @@
 /** RecMark: Embed AOW Watermark — fine-tune a copy of a model to memorise a secret sequence. */
 import * as vscode from 'vscode';
 import * as notify from '../notify';
-import { embedAow } from '../core/watermark/aow';
+import { embedAow } from '../../core/watermark/aow';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 import { existingDataFile, settings } from '../settings';

@@ -1,8 +1,8 @@
 /** RecMark: Embed GREW Watermark — pick a model, write a watermarked copy, keep the key secret. */
 import * as vscode from 'vscode';
 import * as notify from '../notify';
-import { embedGrew, GREW_DEFAULTS, type GrewMode } from '../core/watermark/grew';
-import { GREW_WEIGHTS_DEFAULTS } from '../core/watermark/grewWeights';
+import { embedGrew, GREW_DEFAULTS, type GrewMode } from '../../core/watermark/grew';
+import { GREW_WEIGHTS_DEFAULTS } from '../../core/watermark/grewWeights';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 import { existingDataFile, settings } from '../settings';

@@ -1,7 +1,7 @@
 /** RecMark: Simulate Fine-Tuning Attack — fine-tune a copy of a model on a fraction of the data. */
 import * as vscode from 'vscode';
 import * as notify from '../notify';
-import { finetuneAttack } from '../core/attack/finetune';
+import { finetuneAttack } from '../../core/attack/finetune';
 import { log } from '../log';
 import { existingDataFile, settings } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';

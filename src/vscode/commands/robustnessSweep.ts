@@ -1,8 +1,8 @@
 /** RecMark: Run Robustness Sweep — attack a watermarked model every way a thief might, verify after each. */
 import * as vscode from 'vscode';
 import * as notify from '../notify';
-import { robustnessSweep } from '../core/attack/robustness';
-import type { WatermarkKey } from '../core/watermark/key';
+import { robustnessSweep } from '../../core/attack/robustness';
+import type { WatermarkKey } from '../../core/watermark/key';
 import type { KeyStore } from '../keyStore';
 import { existingDataFile, settings } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';

@@ -1,10 +1,10 @@
 /** The audit report panel: renders one AuditReport and handles export and re-run requests. */
 import * as vscode from 'vscode';
 import * as notify from './notify';
-import { reportToHtml } from './core/report/html';
-import type { AuditReport } from './core/report/report';
-import { reportFileName, REPORTS_DIR } from './core/report/store';
-import { writeFileAtomic } from './core/util/files';
+import { reportToHtml } from '../core/report/html';
+import type { AuditReport } from '../core/report/report';
+import { reportFileName, REPORTS_DIR } from '../core/report/store';
+import { writeFileAtomic } from '../core/util/files';
 import { log } from './log';
 import { parseWebviewMessage, type HostMessage, type WebviewMessage } from './protocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';

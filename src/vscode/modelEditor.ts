@@ -3,9 +3,9 @@
  * Loading runs in the extension host through core/; the webview only renders what it is sent.
  */
 import * as vscode from 'vscode';
-import { errorMessage, RecMarkError } from './core/errors';
-import { inspectModel } from './core/report/modelCard';
-import { latestReportFor } from './core/report/store';
+import { errorMessage, RecMarkError } from '../core/errors';
+import { inspectModel } from '../core/report/modelCard';
+import { latestReportFor } from '../core/report/store';
 import { reportsRoot } from './settings';
 import { log } from './log';
 import { parseWebviewMessage, type HostMessage } from './protocol';

@@ -1,8 +1,8 @@
 /** Every audit ends the same way: saved as JSON in the workspace, logged, shown in the panel. */
 import type * as vscode from 'vscode';
-import type { AuditReport } from '../core/report/report';
-import { saveReport } from '../core/report/store';
-import { reportLines } from '../core/report/text';
+import type { AuditReport } from '../../core/report/report';
+import { saveReport } from '../../core/report/store';
+import { reportLines } from '../../core/report/text';
 import { log } from '../log';
 import { ReportPanel } from '../reportPanel';
 import { reportsRoot } from '../settings';

@@ -4,7 +4,7 @@
  * notification is one paragraph. Use these instead of vscode.window.show*Message.
  */
 import * as vscode from 'vscode';
-import { safeText } from './core/util/terminalSafe';
+import { safeText } from '../core/util/terminalSafe';
 
 type Show = typeof vscode.window.showInformationMessage;
 type Loose = (message: string, ...rest: unknown[]) => Thenable<unknown>;

@@ -1,9 +1,9 @@
 /** Import, export and pick watermark keys (SecretStorage inside VS Code, files outside). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { allowReplace } from '../core/util/files';
+import { allowReplace } from '../../core/util/files';
 import * as notify from '../notify';
-import { readKeyFile, writeKeyFile, type WatermarkKey } from '../core/watermark/key';
+import { readKeyFile, writeKeyFile, type WatermarkKey } from '../../core/watermark/key';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 

@@ -4,7 +4,7 @@
  * escaped (core/util/terminalSafe); a stack trace keeps its lines.
  */
 import * as vscode from 'vscode';
-import { safeLines, safeText } from './core/util/terminalSafe';
+import { safeLines, safeText } from '../core/util/terminalSafe';
 
 let channel: vscode.LogOutputChannel | undefined;
 

@@ -4,7 +4,7 @@
  * returns nothing, so no other extension can reach the key store through `exports`.
  */
 import * as vscode from 'vscode';
-import type { AuditReport } from './core/report/report';
+import type { AuditReport } from '../core/report/report';
 import type { KeyStore } from './keyStore';
 import { ReportPanel, type PanelEvent } from './reportPanel';
 

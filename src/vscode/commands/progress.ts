@@ -1,6 +1,6 @@
 /** Run a core operation under a cancellable notification, mapping VS Code cancel to AbortSignal. */
 import * as vscode from 'vscode';
-import type { Progress } from '../core/util/progress';
+import type { Progress } from '../../core/util/progress';
 
 export function withCancellableProgress<T>(
   title: string,

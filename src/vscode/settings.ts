@@ -1,11 +1,11 @@
 /** Typed access to RecMark's settings (contributed in package.json with their defaults). */
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { DEFAULT_ALPHA } from './core/report/report';
-import { AOW_DEFAULTS } from './core/watermark/aow';
-import { GREW_DEFAULTS, type GrewMode } from './core/watermark/grew';
-import { GREW_WEIGHTS_DEFAULTS } from './core/watermark/grewWeights';
-import { DEFAULT_SEED } from './core/util/random';
+import { DEFAULT_ALPHA } from '../core/report/report';
+import { AOW_DEFAULTS } from '../core/watermark/aow';
+import { GREW_DEFAULTS, type GrewMode } from '../core/watermark/grew';
+import { GREW_WEIGHTS_DEFAULTS } from '../core/watermark/grewWeights';
+import { DEFAULT_SEED } from '../core/util/random';
 
 export function settings() {
   const c = vscode.workspace.getConfiguration('recmark');

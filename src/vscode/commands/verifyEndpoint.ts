@@ -9,22 +9,22 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import * as notify from '../notify';
-import { ENDPOINT_CACHE_DIR } from '../core/endpoint/cache';
+import { ENDPOINT_CACHE_DIR } from '../../core/endpoint/cache';
 import {
   PROFILE_SUFFIX,
   profileTemplate,
   readProfile,
   secretNames,
-} from '../core/endpoint/profile';
+} from '../../core/endpoint/profile';
 import {
   decideSecretRelease,
   decodeStoredSecret,
   encodeStoredSecret,
   profileOrigin,
-} from '../core/endpoint/secretOrigin';
-import { verifyEndpoint } from '../core/endpoint/verify';
-import { RecMarkError } from '../core/errors';
-import type { WatermarkKey } from '../core/watermark/key';
+} from '../../core/endpoint/secretOrigin';
+import { verifyEndpoint } from '../../core/endpoint/verify';
+import { RecMarkError } from '../../core/errors';
+import type { WatermarkKey } from '../../core/watermark/key';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 import { auditSettings, reportsRoot, settings } from '../settings';

@@ -1,7 +1,7 @@
 /** Verify Watermark — check a suspect checkpoint against a stored key and show the report. */
 import * as vscode from 'vscode';
-import type { WatermarkKey } from '../core/watermark/key';
-import { verifyWithKeys } from '../core/watermark/verify';
+import type { WatermarkKey } from '../../core/watermark/key';
+import { verifyWithKeys } from '../../core/watermark/verify';
 import type { KeyStore } from '../keyStore';
 import { auditSettings, settings } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';

@@ -2,8 +2,8 @@
  * Messages between the extension host and the webview. The webview computes nothing: it is
  * handed finished objects and reports user intents back.
  */
-import type { ModelCard } from './core/report/modelCard';
-import type { AuditReport } from './core/report/report';
+import type { ModelCard } from '../core/report/modelCard';
+import type { AuditReport } from '../core/report/report';
 
 export type HostMessage =
   /** The inline `.onnx` view: the model card and, when one exists, the latest report for it. */

@@ -1,7 +1,7 @@
 /** Choose an .onnx checkpoint: the active one, else a quick pick over the workspace, else a file dialog. */
 import * as vscode from 'vscode';
-import { sidecarPath } from '../core/onnx/adapter';
-import { checkOutputPath } from '../core/util/files';
+import { sidecarPath } from '../../core/onnx/adapter';
+import { checkOutputPath } from '../../core/util/files';
 
 export async function pickModel(title: string): Promise<vscode.Uri | undefined> {
   const files = await vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 500);

@@ -1,7 +1,7 @@
 /** RecMark: Simulate Extraction Attack — train a surrogate on a model's ranked lists alone. */
 import * as vscode from 'vscode';
 import * as notify from '../notify';
-import { extractModel } from '../core/attack/extraction';
+import { extractModel } from '../../core/attack/extraction';
 import { log } from '../log';
 import { existingDataFile, settings } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
