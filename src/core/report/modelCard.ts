@@ -8,7 +8,8 @@ import {
   type FieldSource,
 } from '../onnx/adapter';
 import { DataType, tensorDims, tensorSize } from '../onnx/graph';
-import { defaultOpset, readModel, toNumber, type LoadedModel } from '../onnx/model';
+import { toNumber } from '../onnx/int64';
+import { defaultOpset, readModel, type LoadedModel } from '../onnx/model';
 import { sha256File } from '../util/files';
 import { servedGrewHead } from '../watermark/grewGraph';
 import { formatBytes } from '../util/format';

@@ -6,7 +6,8 @@
  * Shapes are static: the shape probe ran the forward graph at the training batch shape.
  */
 import { RecMarkError } from '../errors';
-import { onnx, toNumber } from '../onnx/model';
+import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes';
+import { onnx } from '../onnx/model';
 import type { Emitter } from './emitter';
 
 export type GradRule = (
@@ -15,23 +16,6 @@ export type GradRule = (
   dy: (string | null)[],
   needs: boolean[],
 ) => (string | null)[];
-
-// ---- attribute helpers ----
-function attr(node: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
-  return (node.attribute ?? []).find((a) => a.name === name);
-}
-export function attrInt(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = attr(node, name);
-  return a ? toNumber(a.i) : fallback;
-}
-export function attrFloat(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = attr(node, name);
-  return a ? (a.f ?? fallback) : fallback;
-}
-export function attrInts(node: onnx.INodeProto, name: string): number[] | null {
-  const a = attr(node, name);
-  return a ? (a.ints ?? []).map((v) => toNumber(v)) : null;
-}
 
 const inp = (node: onnx.INodeProto, i: number): string => node.input?.[i] ?? '';
 const out = (node: onnx.INodeProto, i = 0): string => node.output?.[i] ?? '';
@@ -96,11 +80,6 @@ function unsupported(node: onnx.INodeProto, what: string): RecMarkError {
     `Cannot train through ${node.opType} node "${node.name}": ${what}`,
     'train-unsupported',
   );
-}
-
-function attrString(node: onnx.INodeProto, name: string, fallback: string): string {
-  const a = attr(node, name);
-  return a?.s ? Buffer.from(a.s).toString() : fallback;
 }
 
 /** Index tensor as int64 with negative indices wrapped (scatter ops want them in range). */
