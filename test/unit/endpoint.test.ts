@@ -19,16 +19,14 @@ import {
 } from '../../src/core/endpoint/client';
 import { formatBytes, jsonShapeProblem } from '../../src/core/endpoint/body';
 import { evaluateJsonPath, parseJsonPath, type PathStep } from '../../src/core/endpoint/jsonPath';
+import { profileTemplate, type EndpointProfile } from '../../src/core/endpoint/profile';
+import { parseProfile, readProfile } from '../../src/core/endpoint/profileParser';
+import { prepareRequest } from '../../src/core/endpoint/profileRequest';
 import {
-  parseProfile,
-  prepareRequest,
-  profileTemplate,
-  readProfile,
   resolveHeaders,
   resolveSecrets,
   secretNames,
-  type EndpointProfile,
-} from '../../src/core/endpoint/profile';
+} from '../../src/core/endpoint/profileSecrets';
 import { RecMarkError } from '../../src/core/errors';
 import { fisherCombination } from '../../src/core/stats/tests';
 import { aowStatistics } from '../../src/core/watermark/aowStats';

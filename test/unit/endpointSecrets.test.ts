@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, beforeEach, test } from 'node:test';
-import { parseProfile } from '../../src/core/endpoint/profile';
+import { parseProfile } from '../../src/core/endpoint/profileParser';
 import {
   decideSecretRelease,
   decodeStoredSecret,

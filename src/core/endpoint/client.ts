@@ -22,7 +22,8 @@ import {
   readCapped,
 } from './body';
 import type { AnswerCache, CachedAnswer } from './cache';
-import type { EndpointProfile, PreparedRequest } from './profile';
+import type { EndpointProfile } from './profile';
+import type { PreparedRequest } from './profileRequest';
 
 export interface EndpointTask {
   request: PreparedRequest;
