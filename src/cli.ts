@@ -20,7 +20,7 @@ import { CancelledError, RecMarkError } from './core/errors';
 import { formatModelCard, inspectModel } from './core/report/modelCard';
 import type { AuditReport } from './core/report/report';
 import { formatPValue } from './core/stats/tests';
-import { sidecarPath } from './core/onnx/adapter';
+import { sidecarPath } from './core/onnx/sidecar';
 import { embedAow, type AowStart, type AowUtility } from './core/watermark/aow';
 import { embedGrew, GREW_DEFAULTS, GREW_MODES, type GrewMode } from './core/watermark/grew';
 import { readKeyFile } from './core/watermark/key';
