@@ -23,7 +23,7 @@ import { formatPValue } from './core/stats/tests';
 import { sidecarPath } from './core/onnx/sidecar';
 import { embedAow, type AowStart, type AowUtility } from './core/watermark/aow';
 import { embedGrew, GREW_DEFAULTS, GREW_MODES, type GrewMode } from './core/watermark/grew';
-import { readKeyFile } from './core/watermark/key';
+import { readKeyFile } from './core/watermark/keyFile';
 import { verifyWithKeys } from './core/watermark/verify';
 import { checkOutputPath, writeFileAtomic } from './core/util/files';
 import type { Progress } from './core/util/progress';

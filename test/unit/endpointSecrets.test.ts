@@ -16,7 +16,7 @@ import {
   profileOrigin,
 } from '../../src/core/endpoint/secretOrigin';
 import { RecMarkError } from '../../src/core/errors';
-import { keyFromJson } from '../../src/core/watermark/key';
+import { keyFromJson } from '../../src/core/watermark/keyJson';
 import { tempDir } from './helpers';
 import { hostileServer } from './redteam/harness';
 import {
