@@ -6,7 +6,7 @@
  * trained, drifts until its variance goes negative and the loss turns NaN (AOW over a serve-mode
  * SASRec: NaN by step 110-163 for 4 of 4 keys). A tensor is a trained weight when all hold:
  *
- * 1. Structure (the trainer's `defaultTrainable`): a float32 initializer of more than one entry
+ * 1. Structure (`defaultTrainable` below): a float32 initializer of more than one entry
  *    from which the score output is reachable through differentiable ops. This leaves out shape
  *    constants, axes and indices (integers), scalars (epsilons, exponents, temperatures, GREW's
  *    δ and 1/ln Kc) and anything that only feeds a shape or comparison path.
