@@ -14,7 +14,7 @@ import type { TrainExample } from './examples';
 import { AdamW, ADAMW_DEFAULTS } from './optimizer';
 import { prepareTraining, TRAIN_DEFAULTS, type PrepareOptions } from './prepareTraining';
 import { findTiedCopies, foldTiedGradients, syncTiedCopies, type TiedCopy } from './tied';
-import { evalModel, evaluate, run, trainingSession } from './trainingSession';
+import { evalModel, evaluate, runTraining, trainingSession } from './trainingSession';
 import { writeWeights } from './weights';
 
 export interface TrainProgress {
@@ -148,7 +148,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           batch.forEach((x, i) => batcher.validate(x, start + i));
         }
         const t0 = performance.now();
-        const result = await run(session, { ...batcher.feeds(batch), ...weightFeeds() });
+        const result = await runTraining(session, { ...batcher.feeds(batch), ...weightFeeds() });
         const loss = (result[training.loss].data as Float32Array)[0];
         if (!Number.isFinite(loss)) {
           throw new RecMarkError(

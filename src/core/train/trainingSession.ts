@@ -69,7 +69,7 @@ export async function evaluate(
   for (let start = 0; start < examples.length; start += batcher.batchSize) {
     throwIfAborted(signal);
     const batch = examples.slice(start, start + batcher.batchSize);
-    const result = await run(session, { ...batcher.feeds(batch), ...weightFeeds() });
+    const result = await runTraining(session, { ...batcher.feeds(batch), ...weightFeeds() });
     const w = batch.reduce((s, x) => s + (x.weight ?? 1), 0);
     sum += (result[loss].data as Float32Array)[0] * w;
     weight += w;
@@ -77,11 +77,13 @@ export async function evaluate(
   return weight > 0 ? sum / weight : NaN;
 }
 
+/** A session over a training or loss graph (a refusal to load is a loadTrainingGraph failure). */
 export function trainingSession(proto: onnx.ModelProto): Promise<OrtSession> {
   return createSession(encodeModel(proto), { failure: ORT_FAILURES.loadTrainingGraph });
 }
 
-export function run(session: OrtSession, feeds: OrtFeeds): Promise<OrtResults> {
+/** One run of a training or loss session (a failure is a train failure). */
+export function runTraining(session: OrtSession, feeds: OrtFeeds): Promise<OrtResults> {
   return runSession(session, feeds, undefined, ORT_FAILURES.train);
 }
 
