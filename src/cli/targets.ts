@@ -1,5 +1,5 @@
 /** The files a verb writes, checked before any work starts. */
-import { sidecarPath } from '../core/onnx/adapter';
+import { sidecarPath } from '../core/onnx/sidecar';
 import { checkOutputPath } from '../core/util/files';
 import { UsageError } from './args';
 

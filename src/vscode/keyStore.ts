@@ -3,7 +3,8 @@
  * of key ids and labels in globalState. Only key ids are ever logged or shown.
  */
 import * as vscode from 'vscode';
-import { keyFromJson, keyToJson, parseKeyJson, type WatermarkKey } from '../core/watermark/key';
+import type { WatermarkKey } from '../core/watermark/key';
+import { keyFromJson, keyToJson, parseKeyJson } from '../core/watermark/keyJson';
 
 export interface StoredKeyInfo {
   keyId: string;

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseProfile } from '../../src/core/endpoint/profile';
+import { parseProfile } from '../../src/core/endpoint/profileParser';
 import { verifyEndpoint } from '../../src/core/endpoint/verify';
 import { embedGrew } from '../../src/core/watermark/grew';
 import { verifyWithKey } from '../../src/core/watermark/verify';

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { encodeModel } from '../../src/core/onnx/model';
 import { embedGrew, verifyGrew } from '../../src/core/watermark/grew';
-import { keyFromJson, keyToJson } from '../../src/core/watermark/key';
+import { keyFromJson, keyToJson } from '../../src/core/watermark/keyJson';
 import { fixture, MAIN_FIXTURES, tempDir } from '../unit/helpers';
 import { movielensInteractionFile } from '../unit/movielens';
 import { tinyModel } from '../unit/tinyModel';

@@ -17,7 +17,8 @@ import { formatBytes } from '../../src/core/util/format';
 import { Rng } from '../../src/core/util/random';
 import { verifyAow } from '../../src/core/watermark/aow';
 import { embedGrew, verifyGrew } from '../../src/core/watermark/grew';
-import { readKeyFile, type GrewKey } from '../../src/core/watermark/key';
+import type { GrewKey } from '../../src/core/watermark/key';
+import { readKeyFile } from '../../src/core/watermark/keyFile';
 import { valueInfo } from '../unit/tinyModel';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000_000);

@@ -17,12 +17,9 @@ import {
   SASREC_DEFAULTS,
   type SasrecOptions,
 } from '../../src/core/train/sasrecBuilder';
-import {
-  train,
-  type TrainExample,
-  type TrainResult,
-  writeWeights,
-} from '../../src/core/train/trainer';
+import type { TrainExample } from '../../src/core/train/examples';
+import { train, type TrainResult } from '../../src/core/train/trainer';
+import { writeWeights } from '../../src/core/train/weights';
 import { Rng } from '../../src/core/util/random';
 
 /** make_fixtures.py's split: train = all but the last two (most recent maxTrain), valid, test. */

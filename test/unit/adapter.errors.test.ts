@@ -3,13 +3,9 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { RecMarkError } from '../../src/core/errors';
-import {
-  detectAdapter,
-  readSidecar,
-  validateSidecar,
-  type Sidecar,
-} from '../../src/core/onnx/adapter';
+import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, onnx, readModel, graphOf } from '../../src/core/onnx/model';
+import { readSidecar, validateSidecar, type Sidecar } from '../../src/core/onnx/sidecar';
 import { tempDir } from './helpers';
 import { tinyModel, valueInfo } from './tinyModel';
 

@@ -9,10 +9,10 @@ import { encodeModel, graphOf, onnx } from '../../src/core/onnx/model';
 import {
   greenFromClusters,
   keyIdOf,
-  keyToJson,
   NOT_AN_ITEM,
   type GrewKey,
 } from '../../src/core/watermark/key';
+import { keyToJson } from '../../src/core/watermark/keyJson';
 import { tinyModel } from './tinyModel';
 
 /** Enough items for GREW's defaults (Kc = 50, protected head 10). */

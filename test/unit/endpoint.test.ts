@@ -11,24 +11,18 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { AnswerCache, requestHash } from '../../src/core/endpoint/cache';
-import {
-  EndpointClient,
-  parseRetryAfter,
-  percentile,
-  type EndpointTask,
-} from '../../src/core/endpoint/client';
+import { EndpointClient, percentile, type EndpointTask } from '../../src/core/endpoint/client';
+import { parseRetryAfter } from '../../src/core/endpoint/sameOriginFetch';
 import { formatBytes, jsonShapeProblem } from '../../src/core/endpoint/body';
 import { evaluateJsonPath, parseJsonPath, type PathStep } from '../../src/core/endpoint/jsonPath';
+import { profileTemplate, type EndpointProfile } from '../../src/core/endpoint/profile';
+import { parseProfile, readProfile } from '../../src/core/endpoint/profileParser';
+import { prepareRequest } from '../../src/core/endpoint/profileRequest';
 import {
-  parseProfile,
-  prepareRequest,
-  profileTemplate,
-  readProfile,
   resolveHeaders,
   resolveSecrets,
   secretNames,
-  type EndpointProfile,
-} from '../../src/core/endpoint/profile';
+} from '../../src/core/endpoint/profileSecrets';
 import { RecMarkError } from '../../src/core/errors';
 import { fisherCombination } from '../../src/core/stats/tests';
 import { aowStatistics } from '../../src/core/watermark/aowStats';

@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, beforeEach, test } from 'node:test';
-import { parseProfile } from '../../src/core/endpoint/profile';
+import { parseProfile } from '../../src/core/endpoint/profileParser';
 import {
   decideSecretRelease,
   decodeStoredSecret,
   profileOrigin,
 } from '../../src/core/endpoint/secretOrigin';
 import { RecMarkError } from '../../src/core/errors';
-import { keyFromJson } from '../../src/core/watermark/key';
+import { keyFromJson } from '../../src/core/watermark/keyJson';
 import { tempDir } from './helpers';
 import { hostileServer } from './redteam/harness';
 import {

@@ -23,7 +23,7 @@ import { tensorFloat32 } from '../../src/core/onnx/graph';
 import { encodeModel, graphOf, readModel } from '../../src/core/onnx/model';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
-import { defaultTrainable } from '../../src/core/train/trainer';
+import { defaultTrainable } from '../../src/core/train/weights';
 import { sha256File } from '../../src/core/util/files';
 import { appendGrewBias } from '../../src/core/watermark/grewGraph';
 import { fixture, mulberry32, runCli, tempDir } from './helpers';

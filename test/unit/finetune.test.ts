@@ -18,7 +18,7 @@ import { encodeModel, graphOf, onnx, readModel } from '../../src/core/onnx/model
 import { loadOrt } from '../../src/core/onnx/ort';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
-import { prepareTraining } from '../../src/core/train/trainer';
+import { prepareTraining } from '../../src/core/train/prepareTraining';
 import { fixture, MAIN_FIXTURES, runCli, tempDir, withoutInitializerData } from './helpers';
 import { movielensInteractionFile } from './movielens';
 import { SERVE_HEAD_PREFIX, serveModeGrew } from './serveGrew';

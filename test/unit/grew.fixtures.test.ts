@@ -19,7 +19,8 @@ import {
   type GrewMode,
 } from '../../src/core/watermark/grew';
 import { grewStatistics } from '../../src/core/watermark/grewStats';
-import { keyFromJson, keyToJson, type GrewKey } from '../../src/core/watermark/key';
+import type { GrewKey } from '../../src/core/watermark/key';
+import { keyFromJson, keyToJson } from '../../src/core/watermark/keyJson';
 import { greenFromClusters } from '../../src/core/watermark/partition';
 import { probesFromModel } from '../../src/core/watermark/probes';
 import { fixture, tempDir } from './helpers';

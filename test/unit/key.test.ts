@@ -3,16 +3,9 @@ import { statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { RecMarkError } from '../../src/core/errors';
-import {
-  keyFromJson,
-  keyIdOf,
-  keyToJson,
-  NOT_AN_ITEM,
-  prf,
-  readKeyFile,
-  writeKeyFile,
-  type GrewKey,
-} from '../../src/core/watermark/key';
+import { keyIdOf, NOT_AN_ITEM, prf, type GrewKey } from '../../src/core/watermark/key';
+import { readKeyFile, writeKeyFile } from '../../src/core/watermark/keyFile';
+import { keyFromJson, keyToJson } from '../../src/core/watermark/keyJson';
 import { greenFromClusters } from '../../src/core/watermark/partition';
 import { tempDir } from './helpers';
 

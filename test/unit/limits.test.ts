@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS, limits } from '../../src/core/limits';
 import { encodeModel } from '../../src/core/onnx/model';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { verifyGrew } from '../../src/core/watermark/grew';
-import { readKeyFile } from '../../src/core/watermark/key';
+import { readKeyFile } from '../../src/core/watermark/keyFile';
 import { goodData, goodModel, grewKey, grewKeyJson, ITEMS } from './corpusInputs';
 import { tempDir } from './helpers';
 

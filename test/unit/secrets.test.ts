@@ -24,7 +24,7 @@ import {
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { onnx } from 'onnx-proto';
-import { readKeyFile } from '../../src/core/watermark/key';
+import { readKeyFile } from '../../src/core/watermark/keyFile';
 import { fixture, ROOT, tempDir } from './helpers';
 import { movielensInteractionFile } from './movielens';
 import { answers, extensionContext, install, recorded, state, Uri } from './vscodeStub';

@@ -11,12 +11,10 @@ import { buildTrainingGraph } from '../../src/core/train/autodiff';
 import { appendLoss, LOSS_INPUTS, type LossSpec } from '../../src/core/train/losses';
 import { AdamW } from '../../src/core/train/optimizer';
 import { probeShapes } from '../../src/core/train/shapes';
-import {
-  defaultTrainable,
-  evaluateLoss,
-  train,
-  type TrainExample,
-} from '../../src/core/train/trainer';
+import type { TrainExample } from '../../src/core/train/examples';
+import { train } from '../../src/core/train/trainer';
+import { evaluateLoss } from '../../src/core/train/trainingSession';
+import { defaultTrainable } from '../../src/core/train/weights';
 import { mulberry32 } from './helpers';
 import { floatTensor, tinyModel } from './tinyModel';
 

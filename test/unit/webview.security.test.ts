@@ -14,7 +14,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { parseWebviewMessage, type WebviewMessage } from '../../src/vscode/protocol';
 import { inspectModel, type ModelCard } from '../../src/core/report/modelCard';
 import type { AuditReport } from '../../src/core/report/report';
-import { keyFromJson } from '../../src/core/watermark/key';
+import { keyFromJson } from '../../src/core/watermark/keyJson';
 import { verifyWithKeys } from '../../src/core/watermark/verify';
 import { fixture, mulberry32, ROOT, tempDir } from './helpers';
 import {

@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { noiseAttack, pruneAttack } from '../../src/core/attack/perturb';
 import { quantizeAttack } from '../../src/core/attack/quantize';
 import {
+  defaultTrainable,
   trainedWeights,
   valueReason,
   weightSelection,
@@ -19,7 +20,6 @@ import {
 import { tensorSize } from '../../src/core/onnx/graph';
 import { graphOf, onnx, readModel } from '../../src/core/onnx/model';
 import { inspectModel } from '../../src/core/report/modelCard';
-import { defaultTrainable } from '../../src/core/train/trainer';
 import { verifyWithKey } from '../../src/core/watermark/verify';
 import { fixture, FIXTURES, MAIN_FIXTURES, tempDir } from './helpers';
 import { movielensInteractionFile } from './movielens';

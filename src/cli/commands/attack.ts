@@ -1,6 +1,6 @@
 /** attack KIND MODEL: dispatch to each simulated attack; fine-tuning lives here. */
 import { finetuneAttack } from '../../core/attack/finetune';
-import { sidecarPath } from '../../core/onnx/adapter';
+import { sidecarPath } from '../../core/onnx/sidecar';
 import { finetuneLines } from '../../core/report/resultText';
 import { intOption, numberOption, parse, UsageError } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';

@@ -1,5 +1,5 @@
 /** embed grew|aow MODEL: write a watermarked copy and its key; print what was done. */
-import { sidecarPath } from '../../core/onnx/adapter';
+import { sidecarPath } from '../../core/onnx/sidecar';
 import { aowEmbedLines, grewEmbedLines } from '../../core/report/resultText';
 import { embedAow, type AowStart, type AowUtility } from '../../core/watermark/aow';
 import { embedGrew, GREW_MODES, type GrewMode } from '../../core/watermark/grew';

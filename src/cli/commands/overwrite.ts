@@ -1,6 +1,6 @@
 import { overwriteAttack, type OverwriteScheme } from '../../core/attack/overwrite';
 import { overwriteLines } from '../../core/report/resultText';
-import { readKeyFile } from '../../core/watermark/key';
+import { readKeyFile } from '../../core/watermark/keyFile';
 import { intOption, numberOption, parse, UsageError } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';

@@ -1,7 +1,7 @@
 import { ATTACK_KINDS, robustnessSweep, type AttackKind } from '../../core/attack/robustness';
-import { sidecarPath } from '../../core/onnx/adapter';
+import { sidecarPath } from '../../core/onnx/sidecar';
 import { reportLines } from '../../core/report/text';
-import { readKeyFile } from '../../core/watermark/key';
+import { readKeyFile } from '../../core/watermark/keyFile';
 import { intOption, numberOption, parse, UsageError } from '../args';
 import { writeHtmlReport } from '../htmlReport';
 import { printJson, printLines, stepPrinter } from '../output';

@@ -1,10 +1,10 @@
 /** verify MODEL (or --endpoint PROFILE) --key KEY: the audit report. */
 import { ENDPOINT_CACHE_DIR } from '../../core/endpoint/cache';
 import { verifyEndpoint } from '../../core/endpoint/verify';
-import { sidecarPath } from '../../core/onnx/adapter';
+import { sidecarPath } from '../../core/onnx/sidecar';
 import { reportLines } from '../../core/report/text';
 import { GREW_DEFAULTS } from '../../core/watermark/grew';
-import { readKeyFile } from '../../core/watermark/key';
+import { readKeyFile } from '../../core/watermark/keyFile';
 import { verifyWithKeys } from '../../core/watermark/verify';
 import { intOption, numberOption, parse, UsageError } from '../args';
 import { writeHtmlReport } from '../htmlReport';

@@ -44,13 +44,9 @@ import { inspectModel } from '../report/modelCard';
 import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
 import { buildSasrec } from '../train/sasrecBuilder';
-import {
-  defaultTrainable,
-  train,
-  writeWeights,
-  type TrainExample,
-  type TrainResult,
-} from '../train/trainer';
+import type { TrainExample } from '../train/examples';
+import { train, type TrainResult } from '../train/trainer';
+import { defaultTrainable, writeWeights } from '../train/weights';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkInt, checkNumber, usageError } from '../util/validate';

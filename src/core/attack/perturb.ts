@@ -24,7 +24,7 @@
  * that need no files; `perturbWeights` runs any such function as an attack (quantize.ts too).
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { writeWeights } from '../train/trainer';
+import { writeWeights } from '../train/weights';
 import { Rng } from '../util/random';
 import { checkSeed, copyAttack, type CopyAttackOptions, type CopyAttackResult } from './copyAttack';
 import { trainedWeights } from '../train/weights';

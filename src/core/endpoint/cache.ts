@@ -26,7 +26,7 @@ import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { WatermarkKey } from '../watermark/key';
-import type { PreparedRequest } from './profile';
+import type { PreparedRequest } from './profileRequest';
 
 /** The default cache folder, relative to the workspace (or the CLI's working directory). */
 export const ENDPOINT_CACHE_DIR = path.join('.recmark', 'endpoint-cache');

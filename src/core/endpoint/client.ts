@@ -14,15 +14,11 @@
  */
 import { CancelledError, RecMarkError } from '../errors';
 import { limits } from '../limits';
-import {
-  BodyTooLargeError,
-  formatBytes,
-  jsonShapeProblem,
-  MAX_JSON_DEPTH,
-  readCapped,
-} from './body';
+import { BodyTooLargeError, formatBytes, jsonShapeProblem, MAX_JSON_DEPTH } from './body';
 import type { AnswerCache, CachedAnswer } from './cache';
-import type { EndpointProfile, PreparedRequest } from './profile';
+import type { EndpointProfile } from './profile';
+import type { PreparedRequest } from './profileRequest';
+import { fetchSameOrigin, type Reply } from './sameOriginFetch';
 
 export interface EndpointTask {
   request: PreparedRequest;
@@ -63,9 +59,6 @@ const MAX_RETRY_AFTER_MS = 60_000;
 const BUDGET_CAUSE = 'was never asked for: the query budget ran out';
 /** All the Retry-After waits of one audit may add up to this many request timeouts. */
 const RETRY_AFTER_TIMEOUTS = 10;
-const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
-/** Redirects followed per request (same origin only); more is a loop or a maze. */
-export const MAX_REDIRECTS = 5;
 
 export interface ClientOptions {
   budget: number | null;
@@ -75,13 +68,6 @@ export interface ClientOptions {
   secretValues?: readonly string[];
   /** Most values in one JSON list or object of an answer; default: the CLI's item limit. */
   maxListValues?: number;
-}
-
-/** What one request got: a status and, for 2xx, the body (null when not UTF-8). */
-interface Reply {
-  status: number;
-  retryAfterMs: number;
-  text: string | null;
 }
 
 export class EndpointClient {
@@ -290,82 +276,15 @@ export class EndpointClient {
     this.retryAfterWaitedMs += ms;
   }
 
-  /**
-   * One request, following redirects by hand within the first URL's origin (scheme, host, port):
-   * a redirect elsewhere is refused before anything is sent there, so neither the secret headers
-   * nor the body ever leave the profile's origin. Each hop counts as a request.
-   */
-  private async send(request: PreparedRequest, signal: AbortSignal): Promise<Reply> {
-    const origin = new URL(request.url).origin;
-    let url = request.url;
-    let method = request.method;
-    let body = request.body;
-    for (let hop = 0; ; hop++) {
-      const res = await fetch(url, {
-        method,
-        headers:
-          body === undefined
-            ? this.headers
-            : { 'Content-Type': 'application/json', ...this.headers },
-        body,
-        signal,
-        redirect: 'manual',
-      });
-      const location = REDIRECT_STATUS.has(res.status) ? res.headers.get('location') : null;
-      if (location === null) {
-        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-        if (res.status < 200 || res.status >= 300) {
-          // An error body is not needed, so none is read (nor buffered).
-          await res.body?.cancel().catch(() => undefined);
-          return { status: res.status, retryAfterMs, text: '' };
-        }
-        const text = await readCapped(res, this.profile.maxResponseBytes);
-        return { status: res.status, retryAfterMs, text };
-      }
-      await res.body?.cancel().catch(() => undefined);
-      const next = this.redirectTarget(origin, url, location, res.status, hop);
-      this.stats.spent++;
-      // As browsers do: 303, and 301/302 after a POST, become a GET without the body.
-      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
-        method = 'GET';
-        body = undefined;
-      }
-      url = next;
-    }
-  }
-
-  /** Where a redirect leads, or the error refusing it (another origin, a loop, no address). */
-  private redirectTarget(
-    origin: string,
-    from: string,
-    location: string,
-    status: number,
-    hop: number,
-  ): string {
-    let next: URL;
-    try {
-      next = new URL(location, from);
-    } catch {
-      throw new RecMarkError(
-        `${this.profile.name}: the endpoint ${origin} answered HTTP ${status} with a Location that is not an address; check "url" in the profile.`,
-        'endpoint-redirect',
-      );
-    }
-    if (next.origin !== origin) {
-      const to = next.origin === 'null' ? `a ${next.protocol} address` : next.origin;
-      throw new RecMarkError(
-        `${this.profile.name}: the endpoint ${origin} redirected (HTTP ${status}) to ${this.redact(to)}, another origin; ` +
-          "RecMark follows redirects only within the profile's origin, so nothing was sent there and the secret headers were not forwarded. " +
-          'If the service has moved, point "url" at its new address.',
-        'endpoint-redirect',
-      );
-    }
-    if (hop >= MAX_REDIRECTS)
-      throw new RecMarkError(
-        `${this.profile.name}: the endpoint ${origin} redirected more than ${MAX_REDIRECTS} times in a row (a loop?); point "url" at the final address.`,
-        'endpoint-redirect',
-      );
-    return next.href;
+  /** One request, redirects followed within the profile's origin (sameOriginFetch.ts). */
+  private send(request: PreparedRequest, signal: AbortSignal): Promise<Reply> {
+    return fetchSameOrigin(request, signal, {
+      name: this.profile.name,
+      headers: this.headers,
+      maxResponseBytes: this.profile.maxResponseBytes,
+      redact: (text) => this.redact(text),
+      onRedirect: () => this.stats.spent++,
+    });
   }
 
   /** A message with every secret value blotted out (a hostile service may echo one back). */
@@ -423,15 +342,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     const timer = setTimeout(() => done(true), ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Retry-After as seconds or an HTTP date; 0 when absent or unreadable. */
-export function parseRetryAfter(value: string | null): number {
-  if (value === null || value.trim() === '') return 0;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : 0;
 }
 
 function fatalStatus(status: number, profile: EndpointProfile): RecMarkError {

@@ -14,7 +14,8 @@ import { requestHash } from './cache';
 import type { EndpointClient, EndpointTask } from './client';
 import type { IdMap, ServiceId } from './idMap';
 import { evaluateJsonPath } from './jsonPath';
-import { asksForK, prepareRequest, type EndpointProfile, type ResponsePaths } from './profile';
+import type { EndpointProfile } from './profile';
+import { asksForK, prepareRequest, type ResponsePaths } from './profileRequest';
 
 /** How deep an AOW rank is asked for when the service takes `${k}`: the largest AOW cut-off. */
 export const RANK_DEPTH = 100;

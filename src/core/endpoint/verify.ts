@@ -17,15 +17,10 @@ import { AnswerCache, cacheTrust } from './cache';
 import { EndpointClient, percentile } from './client';
 import { limits } from '../limits';
 import type { IdMap } from './idMap';
-import {
-  envSecrets,
-  loadIdMap,
-  readProfile,
-  resolveSecrets,
-  responsePaths,
-  type EndpointProfile,
-  type SecretResolver,
-} from './profile';
+import type { EndpointProfile } from './profile';
+import { readProfile } from './profileParser';
+import { loadIdMap, responsePaths } from './profileRequest';
+import { envSecrets, resolveSecrets, type SecretResolver } from './profileSecrets';
 import { EndpointRecommender } from './recommender';
 
 /** The audit settings are GREW's (`data` holds model ids; without it probes are sampled from the endpoint). */

@@ -1,6 +1,8 @@
 /** Read-only views over an ONNX graph: who produces and consumes each value, shapes, constants. */
 import { RecMarkError } from '../errors';
-import { onnx, toNumber } from './model';
+import { findAttr } from './attributes';
+import { toNumber } from './int64';
+import { onnx } from './model';
 
 export type Dim = number | string | null;
 
@@ -75,8 +77,7 @@ export class GraphIndex {
     if (init) return init;
     const node = this.producer.get(name);
     if (node?.opType === 'Constant') {
-      const attr = (node.attribute ?? []).find((a) => a.name === 'value');
-      return attr?.t ?? null;
+      return findAttr(node, 'value')?.t ?? null;
     }
     return null;
   }

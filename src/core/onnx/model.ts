@@ -9,15 +9,10 @@ import { RecMarkError } from '../errors';
 import { limits, raiseHint } from '../limits';
 import { formatBytes } from '../util/format';
 import { readInputFile, writeFileAtomic } from '../util/files';
+import { toNumber } from './int64';
 import { checkGraphStructure, checkInitializers, checkShapeBuilders } from './validate';
 
 export { onnx };
-
-/** ONNX keeps int64 fields as Long objects; everything we read fits a double. */
-export function toNumber(value: number | { toNumber(): number } | null | undefined): number {
-  if (value === null || value === undefined) return 0;
-  return typeof value === 'number' ? value : value.toNumber();
-}
 
 export interface LoadedModel {
   proto: onnx.ModelProto;

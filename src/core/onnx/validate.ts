@@ -6,11 +6,10 @@
  */
 import { onnx } from 'onnx-proto';
 import { RecMarkError } from '../errors';
+import { findAttr } from './attributes';
+import { toNumber } from './int64';
 
 const { DataType } = onnx.TensorProto;
-
-const count = (v: number | { toNumber(): number } | null | undefined): number =>
-  v === null || v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber();
 
 function invalid(label: string, problem: string): RecMarkError {
   return new RecMarkError(
@@ -104,7 +103,7 @@ function typedValues(t: onnx.ITensorProto): number {
 /** Every inline initializer holds exactly as many values as its shape says. */
 export function checkInitializers(graph: onnx.IGraphProto, label: string): void {
   for (const t of graph.initializer ?? []) {
-    const dims = (t.dims ?? []).map(count);
+    const dims = (t.dims ?? []).map(toNumber);
     const name = t.name ?? '?';
     if (dims.some((d) => !Number.isSafeInteger(d) || d < 0))
       throw invalid(label, `initializer "${name}" has an invalid shape [${dims.join(', ')}]`);
@@ -148,7 +147,7 @@ function constantValues(
   if (!node) return null;
   const op = node.opType ?? '';
   if (op === 'Constant') {
-    const t = (node.attribute ?? []).find((a) => a.name === 'value')?.t;
+    const t = findAttr(node, 'value')?.t;
     return t ? smallTensorValues(t) : null;
   }
   const inputs = node.input ?? [];
@@ -164,7 +163,7 @@ function constantValues(
 }
 
 function smallTensorValues(t: onnx.ITensorProto): number[] | null {
-  const n = (t.dims ?? []).map(count).reduce((a, b) => a * b, 1);
+  const n = (t.dims ?? []).map(toNumber).reduce((a, b) => a * b, 1);
   if (n > MAX_CONST_VALUES) return null;
   const raw = t.rawData;
   if (raw && raw.length > 0) {
@@ -182,7 +181,7 @@ function smallTensorValues(t: onnx.ITensorProto): number[] | null {
     return at ? Array.from({ length: n }, (_, i) => at(i)) : null;
   }
   const typed = [t.int64Data, t.int32Data, t.floatData, t.doubleData].find((d) => d?.length);
-  return typed ? Array.from(typed.slice(0, n), (v) => count(v)) : null;
+  return typed ? Array.from(typed.slice(0, n), (v) => toNumber(v)) : null;
 }
 
 const product = (values: number[]): number => values.reduce((a, b) => a * b, 1);
@@ -190,7 +189,7 @@ const product = (values: number[]): number => values.reduce((a, b) => a * b, 1);
 /** Elements in a constant input (an initializer's declared shape), or 1 when unknown. */
 function knownElements(name: string, inits: Map<string, onnx.ITensorProto>): number {
   const init = inits.get(name);
-  return init ? product((init.dims ?? []).map(count)) : 1;
+  return init ? product((init.dims ?? []).map(toNumber)) : 1;
 }
 
 /**
@@ -232,8 +231,8 @@ function builtElements(
         : null;
     }
     case 'Pad': {
-      const attr = (node.attribute ?? []).find((a) => a.name === 'pads');
-      const pads = attr ? (attr.ints ?? []).map(count) : values(1);
+      const attr = findAttr(node, 'pads');
+      const pads = attr ? (attr.ints ?? []).map(toNumber) : values(1);
       if (!pads || pads.length % 2 !== 0) return null;
       const rank = pads.length / 2;
       const grow = pads.slice(0, rank).map((b, i) => Math.max(1, b + pads[rank + i]));

@@ -1,14 +1,10 @@
 /** The model card: what a checkpoint is, as shown by `recmark inspect` and the inline view. */
 import * as path from 'node:path';
-import {
-  detectAdapter,
-  readSidecar,
-  sidecarPath,
-  type Adapter,
-  type FieldSource,
-} from '../onnx/adapter';
+import { detectAdapter, type Adapter, type FieldSource } from '../onnx/adapter';
 import { DataType, tensorDims, tensorSize } from '../onnx/graph';
-import { defaultOpset, readModel, toNumber, type LoadedModel } from '../onnx/model';
+import { toNumber } from '../onnx/int64';
+import { defaultOpset, readModel, type LoadedModel } from '../onnx/model';
+import { readSidecar, sidecarPath } from '../onnx/sidecar';
 import { sha256File } from '../util/files';
 import { servedGrewHead } from '../watermark/grewGraph';
 import { formatBytes } from '../util/format';

@@ -1,11 +1,10 @@
 /**
- * Builds new ONNX nodes for the training graph: unique names, constants, attribute helpers and
+ * Builds new ONNX nodes for the training graph: unique names, constants, attributes and
  * static shapes from the shape probe. Gradient rules and loss heads only talk to this.
  */
+import { makeAttr, type AttrValue } from '../onnx/attributes';
 import { floatTensor, int64Tensor } from '../onnx/graph';
 import { onnx } from '../onnx/model';
-
-export type AttrValue = number | number[] | string | onnx.ITensorProto;
 
 export interface ValueShape {
   dims: number[];
@@ -15,23 +14,6 @@ export interface ValueShape {
 }
 
 const { DataType } = onnx.TensorProto;
-const AT = onnx.AttributeProto.AttributeType;
-
-export function attribute(
-  name: string,
-  value: AttrValue,
-  forceFloat = false,
-): onnx.IAttributeProto {
-  if (typeof value === 'string') return { name, type: AT.STRING, s: Buffer.from(value) };
-  if (Array.isArray(value)) return { name, type: AT.INTS, ints: value };
-  if (typeof value === 'number') {
-    return forceFloat || !Number.isInteger(value)
-      ? { name, type: AT.FLOAT, f: value }
-      : { name, type: AT.INT, i: value };
-  }
-  return { name, type: AT.TENSOR, t: value };
-}
-
 export class Emitter {
   readonly nodes: onnx.NodeProto[] = [];
   readonly initializers: onnx.TensorProto[] = [];
@@ -62,8 +44,8 @@ export class Emitter {
         output: outs,
         name: outs[0],
         attribute: [
-          ...Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-          ...Object.entries(floats).map(([k, v]) => attribute(k, v, true)),
+          ...Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
+          ...Object.entries(floats).map(([k, v]) => makeAttr(k, v, true)),
         ],
       }),
     );

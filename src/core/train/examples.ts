@@ -1,5 +1,25 @@
 /** Training examples built from interaction sequences, shared by embedding and attack simulation. */
-import type { TrainExample } from './trainer';
+
+export interface TrainExample {
+  /** Item ids, oldest first; encoded like any query (truncation, mask token, padding). */
+  history: readonly number[];
+  /** Cross-entropy: the item to predict at the query position. */
+  target?: number;
+  /**
+   * Cross-entropy on [B, T, W] scores at every position: targets[i] is the item to predict after
+   * history[0..i] (−1 = no loss there). Used instead of `target` when given.
+   */
+  targets?: readonly number[];
+  /** KL: the teacher's scores over all W columns. */
+  teacher?: ArrayLike<number>;
+  /** KL with a focus term: the columns of this example's focus set. */
+  focus?: readonly number[];
+  /** Margin ranking: k items that should outrank the k `negatives`. */
+  positives?: readonly number[];
+  negatives?: readonly number[];
+  /** Example weight (default 1; 0 = ignore). */
+  weight?: number;
+}
 
 /** (prefix → next item) examples from each sequence minus its held-out last item. */
 export function prefixExamples(

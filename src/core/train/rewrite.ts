@@ -9,7 +9,9 @@
  */
 import { RecMarkError } from '../errors';
 import { GraphIndex } from '../onnx/graph';
-import { cloneModel, graphOf, onnx, toNumber } from '../onnx/model';
+import { findAttr } from '../onnx/attributes';
+import { toNumber } from '../onnx/int64';
+import { cloneModel, graphOf, onnx } from '../onnx/model';
 import { Emitter, type ValueShape } from './emitter';
 
 type Shapes = Map<string, ValueShape>;
@@ -26,10 +28,6 @@ function unsupported(node: onnx.INodeProto, what: string): RecMarkError {
     `Cannot train through ${node.opType} node "${node.name}": ${what}`,
     'train-unsupported',
   );
-}
-
-function attr(node: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
-  return (node.attribute ?? []).find((a) => a.name === name);
 }
 
 function dimsOf(shapes: Shapes, name: string, node: onnx.INodeProto): number[] {
@@ -64,18 +62,18 @@ function unrollGru(
   isStatic: (name: string) => boolean,
 ): Emitter {
   const inp = (i: number): string => node.input?.[i] ?? '';
-  const direction = attr(node, 'direction')?.s;
+  const direction = findAttr(node, 'direction')?.s;
   if (direction && Buffer.from(direction).toString() !== 'forward')
     throw unsupported(node, 'only forward GRUs can be trained (not reverse or bidirectional).');
-  if (toNumber(attr(node, 'layout')?.i) !== 0)
+  if (toNumber(findAttr(node, 'layout')?.i) !== 0)
     throw unsupported(node, 'only layout 0 ([seq, batch, input]) is supported.');
-  if (attr(node, 'clip')) throw unsupported(node, 'the clip attribute is not supported.');
-  const acts = (attr(node, 'activations')?.strings ?? []).map((s) =>
+  if (findAttr(node, 'clip')) throw unsupported(node, 'the clip attribute is not supported.');
+  const acts = (findAttr(node, 'activations')?.strings ?? []).map((s) =>
     Buffer.from(s).toString().toLowerCase(),
   );
   if (acts.length > 0 && (acts[0] !== 'sigmoid' || acts[1] !== 'tanh'))
     throw unsupported(node, `activations ${acts.join(',')} are not supported (only Sigmoid,Tanh).`);
-  const lbr = toNumber(attr(node, 'linear_before_reset')?.i) === 1;
+  const lbr = toNumber(findAttr(node, 'linear_before_reset')?.i) === 1;
   const [S, Bn, I] = dimsOf(shapes, inp(0), node);
   const wd = dimsOf(shapes, inp(1), node);
   const H = wd[1] / 3;
@@ -227,7 +225,7 @@ export function inlineStaticIf(proto: onnx.ModelProto, shapes: Shapes): onnx.Mod
     // Refused even off the gradient path: the reverse walk cannot see a branch's outer-scope reads.
     if (value === null)
       throw unsupported(node, 'its condition depends on data, not only on shapes.');
-    const branch = attr(node, value ? 'then_branch' : 'else_branch')?.g;
+    const branch = findAttr(node, value ? 'then_branch' : 'else_branch')?.g;
     if (!branch) throw unsupported(node, 'it has no branch graph.');
     const outs = (node.output ?? []).map((o, i) =>
       o ? identity(branch.output?.[i]?.name ?? '', o) : null,

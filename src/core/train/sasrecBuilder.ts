@@ -11,6 +11,7 @@
  * The model extraction attack trains a surrogate on this graph; the from-scratch training used
  * by tests and benches is test/support/scratch.ts.
  */
+import { makeAttr } from '../onnx/attributes';
 import { DataType, floatTensor, int64Tensor } from '../onnx/graph';
 import { onnx } from '../onnx/model';
 import { Rng } from '../util/random';
@@ -28,17 +29,7 @@ export interface SasrecOptions {
 
 export const SASREC_DEFAULTS = { hidden: 64, blocks: 2, heads: 1, maxLen: 50, seed: 1 };
 
-const AT = onnx.AttributeProto.AttributeType;
-
 type Attr = number | number[] | string;
-
-function attribute(name: string, value: Attr): onnx.IAttributeProto {
-  if (typeof value === 'string')
-    return { name, type: AT.STRING, s: new TextEncoder().encode(value) };
-  if (Array.isArray(value)) return { name, type: AT.INTS, ints: value };
-  if (Number.isInteger(value)) return { name, type: AT.INT, i: value };
-  return { name, type: AT.FLOAT, f: value };
-}
 
 /** PyTorch-like random init from a seeded mulberry32 stream. */
 class Init {
@@ -90,7 +81,7 @@ export function buildSasrec(options: SasrecOptions): onnx.ModelProto {
       input: inputs,
       output: [out],
       name: `n_${out}`,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      attribute: Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
     });
     return out;
   };

@@ -6,7 +6,7 @@
  * trained, drifts until its variance goes negative and the loss turns NaN (AOW over a serve-mode
  * SASRec: NaN by step 110-163 for 4 of 4 keys). A tensor is a trained weight when all hold:
  *
- * 1. Structure (the trainer's `defaultTrainable`): a float32 initializer of more than one entry
+ * 1. Structure (`defaultTrainable` below): a float32 initializer of more than one entry
  *    from which the score output is reachable through differentiable ops. This leaves out shape
  *    constants, axes and indices (integers), scalars (epsilons, exponents, temperatures, GREW's
  *    δ and 1/ln Kc) and anything that only feeds a shape or comparison path.
@@ -23,13 +23,46 @@
  */
 import { RecMarkError } from '../errors';
 import { DataType, tensorDims, tensorFloat32, tensorSize } from '../onnx/graph';
-import { graphOf, type onnx } from '../onnx/model';
-import { defaultTrainable } from './trainer';
+import { cloneModel, graphOf, type onnx } from '../onnx/model';
+import { NON_DIFFERENTIABLE } from './gradients';
 
 /** Above this magnitude an entry is a mask or penalty, not a learned weight. */
 export const MAX_TRAINED_MAGNITUDE = 1e4;
 /** A tensor of more entries than this needs more distinct values than this to be learned. */
 export const MIN_DISTINCT_VALUES = 4;
+
+/** Float initializers of size > 1 from which the score output is reachable through differentiable ops. */
+export function defaultTrainable(proto: onnx.ModelProto, output: string): string[] {
+  const graph = graphOf(proto);
+  const reaches = new Set([output]);
+  for (let n = graph.node.length - 1; n >= 0; n--) {
+    const node = graph.node[n];
+    if (NON_DIFFERENTIABLE.has(node.opType ?? '')) continue;
+    if ((node.output ?? []).some((o) => reaches.has(o)))
+      for (const i of node.input ?? []) if (i) reaches.add(i);
+  }
+  return (graph.initializer as onnx.TensorProto[])
+    .filter((t) => t.dataType === DataType.FLOAT && tensorSize(t) > 1 && reaches.has(t.name))
+    .map((t) => t.name);
+}
+
+/** A copy of `original` whose named float initializers hold `params`; nothing else changes. */
+export function writeWeights(
+  original: onnx.ModelProto,
+  params: ReadonlyMap<string, Float32Array>,
+): onnx.ModelProto {
+  const proto = cloneModel(original);
+  for (const t of graphOf(proto).initializer as onnx.TensorProto[]) {
+    const p = params.get(t.name);
+    if (!p) continue;
+    if (t.rawData && t.rawData.length > 0) {
+      t.rawData = new Uint8Array(p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength));
+    } else {
+      t.floatData = Array.from(p);
+    }
+  }
+  return proto;
+}
 
 export type ExclusionReason = 'scalar' | 'off-score-path' | 'mask-or-penalty' | 'few-values';
 

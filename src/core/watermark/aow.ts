@@ -26,8 +26,9 @@ import {
 } from '../report/report';
 import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
-import { oneHotTeacher, prefixExamples } from '../train/examples';
-import { train, writeWeights, type TrainExample } from '../train/trainer';
+import { oneHotTeacher, prefixExamples, type TrainExample } from '../train/examples';
+import { train } from '../train/trainer';
+import { writeWeights } from '../train/weights';
 import { trainedWeightNames } from '../train/weights';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt, usageError } from '../util/validate';

@@ -16,6 +16,7 @@
  */
 import { RecMarkError } from '../errors';
 import type { Adapter } from '../onnx/adapter';
+import { makeAttr } from '../onnx/attributes';
 import { floatTensor, int64Tensor } from '../onnx/graph';
 import { cloneModel, defaultOpset, graphOf, onnx } from '../onnx/model';
 
@@ -154,7 +155,7 @@ export function appendGrewBias(
       name: output === out ? n('output') : output,
       attribute: attrs,
     });
-  const axis = { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 };
+  const axis = makeAttr('axis', -1);
   graph.node.push(
     // Decision-aligned masking: only the top-Kc real items may move.
     node('Add', [raw, n('not_item_penalty')], n('selectable')),
@@ -187,9 +188,7 @@ export function appendGrewBias(
   if (params.protectHead === 0) {
     graph.node.push(
       // Cast here, not above: with a protected head the float mask would be a dead node.
-      node('Cast', [n('in_top')], n('in_top_f'), [
-        { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT },
-      ]),
+      node('Cast', [n('in_top')], n('in_top_f'), [makeAttr('to', DataType.FLOAT)]),
       node('Mul', [n('in_top_f'), n('green')], n('green_in_top')),
       node('Mul', [n('green_in_top'), n('bias')], n('shift')),
       node('Add', [raw, n('shift')], out),
@@ -205,9 +204,7 @@ export function appendGrewBias(
       node('GreaterOrEqual', [n('selectable'), n('head_value')], n('in_head')),
       node('Not', [n('in_head')], n('below_head')),
       node('And', [n('in_top'), n('below_head')], n('eligible')),
-      node('Cast', [n('eligible')], n('eligible_f'), [
-        { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT },
-      ]),
+      node('Cast', [n('eligible')], n('eligible_f'), [makeAttr('to', DataType.FLOAT)]),
       node('Mul', [n('eligible_f'), n('green')], n('boost_mask')),
       // Boosted scores stop just below the head (a margin of 1e-4 σ) so ties never enter it.
       node('Mul', [n('sigma'), n('cap_margin')], n('margin')),

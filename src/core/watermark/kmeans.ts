@@ -3,6 +3,7 @@
  * runs in onnxruntime, chunked, so a million items stay fast; updates use flat typed arrays.
  */
 import { throwIfAborted } from '../errors';
+import { makeAttr } from '../onnx/attributes';
 import { onnx, encodeModel } from '../onnx/model';
 import { createSession, ortFloatTensor, runSession } from '../onnx/ort';
 import { Rng } from '../util/random';
@@ -53,16 +54,6 @@ function assignmentGraph(): Uint8Array {
         },
       },
     });
-  const ints = (name: string, value: number) => ({
-    name,
-    type: onnx.AttributeProto.AttributeType.INT,
-    i: value,
-  });
-  const intList = (name: string, value: number[]) => ({
-    name,
-    type: onnx.AttributeProto.AttributeType.INTS,
-    ints: value,
-  });
   return encodeModel(
     onnx.ModelProto.create({
       irVersion: 8,
@@ -75,13 +66,13 @@ function assignmentGraph(): Uint8Array {
             opType: 'ArgMax',
             input: ['S'],
             output: ['best'],
-            attribute: [ints('axis', 1), ints('keepdims', 0)],
+            attribute: [makeAttr('axis', 1), makeAttr('keepdims', 0)],
           },
           {
             opType: 'ReduceMax',
             input: ['S'],
             output: ['sim'],
-            attribute: [intList('axes', [1]), ints('keepdims', 0)],
+            attribute: [makeAttr('axes', [1]), makeAttr('keepdims', 0)],
           },
         ],
         input: [tensor('X', DataType.FLOAT, ['n', 'd']), tensor('C', DataType.FLOAT, ['d', 'k'])],

@@ -2,7 +2,8 @@
 import { promises as fs } from 'node:fs';
 import { modelFileBytes, type onnx } from '../onnx/model';
 import { prepareFileAtomic } from '../util/files';
-import { KEY_FILE_MODE, keyFileText, type WatermarkKey } from './key';
+import type { WatermarkKey } from './key';
+import { KEY_FILE_MODE, keyFileText } from './keyFile';
 
 /**
  * Write the model and its key. Both are written to partial files and synced first; then the key

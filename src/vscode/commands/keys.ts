@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { allowReplace } from '../../core/util/files';
 import * as notify from '../notify';
-import { readKeyFile, writeKeyFile, type WatermarkKey } from '../../core/watermark/key';
+import type { WatermarkKey } from '../../core/watermark/key';
+import { readKeyFile, writeKeyFile } from '../../core/watermark/keyFile';
 import type { KeyStore } from '../keyStore';
 import { log } from '../log';
 

@@ -1,6 +1,6 @@
 /** Choose an .onnx checkpoint: the active one, else a quick pick over the workspace, else a file dialog. */
 import * as vscode from 'vscode';
-import { sidecarPath } from '../../core/onnx/adapter';
+import { sidecarPath } from '../../core/onnx/sidecar';
 import { checkOutputPath } from '../../core/util/files';
 
 export async function pickModel(title: string): Promise<vscode.Uri | undefined> {

@@ -10,12 +10,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import * as notify from '../notify';
 import { ENDPOINT_CACHE_DIR } from '../../core/endpoint/cache';
-import {
-  PROFILE_SUFFIX,
-  profileTemplate,
-  readProfile,
-  secretNames,
-} from '../../core/endpoint/profile';
+import { PROFILE_SUFFIX, profileTemplate } from '../../core/endpoint/profile';
+import { readProfile } from '../../core/endpoint/profileParser';
+import { secretNames } from '../../core/endpoint/profileSecrets';
 import {
   decideSecretRelease,
   decodeStoredSecret,

@@ -13,13 +13,13 @@ import { cacheTrust, entryMac, type CachedAnswer } from '../../../src/core/endpo
 import { verifyEndpoint } from '../../../src/core/endpoint/verify';
 import {
   greenFromClusters,
-  keyFileText,
-  keyFromJson,
   keyIdOf,
   NOT_AN_ITEM,
   type GrewKey,
   type WatermarkKey,
 } from '../../../src/core/watermark/key';
+import { keyFileText } from '../../../src/core/watermark/keyFile';
+import { keyFromJson } from '../../../src/core/watermark/keyJson';
 import { hostileServer, type CaseFactory } from './harness';
 
 const N = 200;

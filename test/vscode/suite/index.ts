@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AuditReport } from '../../../src/core/report/report';
-import { keyFromJson, keyToJson } from '../../../src/core/watermark/key';
+import { keyFromJson, keyToJson } from '../../../src/core/watermark/keyJson';
 import type { RecMarkTestApi } from '../../../src/vscode/testApi';
 import type { InHostConfig, InHostResults } from '../config';
 
