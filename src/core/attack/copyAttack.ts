@@ -13,7 +13,7 @@ import { RecMarkError, throwIfAborted } from '../errors';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, writeModel, type LoadedModel, type onnx } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
+import { openModel } from '../onnx/open';
 import type { UtilityRow } from '../report/report';
 import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
@@ -90,7 +90,7 @@ export async function copyAttack<T>(
   }
 
   progress({ message: 'Reading the model' });
-  const { model, adapter } = await inspectModel(options.model);
+  const { model, adapter } = await openModel(options.model);
   const sequences = options.data
     ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
     : null;

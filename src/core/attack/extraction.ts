@@ -40,7 +40,7 @@ import {
 import { cloneModel, encodeModel, graphOf, onnx, writeModel } from '../onnx/model';
 import { createSession, loadOrt, ortIdTensor, runSession, type OrtTensor } from '../onnx/ort';
 import { encodeBatch, ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
+import { openModel } from '../onnx/open';
 import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
 import { buildSasrec } from '../train/sasrecBuilder';
@@ -679,7 +679,7 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   checkNumber('tau', tau, tau > 0, 'positive');
 
   progress({ message: 'Reading the victim model' });
-  const { model, adapter } = await inspectModel(options.model);
+  const { model, adapter } = await openModel(options.model);
   checkInt('top-k', topK, 2, adapter.numItems - 1);
   const length = options.length ?? Math.min(adapter.seqLen, EXTRACT_DEFAULTS.maxLength);
   checkInt('length', length, 1, adapter.numItems - 1);

@@ -11,7 +11,7 @@ import { itemPredicate, readInteractions } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, writeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
+import { openModel } from '../onnx/open';
 import type { UtilityRow } from '../report/report';
 import { leaveOneOut } from '../recommenderMetrics';
 import { prefixExamples } from '../train/examples';
@@ -83,7 +83,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
   );
 
   progress({ message: 'Reading the model and the data' });
-  const { model, adapter } = await inspectModel(options.model);
+  const { model, adapter } = await openModel(options.model);
   const { sequences } = await readInteractions(options.data, {
     isItem: itemPredicate(adapter),
     signal: options.signal,

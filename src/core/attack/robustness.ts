@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
 import { itemPredicate, readInteractions } from '../data/interactions';
 import { ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
+import { openModel } from '../onnx/open';
 import type { AuditReport, RobustnessRow } from '../report/report';
 import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
@@ -227,7 +227,7 @@ class Reference {
     seed: number,
     signal?: AbortSignal,
   ): Promise<Reference> {
-    const { adapter } = await inspectModel(model);
+    const { adapter } = await openModel(model);
     const session = await ScoringSession.open(model, adapter);
     try {
       const sequences = data
@@ -247,7 +247,7 @@ class Reference {
   }
 
   async compare(model: string, signal?: AbortSignal): Promise<{ fidelity: number; ndcg?: number }> {
-    const { adapter } = await inspectModel(model);
+    const { adapter } = await openModel(model);
     const session = await ScoringSession.open(model, adapter);
     try {
       const lists = await session.topK(this.probes, 10, { signal });

@@ -15,7 +15,8 @@ import {
   type Recommender,
 } from '../recommender';
 import { rankOf, topK, unusableRowsText, type RowProblem } from '../onnx/topk';
-import { inspectModel, type ModelCard } from '../report/modelCard';
+import { openModel } from '../onnx/open';
+import { modelCard, type ModelCard } from '../report/modelCard';
 import {
   DEFAULT_ALPHA,
   reportModel,
@@ -258,7 +259,9 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     throw usageError(`--start ${start} picks the item by its frequency, so it needs --data.`);
 
   progress({ message: 'Reading the model' });
-  const { card, model, adapter } = await inspectModel(options.model);
+  const opened = await openModel(options.model);
+  const { model, adapter } = opened;
+  const card = await modelCard(opened);
   checkAowFits(adapter.numItems, length, bottomM, options.bottomM !== undefined);
   // The default pool shrinks to what a small catalogue has left; an explicit one is checked above.
   bottomM = Math.min(bottomM, adapter.numItems - length);
@@ -566,7 +569,9 @@ export async function verifyAow(options: VerifyAowOptions): Promise<AuditReport>
   const progress = options.progress ?? noProgress;
   const timer = new StepTimer();
   progress({ message: 'Reading the suspect model' });
-  const { card, adapter } = await inspectModel(options.model);
+  const opened = await openModel(options.model);
+  const { adapter } = opened;
+  const card = await modelCard(opened);
   checkKeyFitsModel(options.key, adapter);
   timer.lap('load');
   const session = await ScoringSession.open(card.file, adapter);

@@ -11,7 +11,8 @@ import { encodeModel, type LoadedModel, type onnx } from '../onnx/model';
 import { asRecommender, type ProbeTally, type Recommender } from '../recommender';
 import { ScoringSession } from '../onnx/session';
 import { unusableRowsText, type RowProblem } from '../onnx/topk';
-import { inspectModel, type ModelCard } from '../report/modelCard';
+import { openModel } from '../onnx/open';
+import { modelCard, type ModelCard } from '../report/modelCard';
 import {
   reportModel,
   reportVerdict,
@@ -230,7 +231,9 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   checkRange('delta', delta, 0, 100);
   const seed = options.seed ?? DEFAULT_SEED;
   progress({ message: 'Reading the model' });
-  const { card, model, adapter } = await inspectModel(options.model);
+  const opened = await openModel(options.model);
+  const { model, adapter } = opened;
+  const card = await modelCard(opened);
   checkGrewFits(adapter.numItems, { gamma, kc, protectHead, clusters: options.clusters });
   const data = await loadData(options.data, adapter, options.signal);
   if (data && !data.some((s) => s.length >= 2)) {
@@ -491,7 +494,9 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
   const { key } = options;
   auditSettings(options, key);
   progress({ message: 'Reading the suspect model' });
-  const { card, adapter } = await inspectModel(options.model);
+  const opened = await openModel(options.model);
+  const { adapter } = opened;
+  const card = await modelCard(opened);
   checkKeyFitsModel(key, adapter);
   const data = await loadData(options.data, adapter, options.signal);
   timer.lap('load');
