@@ -273,7 +273,7 @@ export function reinitialise(
     const n = dims.reduce((a, b) => a * b, 1);
     let values: Float32Array;
     if (dims.length >= 2) {
-      values = normal(rng, n, std);
+      values = rng.normals(n, std);
       if (t.name === adapter.itemEmbedding && dims[0] === adapter.scoreWidth) {
         const d = n / dims[0];
         values.fill(0, adapter.padId * d, (adapter.padId + 1) * d);
@@ -284,17 +284,6 @@ export function reinitialise(
     params.set(t.name, values);
   }
   return writeWeights(proto, params);
-}
-
-function normal(rng: Rng, n: number, std: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(Math.max(rng.next(), 1e-12))) * std;
-    const a = 2 * Math.PI * rng.next();
-    out[i] = r * Math.cos(a);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
-  }
-  return out;
 }
 
 function adapterOf(proto: onnx.ModelProto, file: string): Adapter {
