@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
-import { leaveOneOut } from '../../src/core/recommenderMetrics';
+import { leaveOneOut } from '../../src/core/utility';
 import { verifyAow } from '../../src/core/watermark/aow';
 import { verifyGrew } from '../../src/core/watermark/grew';
 import type { AowKey, GrewKey } from '../../src/core/watermark/key';

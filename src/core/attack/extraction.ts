@@ -27,7 +27,7 @@
  *    steps and time. The surrogate is written atomically; the victim file is only read.
  */
 import { throwIfAborted } from '../errors';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { readItemSequences } from '../data/interactions';
 import { detectAdapter, type Adapter } from '../onnx/adapter';
 import {
   DataType,
@@ -41,7 +41,6 @@ import { cloneModel, encodeModel, graphOf, onnx, writeModel } from '../onnx/mode
 import { createSession, loadOrt, ortIdTensor, runSession, type OrtTensor } from '../onnx/ort';
 import { encodeBatch, ScoringSession } from '../onnx/session';
 import { openModel } from '../onnx/open';
-import { leaveOneOut } from '../recommenderMetrics';
 import { topKOverlap } from '../stats/ranking';
 import { buildSasrec } from '../train/sasrecBuilder';
 import {
@@ -54,6 +53,7 @@ import {
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkInt, checkNumber, usageError } from '../util/validate';
+import { measureUtility, overlapWith, type ModelUtility } from '../utility';
 import { stripScoreCalibration } from './strip';
 
 export type ExtractArch = 'same' | 'sasrec';
@@ -672,17 +672,13 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   checkInt('top-k', topK, 2, adapter.numItems - 1);
   const length = options.length ?? Math.min(adapter.seqLen, EXTRACT_DEFAULTS.maxLength);
   checkInt('length', length, 1, adapter.numItems - 1);
-  const data = options.data
-    ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
-    : null;
+  const data = options.data ? await readItemSequences(options.data, adapter, signal) : null;
   timer.lap('load');
 
   // Query the black box.
   const victim = await ScoringSession.open(model.file, adapter);
   let q: SyntheticQueries;
-  let victimUtility: { recall: number; ndcg: number } | null = null;
-  let victimLists: Int32Array[] = [];
-  let histories: number[][] = [];
+  let victimUtility: ModelUtility | null = null;
   try {
     const total = (count + heldOutCount) * length;
     const message = `Querying the victim: ${count + heldOutCount} synthetic sequences × ${length} prefixes, top-${topK}`;
@@ -698,10 +694,12 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
     timer.lap('queries');
     if (data) {
       progress({ message: 'Measuring the victim on the data (leave-one-out)' });
-      const [m] = await leaveOneOut(victim, data, [10], { signal });
-      victimUtility = { recall: m.recall, ndcg: m.ndcg };
-      histories = data.filter((s) => s.length >= 2).map((s) => s.slice(0, -1));
-      victimLists = await victim.topK(histories, 10, { signal, excludeHistory: true });
+      // A served list leaves out what the user has seen, and so do the overlap lists here.
+      victimUtility = await measureUtility(victim, data, {
+        ks: [10],
+        excludeHistory: true,
+        signal,
+      });
       timer.lap('victim-utility');
     }
   } finally {
@@ -746,13 +744,19 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   try {
     fidelity = await measureFidelity(session, heldQ, signal);
     if (data && victimUtility) {
-      const [m] = await leaveOneOut(session, data, [10], { signal });
-      const lists = await session.topK(histories, 10, { signal, excludeHistory: true });
+      const surrogate = await measureUtility(session, data, {
+        ks: [10],
+        probes: victimUtility.probes,
+        excludeHistory: true,
+        signal,
+      });
+      const [v] = victimUtility.loo!;
+      const [m] = surrogate.loo!;
       utility = {
         users: m.users,
-        victim: victimUtility,
+        victim: { recall: v.recall, ndcg: v.ndcg },
         surrogate: { recall: m.recall, ndcg: m.ndcg },
-        top10Overlap: topKOverlap(victimLists, lists),
+        top10Overlap: overlapWith(victimUtility, surrogate),
       };
     }
   } finally {

@@ -4,7 +4,7 @@
  * and verify by asking a suspect to continue the prefixes. Used by the CLI and VS Code alike.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { itemPredicate, readItemSequences } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
@@ -25,14 +25,19 @@ import {
   type ReportModel,
   type UtilityRow,
 } from '../report/report';
-import { leaveOneOut } from '../recommenderMetrics';
-import { topKOverlap } from '../stats/ranking';
 import { oneHotTeacher, prefixExamples } from '../train/examples';
 import { train, writeWeights, type TrainExample } from '../train/trainer';
 import { trainedWeightNames } from '../train/weights';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt, usageError } from '../util/validate';
 import { DEFAULT_SEED, Rng } from '../util/random';
+import {
+  leaveOneOutRows,
+  measureUtility,
+  overlapRow,
+  overlapWith,
+  type ModelUtility,
+} from '../utility';
 import { aowStatistics } from './aowStats';
 import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
 import { writeModelAndKey } from './outputs';
@@ -265,16 +270,14 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   checkAowFits(adapter.numItems, length, bottomM, options.bottomM !== undefined);
   // The default pool shrinks to what a small catalogue has left; an explicit one is checked above.
   bottomM = Math.min(bottomM, adapter.numItems - length);
-  const sequences = options.data
-    ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
-    : null;
+  const sequences = options.data ? await readItemSequences(options.data, adapter, signal) : null;
   timer.lap('load');
 
   const secret = options.secret ?? newSecret();
   const original = await ScoringSession.open(model.file, adapter);
   let sequence: number[];
   let utilityExamples: TrainExample[];
-  let before: Measured;
+  let before: ModelUtility;
   let ranksBefore: number[];
   try {
     progress({
@@ -291,7 +294,16 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     ranksBefore = await extractionRanks(original, sequence, signal);
     timer.lap('sequence');
     progress({ message: 'Measuring utility before embedding' });
-    before = await measure(original, sequences, null, { seed, signal });
+    // Without data, sequences sampled from the original: distillation inputs, the first few also
+    // the overlap probes.
+    const sampled = sequences
+      ? null
+      : await probesFromModel(original, { count: AOW_DEFAULTS.distillSequences, seed, signal });
+    before = await measureUtility(original, sequences, {
+      ks: [10, 20],
+      probes: sampled?.slice(0, AOW_DEFAULTS.overlapProbes),
+      signal,
+    });
     utilityExamples =
       utility === 'train'
         ? prefixExamples(sequences!, adapter.seqLen)
@@ -299,7 +311,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
             original,
             sequences
               ? probesFromData(sequences, { count: AOW_DEFAULTS.distillSequences, seed })
-              : before.probes!,
+              : sampled!,
             signal,
           );
     timer.lap('before');
@@ -360,7 +372,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   const markedBytes = encodeModel(result.proto);
 
   const marked = await ScoringSession.open(markedBytes, adapter);
-  let after: Measured;
+  let after: ModelUtility;
   let selfCheck: AuditReport;
   try {
     ranks = await extractionRanks(marked, sequence, signal);
@@ -372,7 +384,11 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
       );
     }
     progress({ message: 'Measuring utility after embedding' });
-    after = await measure(marked, sequences, before.probes, { seed, signal });
+    after = await measureUtility(marked, sequences, {
+      ks: [10, 20],
+      probes: before.probes,
+      signal,
+    });
     const key = makeKey(secret, sequence, bottomM, start, card);
     selfCheck = await auditAow(marked, card, key, { alpha: DEFAULT_ALPHA }, new StepTimer());
     timer.lap('after');
@@ -388,7 +404,13 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
       out: options.out,
       keyOut: options.keyOut ?? null,
       card,
-      utility: utilityRows(before, after, sequences !== null),
+      utility: [
+        ...(before.loo && after.loo ? leaveOneOutRows(before.loo, after.loo) : []),
+        overlapRow(
+          overlapWith(before, after),
+          sequences ? undefined : 'Top-10 overlap with original (sampled)',
+        ),
+      ],
       ranksBefore,
       evidence: {
         ranks,
@@ -503,58 +525,6 @@ async function ranksWith(
   } finally {
     await session.release();
   }
-}
-
-interface Measured {
-  /** Leave-one-out metrics @10 and @20 (with data). */
-  loo: { k: number; recall: number; ndcg: number }[] | null;
-  /** Sampled probes (without data): distillation inputs and the overlap check. */
-  probes: number[][] | null;
-  overlapProbes: number[][];
-  lists: Int32Array[];
-}
-
-/** Utility of one model: leave-one-out with data; top-10 lists on sampled probes either way. */
-async function measure(
-  session: ScoringSession,
-  sequences: number[][] | null,
-  sampled: number[][] | null,
-  options: { seed: number; signal?: AbortSignal },
-): Promise<Measured> {
-  const { signal } = options;
-  const loo = sequences ? await leaveOneOut(session, sequences, [10, 20], { signal }) : null;
-  const probes =
-    sequences || sampled
-      ? sampled
-      : await probesFromModel(session, {
-          count: AOW_DEFAULTS.distillSequences,
-          seed: options.seed,
-          signal,
-        });
-  // Overlap is measured on histories the training never saw as distillation inputs.
-  const overlapProbes = sequences
-    ? sequences.filter((s) => s.length >= 2).map((s) => s.slice(0, -1))
-    : probes!.slice(0, AOW_DEFAULTS.overlapProbes);
-  const lists = await session.topK(overlapProbes, 10, { signal });
-  return { loo, probes, overlapProbes, lists };
-}
-
-function utilityRows(before: Measured, after: Measured, withData: boolean): UtilityRow[] {
-  const rows: UtilityRow[] = [];
-  if (before.loo && after.loo) {
-    before.loo.forEach((m, i) =>
-      rows.push(
-        { metric: `Recall@${m.k}`, before: m.recall, after: after.loo![i].recall },
-        { metric: `NDCG@${m.k}`, before: m.ndcg, after: after.loo![i].ndcg },
-      ),
-    );
-  }
-  rows.push({
-    metric: withData ? 'Top-10 overlap with original' : 'Top-10 overlap with original (sampled)',
-    before: 1,
-    after: topKOverlap(before.lists, after.lists),
-  });
-  return rows;
 }
 
 export interface VerifyAowOptions {

@@ -5,7 +5,7 @@
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { readItemSequences } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, type LoadedModel, type onnx } from '../onnx/model';
 import { asRecommender, type ProbeTally, type Recommender } from '../recommender';
@@ -21,8 +21,14 @@ import {
   type ReportModel,
   type UtilityRow,
 } from '../report/report';
-import { dcgGains, leaveOneOut } from '../recommenderMetrics';
-import { nextItemPoints, pairedRelativeChange, topKOverlap } from '../stats/ranking';
+import {
+  hasHeldOutItem,
+  leaveOneOutRows,
+  measureUtility,
+  nextItemNdcgRow,
+  overlapRow,
+  overlapWith,
+} from '../utility';
 import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { DEFAULT_SEED } from '../util/random';
@@ -207,9 +213,7 @@ async function loadData(
   adapter: Adapter,
   signal?: AbortSignal,
 ): Promise<number[][] | null> {
-  if (!file) return null;
-  const { sequences } = await readInteractions(file, { isItem: itemPredicate(adapter), signal });
-  return sequences;
+  return file ? readItemSequences(file, adapter, signal) : null;
 }
 
 export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewResult> {
@@ -236,7 +240,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const card = await modelCard(opened);
   checkGrewFits(adapter.numItems, { gamma, kc, protectHead, clusters: options.clusters });
   const data = await loadData(options.data, adapter, options.signal);
-  if (data && !data.some((s) => s.length >= 2)) {
+  if (data && !hasHeldOutItem(data)) {
     throw new RecMarkError(
       `${options.data} has no user with two or more interactions, so utility before and after ` +
         'cannot be measured; pass a data file with real histories, or leave out --data.',
@@ -427,48 +431,26 @@ async function compareUtility(
     // as an unloadable watermark graph that was built on that shape.
     await before.forEachScores([[adapter.itemIds[0]]], () => undefined);
     after = await ScoringSession.open(markedBytes, adapter);
-    const rows: UtilityRow[] = [];
-    let probes: number[][];
+    const { seed, signal } = options;
+    // @20 too: with the head protected, any cost shows below rank 10, not in it.
+    const measure = { ks: [10, 20], sample: { count: options.probes, seed }, signal };
+    const a = await measureUtility(before, data, measure);
+    const b = await measureUtility(after, data, { ...measure, probes: a.probes });
+    const rows: UtilityRow[] = a.loo && b.loo ? leaveOneOutRows(a.loo, b.loo) : [];
     if (data) {
-      // @20 too: with the head protected, any cost shows below rank 10, not in it.
-      const a = await leaveOneOut(before, data, [10, 20], { signal: options.signal });
-      const b = await leaveOneOut(after, data, [10, 20], { signal: options.signal });
-      a.forEach((m, i) =>
-        rows.push(
-          { metric: `Recall@${m.k}`, before: m.recall, after: b[i].recall },
-          { metric: `NDCG@${m.k}`, before: m.ndcg, after: b[i].ndcg },
-        ),
+      const maxHistory = adapter.seqLen;
+      rows.push(
+        await nextItemNdcgRow(before, after, data, {
+          maxHistory,
+          max: NEXT_ITEM_POINTS,
+          seed,
+          signal,
+        }),
       );
-      // Leave-one-out rests on one item per user; every next-item prediction is far less noisy.
-      const points = nextItemPoints(data, {
-        maxHistory: adapter.seqLen,
-        max: NEXT_ITEM_POINTS,
-        seed: options.seed,
-      });
-      const gains = async (s: ScoringSession) =>
-        dcgGains(s, points, 10, { signal: options.signal });
-      const all = pairedRelativeChange(await gains(before), await gains(after), points.users, {
-        seed: options.seed,
-      });
-      rows.push({
-        metric: `NDCG@10, every next item (${points.targets.length.toLocaleString('en-US')})`,
-        before: all.before,
-        after: all.after,
-        ci95: all.ci95,
-      });
-      probes = data.filter((s) => s.length >= 2).map((s) => s.slice(0, -1));
-    } else {
-      probes = await probesFromModel(before, {
-        count: options.probes,
-        seed: options.seed,
-        signal: options.signal,
-      });
     }
-    const listsBefore = await before.topK(probes, 10, { signal: options.signal });
-    const listsAfter = await after.topK(probes, 10, { signal: options.signal });
-    const overlap = topKOverlap(listsBefore, listsAfter);
-    rows.push({ metric: 'Top-10 overlap with original', before: 1, after: overlap });
-    return { rows, overlap, probes };
+    const overlap = overlapWith(a, b);
+    rows.push(overlapRow(overlap));
+    return { rows, overlap, probes: a.probes };
   } finally {
     await before.release();
     await after?.release();
