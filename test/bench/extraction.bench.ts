@@ -19,8 +19,8 @@ import {
   extractModel,
   type ExtractArch,
   type ExtractResult,
-  type SyntheticQueries,
 } from '../../src/core/attack/extraction';
+import type { SyntheticQueries } from '../../src/core/attack/syntheticQueries';
 import type { AuditReport } from '../../src/core/report/report';
 import { embedAow, verifyAow } from '../../src/core/watermark/aow';
 import { embedGrew, verifyGrew } from '../../src/core/watermark/grew';
