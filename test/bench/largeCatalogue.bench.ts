@@ -16,7 +16,8 @@ import { inspectModel } from '../../src/core/report/modelCard';
 import { formatBytes } from '../../src/core/util/format';
 import { Rng } from '../../src/core/util/random';
 import { verifyAow } from '../../src/core/watermark/aow';
-import { embedGrew, verifyGrew } from '../../src/core/watermark/grew';
+import { embedGrew } from '../../src/core/watermark/grew';
+import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import { readKeyFile, type GrewKey } from '../../src/core/watermark/key';
 import { valueInfo } from '../unit/tinyModel';
 

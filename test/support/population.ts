@@ -36,7 +36,8 @@ import {
   generateAowSequence,
   type AowStart,
 } from '../../src/core/watermark/aow';
-import { auditGrew, embedGrew, GREW_DEFAULTS } from '../../src/core/watermark/grew';
+import { embedGrew, GREW_DEFAULTS } from '../../src/core/watermark/grew';
+import { auditGrew } from '../../src/core/watermark/grewAudit';
 import {
   keyedSeed,
   keyIdOf,

@@ -12,7 +12,7 @@ import { ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { leaveOneOut } from '../../src/core/utility';
 import { verifyAow } from '../../src/core/watermark/aow';
-import { verifyGrew } from '../../src/core/watermark/grew';
+import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import type { AowKey, GrewKey } from '../../src/core/watermark/key';
 import {
   AUDIT,
