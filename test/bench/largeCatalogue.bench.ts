@@ -15,7 +15,7 @@ import { encodeModel, onnx } from '../../src/core/onnx/model';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { formatBytes } from '../../src/core/util/format';
 import { Rng } from '../../src/core/util/random';
-import { verifyAow } from '../../src/core/watermark/aow';
+import { verifyAow } from '../../src/core/watermark/aowAudit';
 import { embedGrew } from '../../src/core/watermark/grew';
 import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import { readKeyFile, type GrewKey } from '../../src/core/watermark/key';

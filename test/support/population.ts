@@ -30,12 +30,9 @@ import { inspectModel } from '../../src/core/report/modelCard';
 import { DEFAULT_ALPHA, reportModel, type Verdict } from '../../src/core/report/report';
 import { leaveOneOut } from '../../src/core/utility';
 import { normalSf } from '../../src/core/stats/tests';
-import {
-  auditAow,
-  embedAow,
-  generateAowSequence,
-  type AowStart,
-} from '../../src/core/watermark/aow';
+import { embedAow } from '../../src/core/watermark/aow';
+import { auditAow } from '../../src/core/watermark/aowAudit';
+import { generateAowSequence, type AowStart } from '../../src/core/watermark/aowSequence';
 import { embedGrew, GREW_DEFAULTS } from '../../src/core/watermark/grew';
 import { auditGrew } from '../../src/core/watermark/grewAudit';
 import {

@@ -11,7 +11,7 @@ import { before, describe, test } from 'node:test';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { leaveOneOut } from '../../src/core/utility';
-import { verifyAow } from '../../src/core/watermark/aow';
+import { verifyAow } from '../../src/core/watermark/aowAudit';
 import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import type { AowKey, GrewKey } from '../../src/core/watermark/key';
 import {

@@ -10,7 +10,7 @@ import { readInteractions } from '../data/interactions';
 import type { ProbeTally } from '../recommender';
 import type { AuditReport, EndpointSection, ReportModel } from '../report/report';
 import { noProgress, StepTimer } from '../util/progress';
-import { auditAow } from '../watermark/aow';
+import { auditAow } from '../watermark/aowAudit';
 import { GREW_DEFAULTS } from '../watermark/grew';
 import { auditGrew, type VerifyGrewOptions } from '../watermark/grewAudit';
 import { NOT_AN_ITEM, type AowKey, type GrewKey, type WatermarkKey } from '../watermark/key';

@@ -4,7 +4,7 @@
  */
 import { CancelledError, RecMarkError } from '../errors';
 import type { AuditReport, KeyCheck } from '../report/report';
-import { verifyAow } from './aow';
+import { verifyAow } from './aowAudit';
 import { verifyGrew, type VerifyGrewOptions } from './grewAudit';
 import type { WatermarkKey } from './key';
 
