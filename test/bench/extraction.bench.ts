@@ -19,11 +19,13 @@ import {
   extractModel,
   type ExtractArch,
   type ExtractResult,
-  type SyntheticQueries,
 } from '../../src/core/attack/extraction';
+import type { SyntheticQueries } from '../../src/core/attack/syntheticQueries';
 import type { AuditReport } from '../../src/core/report/report';
-import { embedAow, verifyAow } from '../../src/core/watermark/aow';
-import { embedGrew, verifyGrew } from '../../src/core/watermark/grew';
+import { embedAow } from '../../src/core/watermark/aow';
+import { verifyAow } from '../../src/core/watermark/aowAudit';
+import { embedGrew } from '../../src/core/watermark/grew';
+import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import type { AowKey, GrewKey } from '../../src/core/watermark/key';
 import { fixture, tempDir } from '../unit/helpers';
 import { movielensInteractionFile } from '../unit/movielens';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, readModel } from '../../src/core/onnx/model';
 import { ScoringSession } from '../../src/core/onnx/session';
-import { leaveOneOut } from '../../src/core/recommenderMetrics';
+import { leaveOneOut } from '../../src/core/utility';
 import { trainSasrecFromScratch } from '../support/scratch';
 import { fixture, ROOT } from '../unit/helpers';
 import { movielensSequences } from '../unit/movielens';

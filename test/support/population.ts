@@ -22,21 +22,19 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Adapter } from '../../src/core/onnx/adapter';
-import { itemPredicate, readInteractions } from '../../src/core/data/interactions';
+import { readItemSequences } from '../../src/core/data/interactions';
 import { encodeModel, writeModel } from '../../src/core/onnx/model';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { sessionRecommender, type Recommender } from '../../src/core/recommender';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { DEFAULT_ALPHA, reportModel, type Verdict } from '../../src/core/report/report';
-import { leaveOneOut } from '../../src/core/recommenderMetrics';
+import { leaveOneOut } from '../../src/core/utility';
 import { normalSf } from '../../src/core/stats/tests';
-import {
-  auditAow,
-  embedAow,
-  generateAowSequence,
-  type AowStart,
-} from '../../src/core/watermark/aow';
-import { auditGrew, embedGrew, GREW_DEFAULTS } from '../../src/core/watermark/grew';
+import { embedAow } from '../../src/core/watermark/aow';
+import { auditAow } from '../../src/core/watermark/aowAudit';
+import { generateAowSequence, type AowStart } from '../../src/core/watermark/aowSequence';
+import { embedGrew, GREW_DEFAULTS } from '../../src/core/watermark/grew';
+import { auditGrew } from '../../src/core/watermark/grewAudit';
 import {
   keyedSeed,
   keyIdOf,
@@ -140,9 +138,7 @@ const dataByWidth = new Map<number, Promise<number[][]>>();
 export function populationData(adapter: Adapter): Promise<number[][]> {
   let data = dataByWidth.get(adapter.scoreWidth);
   if (!data) {
-    data = readInteractions(movielensInteractionFile(), { isItem: itemPredicate(adapter) }).then(
-      (d) => d.sequences,
-    );
+    data = readItemSequences(movielensInteractionFile(), adapter);
     dataByWidth.set(adapter.scoreWidth, data);
   }
   return data;

@@ -10,7 +10,7 @@ import { type Adapter, detectAdapter } from '../../src/core/onnx/adapter';
 import { tensorFloat32 } from '../../src/core/onnx/graph';
 import { encodeModel, graphOf, type onnx } from '../../src/core/onnx/model';
 import { ScoringSession } from '../../src/core/onnx/session';
-import { leaveOneOut } from '../../src/core/recommenderMetrics';
+import { leaveOneOut } from '../../src/core/utility';
 import type { RankingMetrics } from '../../src/core/stats/ranking';
 import {
   buildSasrec,

@@ -9,13 +9,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  allPositionVariant,
-  extractModel,
-  reinitialise,
-  syntheticQueries,
-  type ExtractResult,
-} from '../../src/core/attack/extraction';
+import { extractModel, type ExtractResult } from '../../src/core/attack/extraction';
+import { allPositionVariant, reinitialise } from '../../src/core/attack/surrogate';
+import { syntheticQueries } from '../../src/core/attack/syntheticQueries';
 import { stripScoreCalibration } from '../../src/core/attack/strip';
 import { CancelledError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { finetuneAttack } from '../../src/core/attack/finetune';
 import { prefixExamples } from '../../src/core/train/examples';
-import { itemPredicate, readInteractions } from '../../src/core/data/interactions';
+import { readItemSequences } from '../../src/core/data/interactions';
 import { CancelledError } from '../../src/core/errors';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { encodeModel, graphOf, onnx, readModel } from '../../src/core/onnx/model';
@@ -120,7 +120,7 @@ describe('the whole training graph matches finite differences', () => {
   for (const name of MAIN_FIXTURES) {
     test(`${name}: directional derivative along each weight's gradient`, async () => {
       const { model, adapter } = await inspectModel(fixture(name));
-      const { sequences } = await readInteractions(DATA, { isItem: itemPredicate(adapter) });
+      const sequences = await readItemSequences(DATA, adapter);
       const examples = prefixExamples(sequences.slice(0, 2), adapter.seqLen)
         .filter((_, i) => i % 7 === 0)
         .slice(0, 4);

@@ -12,12 +12,8 @@ import { inspectModel } from '../../src/core/report/modelCard';
 import { architectureDifferences } from '../../src/core/onnx/architecture';
 import { tensorFloat32 } from '../../src/core/onnx/graph';
 import { graphOf, readModel } from '../../src/core/onnx/model';
-import {
-  embedGrew,
-  verifyGrew,
-  type EmbedGrewResult,
-  type GrewMode,
-} from '../../src/core/watermark/grew';
+import { embedGrew, type EmbedGrewResult, type GrewMode } from '../../src/core/watermark/grew';
+import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import { grewStatistics } from '../../src/core/watermark/grewStats';
 import type { GrewKey } from '../../src/core/watermark/key';
 import { keyFromJson, keyToJson } from '../../src/core/watermark/keyJson';

@@ -1,7 +1,7 @@
 /**
  * Layering rules that the type checker cannot see. core/stats/ is pure maths: it takes numbers
  * and lists and returns numbers, so it never opens a model, runs inference or touches files.
- * Querying a model for its lists lives beside the recommender seam (src/core/recommenderMetrics.ts).
+ * Querying a model for its lists lives beside the recommender seam (src/core/utility.ts).
  * The rule is checked on every file core/stats reaches through relative imports, so it cannot
  * be dodged by importing a helper that does the I/O.
  */

@@ -12,7 +12,7 @@ import { RecMarkError } from '../../src/core/errors';
 import { DEFAULT_LIMITS, limits } from '../../src/core/limits';
 import { encodeModel } from '../../src/core/onnx/model';
 import { inspectModel } from '../../src/core/report/modelCard';
-import { verifyGrew } from '../../src/core/watermark/grew';
+import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import { readKeyFile } from '../../src/core/watermark/keyFile';
 import { goodData, goodModel, grewKey, grewKeyJson, ITEMS } from './corpusInputs';
 import { tempDir } from './helpers';

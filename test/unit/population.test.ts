@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { inspectModel } from '../../src/core/report/modelCard';
-import { leaveOneOut } from '../../src/core/recommenderMetrics';
-import { verifyAow } from '../../src/core/watermark/aow';
-import { verifyGrew } from '../../src/core/watermark/grew';
+import { leaveOneOut } from '../../src/core/utility';
+import { verifyAow } from '../../src/core/watermark/aowAudit';
+import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import type { AowKey, GrewKey } from '../../src/core/watermark/key';
 import {
   AUDIT,

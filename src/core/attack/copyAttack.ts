@@ -8,24 +8,26 @@
  * original on the data's histories (or on sequences sampled from the original without data).
  */
 import * as path from 'node:path';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { readItemSequences } from '../data/interactions';
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, writeModel, type LoadedModel, type onnx } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
+import { openModel } from '../onnx/open';
 import type { UtilityRow } from '../report/report';
-import { leaveOneOut } from '../recommenderMetrics';
-import { topKOverlap } from '../stats/ranking';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
-import { probesFromModel } from '../watermark/probes';
+import {
+  hasHeldOutItem,
+  leaveOneOutRows,
+  measureUtility,
+  overlapWith,
+  type ModelUtility,
+} from '../utility';
 
 export const COPY_ATTACK_DEFAULTS = {
   seed: 1,
   /** Probes sampled from the original model for the top-10 overlap when there is no data. */
   probes: 500,
-  /** The overlap and the leave-one-out metrics are measured at this cut-off. */
-  k: 10,
 };
 
 export interface CopyAttackOptions {
@@ -90,11 +92,9 @@ export async function copyAttack<T>(
   }
 
   progress({ message: 'Reading the model' });
-  const { model, adapter } = await inspectModel(options.model);
-  const sequences = options.data
-    ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
-    : null;
-  if (sequences && !sequences.some((s) => s.length >= 2)) {
+  const { model, adapter } = await openModel(options.model);
+  const sequences = options.data ? await readItemSequences(options.data, adapter, signal) : null;
+  if (sequences && !hasHeldOutItem(sequences)) {
     throw new RecMarkError(
       `${options.data} has no user with at least 2 interactions to measure utility on.`,
       'data-invalid',
@@ -121,30 +121,14 @@ export async function copyAttack<T>(
 
   return {
     out: options.out,
-    utility: utilityRows(before.loo, after.loo),
-    topKOverlap: topKOverlap(before.lists, after.lists),
+    utility:
+      before.loo && after.loo ? leaveOneOutRows(before.loo, after.loo, ' (leave-one-out)') : [],
+    topKOverlap: overlapWith(before, after),
     probes: { count: before.probes.length, source: sequences ? 'data' : 'model' },
     seed,
     timings: timer.steps,
     detail,
   };
-}
-
-type Loo = { recall: number; ndcg: number } | null;
-
-function utilityRows(before: Loo, after: Loo): UtilityRow[] {
-  if (!before || !after) return [];
-  const { k } = COPY_ATTACK_DEFAULTS;
-  return [
-    { metric: `Recall@${k} (leave-one-out)`, before: before.recall, after: after.recall },
-    { metric: `NDCG@${k} (leave-one-out)`, before: before.ndcg, after: after.ndcg },
-  ];
-}
-
-interface Measured {
-  loo: Loo;
-  probes: number[][];
-  lists: Int32Array[];
 }
 
 /**
@@ -158,22 +142,15 @@ async function measure(
   probes: number[][] | null,
   seed: number,
   signal?: AbortSignal,
-): Promise<Measured> {
-  const { k } = COPY_ATTACK_DEFAULTS;
+): Promise<ModelUtility> {
   const session = await ScoringSession.open(bytes, adapter);
   try {
-    let loo: Loo = null;
-    if (sequences) {
-      const [m] = await leaveOneOut(session, sequences, [k], { signal });
-      loo = { recall: m.recall, ndcg: m.ndcg };
-    }
-    const queries =
-      probes ??
-      (sequences
-        ? sequences.filter((s) => s.length >= 2).map((s) => s.slice(0, -1))
-        : await probesFromModel(session, { count: COPY_ATTACK_DEFAULTS.probes, seed, signal }));
-    const lists = await session.topK(queries, k, { signal });
-    return { loo, probes: queries, lists };
+    return await measureUtility(session, sequences, {
+      ks: [10],
+      probes,
+      sample: { count: COPY_ATTACK_DEFAULTS.probes, seed },
+      signal,
+    });
   } finally {
     await session.release();
   }

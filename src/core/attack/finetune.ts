@@ -7,13 +7,12 @@
  * green and penalty vectors are buffers, not parameters, and stay as they were.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { readItemSequences } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, writeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
+import { openModel } from '../onnx/open';
 import type { UtilityRow } from '../report/report';
-import { leaveOneOut } from '../recommenderMetrics';
 import { prefixExamples } from '../train/examples';
 import { train, type TrainResult } from '../train/trainer';
 import { evaluateLoss } from '../train/trainingSession';
@@ -21,6 +20,8 @@ import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkNumber } from '../util/validate';
 import { trainedWeightNames } from '../train/weights';
+import { leaveOneOut, leaveOneOutRows } from '../utility';
+import type { RankingMetrics } from '../stats/ranking';
 
 export const FINETUNE_DEFAULTS = {
   epochs: 1,
@@ -84,11 +85,8 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
   );
 
   progress({ message: 'Reading the model and the data' });
-  const { model, adapter } = await inspectModel(options.model);
-  const { sequences } = await readInteractions(options.data, {
-    isItem: itemPredicate(adapter),
-    signal: options.signal,
-  });
+  const { model, adapter } = await openModel(options.model);
+  const sequences = await readItemSequences(options.data, adapter, options.signal);
   // A user needs a held-out item and at least one (prefix → next) pair before it.
   const usable = sequences.filter((s) => s.length >= 3);
   if (usable.length === 0) {
@@ -159,14 +157,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     epochs: result.epochs.map((e) => ({ epoch: e.epoch, loss: e.trainLoss })),
     curve: result.curve,
     trainLoss: { before: lossBefore, after: lossAfter, examples: lossSample.length },
-    utility: [
-      {
-        metric: 'Recall@10 (leave-one-out)',
-        before: utilityBefore.recall,
-        after: utilityAfter.recall,
-      },
-      { metric: 'NDCG@10 (leave-one-out)', before: utilityBefore.ndcg, after: utilityAfter.ndcg },
-    ],
+    utility: leaveOneOutRows(utilityBefore, utilityAfter, ' (leave-one-out)'),
     stepsPerSecond: result.stepsPerSecond,
     timings: timer.steps,
   };
@@ -177,11 +168,10 @@ async function utility(
   adapter: Adapter,
   sequences: number[][],
   signal?: AbortSignal,
-): Promise<{ recall: number; ndcg: number }> {
+): Promise<RankingMetrics[]> {
   const session = await ScoringSession.open(bytes, adapter);
   try {
-    const [m] = await leaveOneOut(session, sequences, [10], { signal });
-    return { recall: m.recall, ndcg: m.ndcg };
+    return await leaveOneOut(session, sequences, [10], { signal });
   } finally {
     await session.release();
   }

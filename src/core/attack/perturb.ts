@@ -140,7 +140,7 @@ export function noisyWeights(
 ): Map<string, Float32Array> {
   checkScale(scale);
   checkSeed(seed);
-  const normal = gaussian(new Rng(seed));
+  const normal = new Rng(seed).normalSource();
   const out = new Map<string, Float32Array>();
   let done = 0;
   for (const [name, w] of params) {
@@ -163,23 +163,6 @@ export function standardDeviation(w: ArrayLike<number>): number {
   let sq = 0;
   for (let i = 0; i < w.length; i++) sq += (w[i] - mean) ** 2;
   return Math.sqrt(sq / w.length);
-}
-
-/** Standard normal draws by Box–Muller; the second value of each pair is kept for the next call. */
-function gaussian(rng: Rng): () => number {
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const z = spare;
-      spare = null;
-      return z;
-    }
-    const u1 = 1 - rng.next(); // (0, 1]: ln(u1) is finite
-    const u2 = rng.next();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    spare = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
-  };
 }
 
 /** Magnitude-prune a copy of the model (see the file comment); the input is never touched. */

@@ -11,16 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { readItemSequences } from '../data/interactions';
 import { ScoringSession } from '../onnx/session';
-import { inspectModel } from '../report/modelCard';
+import { openModel } from '../onnx/open';
 import { robustnessSection } from '../report/figures';
 import type { AuditReport, RobustnessRow } from '../report/report';
-import { leaveOneOut } from '../recommenderMetrics';
-import { topKOverlap } from '../stats/ranking';
 import { noProgress, type Progress } from '../util/progress';
+import { measureUtility, overlapWith, type ModelUtility } from '../utility';
 import type { WatermarkKey } from '../watermark/key';
-import { probesFromModel } from '../watermark/probes';
 import { verifyWithKey, type VerifyOptions } from '../watermark/verify';
 import { extractModel } from './extraction';
 import { finetuneAttack } from './finetune';
@@ -216,11 +214,13 @@ function headline(report: AuditReport): RobustnessRow['metric'] {
 /** Top-10 lists and NDCG@10 of a model, for comparing attacked copies with the original. */
 class Reference {
   private constructor(
-    private readonly probes: number[][],
     private readonly sequences: number[][] | null,
-    readonly lists: Int32Array[],
-    readonly ndcg: number | undefined,
+    private readonly measured: ModelUtility,
   ) {}
+
+  get ndcg(): number | undefined {
+    return this.measured.loo?.[0].ndcg;
+  }
 
   static async of(
     model: string,
@@ -228,34 +228,31 @@ class Reference {
     seed: number,
     signal?: AbortSignal,
   ): Promise<Reference> {
-    const { adapter } = await inspectModel(model);
+    const { adapter } = await openModel(model);
     const session = await ScoringSession.open(model, adapter);
     try {
-      const sequences = data
-        ? (await readInteractions(data, { isItem: itemPredicate(adapter), signal })).sequences
-        : null;
-      const probes = sequences
-        ? sequences.filter((s) => s.length >= 2).map((s) => s.slice(0, -1))
-        : await probesFromModel(session, { count: 500, seed, signal });
-      const lists = await session.topK(probes, 10, { signal });
-      const ndcg = sequences
-        ? (await leaveOneOut(session, sequences, [10], { signal }))[0].ndcg
-        : undefined;
-      return new Reference(probes, sequences, lists, ndcg);
+      const sequences = data ? await readItemSequences(data, adapter, signal) : null;
+      const measured = await measureUtility(session, sequences, {
+        ks: [10],
+        sample: { count: 500, seed },
+        signal,
+      });
+      return new Reference(sequences, measured);
     } finally {
       await session.release();
     }
   }
 
   async compare(model: string, signal?: AbortSignal): Promise<{ fidelity: number; ndcg?: number }> {
-    const { adapter } = await inspectModel(model);
+    const { adapter } = await openModel(model);
     const session = await ScoringSession.open(model, adapter);
     try {
-      const lists = await session.topK(this.probes, 10, { signal });
-      const ndcg = this.sequences
-        ? (await leaveOneOut(session, this.sequences, [10], { signal }))[0].ndcg
-        : undefined;
-      return { fidelity: topKOverlap(this.lists, lists), ndcg };
+      const copy = await measureUtility(session, this.sequences, {
+        ks: [10],
+        probes: this.measured.probes,
+        signal,
+      });
+      return { fidelity: overlapWith(this.measured, copy), ndcg: copy.loo?.[0].ndcg };
     } finally {
       await session.release();
     }

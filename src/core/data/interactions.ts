@@ -159,6 +159,15 @@ async function parseInteractions(
   return { sequences, users, lines: lineNo };
 }
 
+/** A data file's user sequences, every id checked to be a real item of the model. */
+export async function readItemSequences(
+  file: string,
+  adapter: Adapter,
+  signal?: AbortSignal,
+): Promise<number[][]> {
+  return (await readInteractions(file, { isItem: itemPredicate(adapter), signal })).sequences;
+}
+
 /** The adapter's notion of a real item, for validating data. */
 export function itemPredicate(adapter: Adapter): (id: number) => boolean {
   const flags = new Uint8Array(adapter.scoreWidth);

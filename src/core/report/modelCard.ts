@@ -1,10 +1,10 @@
 /** The model card: what a checkpoint is, as shown by `recmark inspect` and the inline view. */
 import * as path from 'node:path';
-import { detectAdapter, type Adapter, type FieldSource } from '../onnx/adapter';
+import type { Adapter, FieldSource } from '../onnx/adapter';
 import { DataType, tensorDims, tensorSize } from '../onnx/graph';
 import { toNumber } from '../onnx/int64';
-import { defaultOpset, readModel, type LoadedModel } from '../onnx/model';
-import { readSidecar, sidecarPath } from '../onnx/sidecar';
+import { defaultOpset, type LoadedModel } from '../onnx/model';
+import { openModel, type OpenedModel } from '../onnx/open';
 import { sha256File } from '../util/files';
 import { servedGrewHead } from '../watermark/grewGraph';
 import { formatBytes } from '../util/format';
@@ -56,12 +56,15 @@ const FLOAT_TYPES = new Set<number>([
 export async function inspectModel(
   file: string,
 ): Promise<{ card: ModelCard; model: LoadedModel; adapter: Adapter }> {
-  const model = await readModel(file);
-  const sidecar = await readSidecar(model.file);
-  const adapter = detectAdapter(model, sidecar);
+  const opened = await openModel(file);
+  return { card: await modelCard(opened), model: opened.model, adapter: opened.adapter };
+}
+
+/** The card of an opened model (hashing its file). */
+export async function modelCard({ model, adapter, sidecar }: OpenedModel): Promise<ModelCard> {
   const card = describeModel(model, adapter, await sha256File(model.file));
-  card.sidecar = sidecar ? path.basename(sidecarPath(model.file)) : null;
-  return { card, model, adapter };
+  card.sidecar = sidecar ? path.basename(sidecar) : null;
+  return card;
 }
 
 export function describeModel(model: LoadedModel, adapter: Adapter, sha256: string): ModelCard {

@@ -1,8 +1,8 @@
 /**
  * Ranking metrics as pure maths on top-k lists already obtained: leave-one-out recall/NDCG,
  * per-point DCG gains, list overlap, next-item point sampling and a paired bootstrap. Querying a
- * model for those lists lives beside the recommender seam (../recommenderMetrics.ts); nothing
- * here runs inference or touches files (test/unit/layering.test.ts).
+ * model for those lists lives in ../utility.ts, over the recommender seam; nothing here runs
+ * inference or touches files (test/unit/layering.test.ts).
  */
 import { Rng } from '../util/random';
 

@@ -36,15 +36,7 @@ class Init {
   constructor(private readonly rng: Rng) {}
 
   normal(n: number, std: number): Float32Array {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i += 2) {
-      const u1 = Math.max(this.rng.next(), 1e-12);
-      const u2 = this.rng.next();
-      const r = Math.sqrt(-2 * Math.log(u1)) * std;
-      out[i] = r * Math.cos(2 * Math.PI * u2);
-      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-    }
-    return out;
+    return this.rng.normals(n, std);
   }
 
   uniform(n: number, bound: number): Float32Array {

@@ -23,6 +23,42 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /**
+   * `n` draws of N(0, std²) by Box–Muller, two per pair of uniform draws (an odd n drops the last
+   * pair's second value), u1 floored at 1e-12 so its logarithm is finite: weight initialisers.
+   */
+  normals(n: number, std = 1): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += 2) {
+      const r = Math.sqrt(-2 * Math.log(Math.max(this.next(), 1e-12))) * std;
+      const a = 2 * Math.PI * this.next();
+      out[i] = r * Math.cos(a);
+      if (i + 1 < n) out[i + 1] = r * Math.sin(a);
+    }
+    return out;
+  }
+
+  /**
+   * Standard normal draws one at a time by Box–Muller, u1 = 1 − next() in (0, 1]; the second
+   * value of each pair is kept for the next call (weight noise). The two conventions differ
+   * only in their streams, which seeded results (fixtures, attacks) depend on.
+   */
+  normalSource(): () => number {
+    let spare: number | null = null;
+    return () => {
+      if (spare !== null) {
+        const z = spare;
+        spare = null;
+        return z;
+      }
+      const u1 = 1 - this.next();
+      const u2 = this.next();
+      const r = Math.sqrt(-2 * Math.log(u1));
+      spare = r * Math.sin(2 * Math.PI * u2);
+      return r * Math.cos(2 * Math.PI * u2);
+    };
+  }
+
   /** In-place Fisher–Yates shuffle. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

@@ -15,3 +15,20 @@ export function checkInt(name: string, value: number, lo: number, hi: number): v
 export function checkNumber(name: string, value: number, ok: boolean, want: string): void {
   if (!Number.isFinite(value) || !ok) throw usageError(`${name} must be ${want}, got ${value}.`);
 }
+
+/** `value` must lie in [lo, hi], or strictly between them when `open`. */
+export function checkRange(
+  name: string,
+  value: number,
+  lo: number,
+  hi: number,
+  open = false,
+): void {
+  const ok = open ? value > lo && value < hi : value >= lo && value <= hi;
+  if (!Number.isFinite(value) || !ok) {
+    throw new RecMarkError(
+      `${name} must be ${open ? 'strictly ' : ''}between ${lo} and ${hi}, got ${value}.`,
+      'usage',
+    );
+  }
+}

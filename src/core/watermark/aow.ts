@@ -1,44 +1,38 @@
 /**
- * AOW end to end (DESIGN.md §3): generate an out-of-distribution sequence with the clean model
- * as oracle, fine-tune the weights until every prefix predicts its next watermark item first,
- * and verify by asking a suspect to continue the prefixes. Used by the CLI and VS Code alike.
+ * AOW embedding (DESIGN.md §3): generate an out-of-distribution sequence with the clean model as
+ * oracle (aowSequence.ts), fine-tune the weights until every prefix predicts its next watermark
+ * item first, and self-check; verification, asking a suspect to continue the prefixes, is
+ * aowAudit.ts. Used by the CLI and VS Code alike.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { readItemSequences } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
-import {
-  asRecommender,
-  type ProbeTally,
-  type RankObservation,
-  type Recommender,
-} from '../recommender';
-import { rankOf, topK, unusableRowsText, type RowProblem } from '../onnx/topk';
-import { inspectModel, type ModelCard } from '../report/modelCard';
-import {
-  DEFAULT_ALPHA,
-  reportModel,
-  reportVerdict,
-  type AuditReport,
-  type ReportModel,
-  type UtilityRow,
-} from '../report/report';
-import { leaveOneOut } from '../recommenderMetrics';
-import { topKOverlap } from '../stats/ranking';
+import { openModel } from '../onnx/open';
+import { modelCard, type ModelCard } from '../report/modelCard';
+import { DEFAULT_ALPHA, type AuditReport, type UtilityRow } from '../report/report';
 import { oneHotTeacher, prefixExamples, type TrainExample } from '../train/examples';
 import { train } from '../train/trainer';
-import { writeWeights } from '../train/weights';
-import { trainedWeightNames } from '../train/weights';
+import { trainedWeightNames, writeWeights } from '../train/weights';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt, usageError } from '../util/validate';
 import { DEFAULT_SEED, Rng } from '../util/random';
-import { aowStatistics } from './aowStats';
+import {
+  leaveOneOutRows,
+  measureUtility,
+  overlapRow,
+  overlapWith,
+  type ModelUtility,
+} from '../utility';
 import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
 import { writeModelAndKey } from './outputs';
 import { probesFromData, probesFromModel } from './probes';
+import { auditAow } from './aowAudit';
+import { extractionRanks, generateAowSequence, itemCounts, type AowStart } from './aowSequence';
 
-export type AowStart = 'cold' | 'pop' | 'random';
+// The CLI names the start options by this type.
+export type { AowStart };
 export type AowUtility = 'train' | 'distil';
 
 export const AOW_DEFAULTS = {
@@ -115,98 +109,6 @@ export interface EmbedAowResult {
   timings: { step: string; ms: number }[];
 }
 
-/** Interaction counts per score column (0 for items the data never mentions). */
-function itemCounts(sequences: readonly number[][], width: number): Float64Array {
-  const counts = new Float64Array(width);
-  for (const seq of sequences) for (const id of seq) counts[id]++;
-  return counts;
-}
-
-/** The first watermark item: least or most frequent in the data (ties by the keyed RNG), or random. */
-function startItem(
-  adapter: Adapter,
-  start: AowStart,
-  counts: Float64Array | null,
-  rng: Rng,
-): number {
-  const ids = adapter.itemIds;
-  if (start === 'random' || !counts) return ids[rng.int(ids.length)];
-  const sign = start === 'cold' ? 1 : -1;
-  let best = Infinity;
-  let tied: number[] = [];
-  for (const id of ids) {
-    const v = sign * counts[id];
-    if (v < best) {
-      best = v;
-      tied = [id];
-    } else if (v === best) tied.push(id);
-  }
-  return tied[rng.int(tied.length)];
-}
-
-/**
- * The watermark sequence: from the start item, each next item drawn uniformly (keyed RNG) from
- * the M items the oracle scores lowest after the current prefix, never repeating an item.
- */
-export async function generateAowSequence(
-  session: ScoringSession,
-  options: {
-    length: number;
-    bottomM: number;
-    start: AowStart;
-    rng: Rng;
-    counts?: Float64Array | null;
-    signal?: AbortSignal;
-  },
-): Promise<number[]> {
-  const { adapter } = session;
-  const sequence = [startItem(adapter, options.start, options.counts ?? null, options.rng)];
-  while (sequence.length < options.length) {
-    throwIfAborted(options.signal);
-    let lowest: Int32Array = new Int32Array(0);
-    await session.forEachScores([sequence], (_, scores) => {
-      lowest = topK(scores, adapter.itemIds, options.bottomM, {
-        lowest: true,
-        exclude: new Set(sequence),
-      });
-    });
-    if (lowest.length === 0)
-      throw usageError('The catalogue is too small for this watermark length.');
-    sequence.push(lowest[options.rng.int(lowest.length)]);
-  }
-  return sequence;
-}
-
-/** Rank of each target w(i+1) after the prefix w1..wi among the model's real items. */
-export async function extractionRanks(
-  session: ScoringSession,
-  sequence: readonly number[],
-  signal?: AbortSignal,
-): Promise<number[]> {
-  const prefixes = sequence.slice(1).map((_, i) => sequence.slice(0, i + 1));
-  const ranks: number[] = new Array<number>(prefixes.length);
-  await session.forEachScores(
-    prefixes,
-    (i, scores) => (ranks[i] = rankOf(scores, session.adapter.itemIds, sequence[i + 1])),
-    { signal },
-  );
-  return ranks;
-}
-
-/** Every id of the key must be a real item of the model; else the key belongs to another catalogue. */
-function checkKeyFitsModel(key: AowKey, adapter: Adapter): void {
-  const isItem = itemPredicate(adapter);
-  const foreign = key.sequence.filter((id) => !isItem(id));
-  if (foreign.length > 0) {
-    throw new RecMarkError(
-      `The AOW key ${key.keyId} names ${foreign.length} id(s) that are not items of this model ` +
-        `(it scores ${adapter.numItems} items in ids 0..${adapter.scoreWidth - 1}). ` +
-        'Use the key made for this model family, or map the suspect into the same item index space.',
-      'key-mismatch',
-    );
-  }
-}
-
 /**
  * Whether an AOW of `length` items, each drawn from the `bottomM` lowest-scored, fits this
  * catalogue: the sequence needs `length` distinct items and each draw a pool of unused ones.
@@ -259,20 +161,20 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     throw usageError(`--start ${start} picks the item by its frequency, so it needs --data.`);
 
   progress({ message: 'Reading the model' });
-  const { card, model, adapter } = await inspectModel(options.model);
+  const opened = await openModel(options.model);
+  const { model, adapter } = opened;
+  const card = await modelCard(opened);
   checkAowFits(adapter.numItems, length, bottomM, options.bottomM !== undefined);
   // The default pool shrinks to what a small catalogue has left; an explicit one is checked above.
   bottomM = Math.min(bottomM, adapter.numItems - length);
-  const sequences = options.data
-    ? (await readInteractions(options.data, { isItem: itemPredicate(adapter), signal })).sequences
-    : null;
+  const sequences = options.data ? await readItemSequences(options.data, adapter, signal) : null;
   timer.lap('load');
 
   const secret = options.secret ?? newSecret();
   const original = await ScoringSession.open(model.file, adapter);
   let sequence: number[];
   let utilityExamples: TrainExample[];
-  let before: Measured;
+  let before: ModelUtility;
   let ranksBefore: number[];
   try {
     progress({
@@ -289,7 +191,16 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     ranksBefore = await extractionRanks(original, sequence, signal);
     timer.lap('sequence');
     progress({ message: 'Measuring utility before embedding' });
-    before = await measure(original, sequences, null, { seed, signal });
+    // Without data, sequences sampled from the original: distillation inputs, the first few also
+    // the overlap probes.
+    const sampled = sequences
+      ? null
+      : await probesFromModel(original, { count: AOW_DEFAULTS.distillSequences, seed, signal });
+    before = await measureUtility(original, sequences, {
+      ks: [10, 20],
+      probes: sampled?.slice(0, AOW_DEFAULTS.overlapProbes),
+      signal,
+    });
     utilityExamples =
       utility === 'train'
         ? prefixExamples(sequences!, adapter.seqLen)
@@ -297,7 +208,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
             original,
             sequences
               ? probesFromData(sequences, { count: AOW_DEFAULTS.distillSequences, seed })
-              : before.probes!,
+              : sampled!,
             signal,
           );
     timer.lap('before');
@@ -358,7 +269,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   const markedBytes = encodeModel(result.proto);
 
   const marked = await ScoringSession.open(markedBytes, adapter);
-  let after: Measured;
+  let after: ModelUtility;
   let selfCheck: AuditReport;
   try {
     ranks = await extractionRanks(marked, sequence, signal);
@@ -370,7 +281,11 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
       );
     }
     progress({ message: 'Measuring utility after embedding' });
-    after = await measure(marked, sequences, before.probes, { seed, signal });
+    after = await measureUtility(marked, sequences, {
+      ks: [10, 20],
+      probes: before.probes,
+      signal,
+    });
     const key = makeKey(secret, sequence, bottomM, start, card);
     selfCheck = await auditAow(marked, card, key, { alpha: DEFAULT_ALPHA }, new StepTimer());
     timer.lap('after');
@@ -386,7 +301,13 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
       out: options.out,
       keyOut: options.keyOut ?? null,
       card,
-      utility: utilityRows(before, after, sequences !== null),
+      utility: [
+        ...(before.loo && after.loo ? leaveOneOutRows(before.loo, after.loo) : []),
+        overlapRow(
+          overlapWith(before, after),
+          sequences ? undefined : 'Top-10 overlap with original (sampled)',
+        ),
+      ],
       ranksBefore,
       evidence: {
         ranks,
@@ -501,148 +422,4 @@ async function ranksWith(
   } finally {
     await session.release();
   }
-}
-
-interface Measured {
-  /** Leave-one-out metrics @10 and @20 (with data). */
-  loo: { k: number; recall: number; ndcg: number }[] | null;
-  /** Sampled probes (without data): distillation inputs and the overlap check. */
-  probes: number[][] | null;
-  overlapProbes: number[][];
-  lists: Int32Array[];
-}
-
-/** Utility of one model: leave-one-out with data; top-10 lists on sampled probes either way. */
-async function measure(
-  session: ScoringSession,
-  sequences: number[][] | null,
-  sampled: number[][] | null,
-  options: { seed: number; signal?: AbortSignal },
-): Promise<Measured> {
-  const { signal } = options;
-  const loo = sequences ? await leaveOneOut(session, sequences, [10, 20], { signal }) : null;
-  const probes =
-    sequences || sampled
-      ? sampled
-      : await probesFromModel(session, {
-          count: AOW_DEFAULTS.distillSequences,
-          seed: options.seed,
-          signal,
-        });
-  // Overlap is measured on histories the training never saw as distillation inputs.
-  const overlapProbes = sequences
-    ? sequences.filter((s) => s.length >= 2).map((s) => s.slice(0, -1))
-    : probes!.slice(0, AOW_DEFAULTS.overlapProbes);
-  const lists = await session.topK(overlapProbes, 10, { signal });
-  return { loo, probes, overlapProbes, lists };
-}
-
-function utilityRows(before: Measured, after: Measured, withData: boolean): UtilityRow[] {
-  const rows: UtilityRow[] = [];
-  if (before.loo && after.loo) {
-    before.loo.forEach((m, i) =>
-      rows.push(
-        { metric: `Recall@${m.k}`, before: m.recall, after: after.loo![i].recall },
-        { metric: `NDCG@${m.k}`, before: m.ndcg, after: after.loo![i].ndcg },
-      ),
-    );
-  }
-  rows.push({
-    metric: withData ? 'Top-10 overlap with original' : 'Top-10 overlap with original (sampled)',
-    before: 1,
-    after: topKOverlap(before.lists, after.lists),
-  });
-  return rows;
-}
-
-export interface VerifyAowOptions {
-  model: string;
-  key: AowKey;
-  alpha?: number;
-  signal?: AbortSignal;
-  progress?: Progress;
-}
-
-export async function verifyAow(options: VerifyAowOptions): Promise<AuditReport> {
-  const progress = options.progress ?? noProgress;
-  const timer = new StepTimer();
-  progress({ message: 'Reading the suspect model' });
-  const { card, adapter } = await inspectModel(options.model);
-  checkKeyFitsModel(options.key, adapter);
-  timer.lap('load');
-  const session = await ScoringSession.open(card.file, adapter);
-  try {
-    progress({ message: `Asking the model to continue ${options.key.L - 1} watermark prefixes` });
-    return await auditAow(session, reportModel(card), options.key, options, timer);
-  } finally {
-    await session.release();
-  }
-}
-
-/**
- * Ask the suspect (a checkpoint session or a live endpoint) to continue every prefix and test the
- * ranks. Steps an endpoint lost are left out; `tally` receives how many were asked and answered.
- */
-export async function auditAow(
-  source: ScoringSession | Recommender,
-  model: ReportModel,
-  key: AowKey,
-  options: { alpha?: number; signal?: AbortSignal; tally?: ProbeTally },
-  timer: StepTimer,
-): Promise<AuditReport> {
-  const alpha = options.alpha ?? DEFAULT_ALPHA;
-  if (!(alpha > 0 && alpha < 1)) throw usageError(`alpha must be between 0 and 1, got ${alpha}.`);
-  if ('adapter' in source) checkKeyFitsModel(key, source.adapter);
-  const recommender = asRecommender(source);
-  const sequence = key.sequence;
-  const unusable = new Map<number, RowProblem>();
-  const observed = await recommender.targetRanks(
-    sequence.slice(1).map((target, i) => ({ history: sequence.slice(0, i + 1), target })),
-    { signal: options.signal, onUnusableRow: (i, problem) => unusable.set(i, problem) },
-  );
-  timer.lap('queries');
-  const answered = observed.filter((o): o is RankObservation => o !== null);
-  if (options.tally) {
-    options.tally.wanted = observed.length;
-    options.tally.answered = answered.length;
-  }
-  if (answered.length === 0) {
-    throw new RecMarkError(
-      `None of the ${observed.length} watermark prefixes was answered, so there is nothing to test.`,
-      'no-answers',
-    );
-  }
-  // A rank read off NaN or all-equal scores is no evidence: such steps are left out, counted.
-  const usable = observed.filter((o, i): o is RankObservation => o !== null && !unusable.has(i));
-  const parameters = {
-    length: key.L,
-    queries: key.L - 1,
-    bottomM: key.M,
-    start: key.start,
-    ...(unusable.size > 0 ? { unusablePrefixes: unusable.size } : {}),
-  };
-  const common = {
-    kind: 'recmark-audit' as const,
-    version: 1 as const,
-    createdAt: new Date().toISOString(),
-    scheme: 'aow' as const,
-    model,
-    keyId: key.keyId,
-    parameters,
-  };
-  if (usable.length === 0) {
-    const why = unusableRowsText(unusable, unusable.size, 'watermark prefix', 'watermark prefixes');
-    const none = { value: Number.NaN, log10: Number.NaN };
-    return { ...common, ...reportVerdict('aow', none, alpha, why), timings: timer.steps };
-  }
-  const stats = aowStatistics(
-    usable.map((o) => o.rank),
-    recommender.itemIds.length,
-    { censored: usable.map((o) => o.censored) },
-  );
-  timer.lap('statistics');
-  const verdict = reportVerdict('aow', stats.pValue, alpha);
-  if (unusable.size > 0)
-    verdict.sentence += ` ${unusableRowsText(unusable, answered.length, 'watermark prefix', 'watermark prefixes')}.`;
-  return { ...common, ...verdict, timings: timer.steps, aow: stats.evidence };
 }

@@ -1,36 +1,32 @@
 /**
- * GREW end to end: embed (partition, then the bias trained into the weights or appended as a
- * served head, utility before/after, a self-check) and verify (probes, top-k, statistics,
- * verdict). Used by the CLI and the VS Code commands alike.
+ * GREW embedding: partition, then the bias trained into the weights or appended as a served
+ * head, utility before/after and a self-check with the new key. Verification (probes, top-k,
+ * statistics, verdict) is grewAudit.ts. Used by the CLI and the VS Code commands alike.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { limits, raiseHint } from '../limits';
-import { itemPredicate, readInteractions } from '../data/interactions';
+import { readItemSequences } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, type LoadedModel, type onnx } from '../onnx/model';
-import { asRecommender, type ProbeTally, type Recommender } from '../recommender';
 import { ScoringSession } from '../onnx/session';
-import { unusableRowsText, type RowProblem } from '../onnx/topk';
-import { inspectModel, type ModelCard } from '../report/modelCard';
-import { grewEvidence } from '../report/figures';
+import { openModel } from '../onnx/open';
+import { modelCard, type ModelCard } from '../report/modelCard';
+import { reportModel, type AuditReport, type UtilityRow } from '../report/report';
 import {
-  reportModel,
-  reportVerdict,
-  DEFAULT_ALPHA,
-  type AuditReport,
-  type ReportModel,
-  type UtilityRow,
-} from '../report/report';
-import { dcgGains, leaveOneOut } from '../recommenderMetrics';
-import { nextItemPoints, pairedRelativeChange, topKOverlap } from '../stats/ranking';
-import { formatPValue } from '../stats/tests';
+  hasHeldOutItem,
+  leaveOneOutRows,
+  measureUtility,
+  nextItemNdcgRow,
+  overlapRow,
+  overlapWith,
+} from '../utility';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { DEFAULT_SEED } from '../util/random';
-import { checkInt } from '../util/validate';
+import { checkInt, checkRange } from '../util/validate';
+import { auditGrew, GREW_AUDIT_DEFAULTS } from './grewAudit';
 import { keyIdOf, newSecret, NOT_AN_ITEM, type GrewKey } from './key';
 import { writeModelAndKey } from './outputs';
 import { appendGrewBias, type GrewGraphParams } from './grewGraph';
-import { grewStatistics, type GrewPartitionView } from './grewStats';
+import type { GrewPartitionView } from './grewStats';
 import {
   dataHistories,
   GREW_WEIGHTS_DEFAULTS,
@@ -53,9 +49,8 @@ export const GREW_DEFAULTS = {
   delta: 1.0,
   kc: 50,
   protectHead: 10,
-  topK: 20,
-  probes: 1000,
-  nullKeys: 200,
+  // The audit's top-k, probes and null keys (grewAudit.ts).
+  ...GREW_AUDIT_DEFAULTS,
 };
 
 /**
@@ -114,16 +109,6 @@ export interface EmbedGrewResult {
     probeSource: string;
   };
   timings: { step: string; ms: number }[];
-}
-
-function checkRange(name: string, value: number, lo: number, hi: number, open = false): void {
-  const ok = open ? value > lo && value < hi : value >= lo && value <= hi;
-  if (!Number.isFinite(value) || !ok) {
-    throw new RecMarkError(
-      `${name} must be ${open ? 'strictly ' : ''}between ${lo} and ${hi}, got ${value}.`,
-      'usage',
-    );
-  }
 }
 
 /** γ as a user would type it: at most 3 significant digits, rounded away from the bad side. */
@@ -202,16 +187,6 @@ function checkGreenSplit(partition: Partition, gamma: number, numItems: number):
   );
 }
 
-async function loadData(
-  file: string | undefined,
-  adapter: Adapter,
-  signal?: AbortSignal,
-): Promise<number[][] | null> {
-  if (!file) return null;
-  const { sequences } = await readInteractions(file, { isItem: itemPredicate(adapter), signal });
-  return sequences;
-}
-
 export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewResult> {
   const progress = options.progress ?? noProgress;
   const timer = new StepTimer();
@@ -231,10 +206,12 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   checkRange('delta', delta, 0, 100);
   const seed = options.seed ?? DEFAULT_SEED;
   progress({ message: 'Reading the model' });
-  const { card, model, adapter } = await inspectModel(options.model);
+  const opened = await openModel(options.model);
+  const { model, adapter } = opened;
+  const card = await modelCard(opened);
   checkGrewFits(adapter.numItems, { gamma, kc, protectHead, clusters: options.clusters });
-  const data = await loadData(options.data, adapter, options.signal);
-  if (data && !data.some((s) => s.length >= 2)) {
+  const data = options.data ? await readItemSequences(options.data, adapter, options.signal) : null;
+  if (data && !hasHeldOutItem(data)) {
     throw new RecMarkError(
       `${options.data} has no user with two or more interactions, so utility before and after ` +
         'cannot be measured; pass a data file with real histories, or leave out --data.',
@@ -425,252 +402,28 @@ async function compareUtility(
     // as an unloadable watermark graph that was built on that shape.
     await before.forEachScores([[adapter.itemIds[0]]], () => undefined);
     after = await ScoringSession.open(markedBytes, adapter);
-    const rows: UtilityRow[] = [];
-    let probes: number[][];
+    const { seed, signal } = options;
+    // @20 too: with the head protected, any cost shows below rank 10, not in it.
+    const measure = { ks: [10, 20], sample: { count: options.probes, seed }, signal };
+    const a = await measureUtility(before, data, measure);
+    const b = await measureUtility(after, data, { ...measure, probes: a.probes });
+    const rows: UtilityRow[] = a.loo && b.loo ? leaveOneOutRows(a.loo, b.loo) : [];
     if (data) {
-      // @20 too: with the head protected, any cost shows below rank 10, not in it.
-      const a = await leaveOneOut(before, data, [10, 20], { signal: options.signal });
-      const b = await leaveOneOut(after, data, [10, 20], { signal: options.signal });
-      a.forEach((m, i) =>
-        rows.push(
-          { metric: `Recall@${m.k}`, before: m.recall, after: b[i].recall },
-          { metric: `NDCG@${m.k}`, before: m.ndcg, after: b[i].ndcg },
-        ),
+      const maxHistory = adapter.seqLen;
+      rows.push(
+        await nextItemNdcgRow(before, after, data, {
+          maxHistory,
+          max: NEXT_ITEM_POINTS,
+          seed,
+          signal,
+        }),
       );
-      // Leave-one-out rests on one item per user; every next-item prediction is far less noisy.
-      const points = nextItemPoints(data, {
-        maxHistory: adapter.seqLen,
-        max: NEXT_ITEM_POINTS,
-        seed: options.seed,
-      });
-      const gains = async (s: ScoringSession) =>
-        dcgGains(s, points, 10, { signal: options.signal });
-      const all = pairedRelativeChange(await gains(before), await gains(after), points.users, {
-        seed: options.seed,
-      });
-      rows.push({
-        metric: `NDCG@10, every next item (${points.targets.length.toLocaleString('en-US')})`,
-        before: all.before,
-        after: all.after,
-        ci95: all.ci95,
-      });
-      probes = data.filter((s) => s.length >= 2).map((s) => s.slice(0, -1));
-    } else {
-      probes = await probesFromModel(before, {
-        count: options.probes,
-        seed: options.seed,
-        signal: options.signal,
-      });
     }
-    const listsBefore = await before.topK(probes, 10, { signal: options.signal });
-    const listsAfter = await after.topK(probes, 10, { signal: options.signal });
-    const overlap = topKOverlap(listsBefore, listsAfter);
-    rows.push({ metric: 'Top-10 overlap with original', before: 1, after: overlap });
-    return { rows, overlap, probes };
+    const overlap = overlapWith(a, b);
+    rows.push(overlapRow(overlap));
+    return { rows, overlap, probes: a.probes };
   } finally {
     await before.release();
     await after?.release();
   }
-}
-
-export interface VerifyGrewOptions {
-  model: string;
-  key: GrewKey;
-  data?: string;
-  probes?: number;
-  topK?: number;
-  nullKeys?: number;
-  seed?: number;
-  alpha?: number;
-  signal?: AbortSignal;
-  progress?: Progress;
-}
-
-export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditReport> {
-  const progress = options.progress ?? noProgress;
-  const timer = new StepTimer();
-  const { key } = options;
-  auditSettings(options, key);
-  progress({ message: 'Reading the suspect model' });
-  const { card, adapter } = await inspectModel(options.model);
-  checkKeyFitsModel(key, adapter);
-  const data = await loadData(options.data, adapter, options.signal);
-  timer.lap('load');
-  const session = await ScoringSession.open(card.file, adapter);
-  try {
-    return await auditGrew(session, reportModel(card), key, data, { ...options, progress }, timer);
-  } finally {
-    await session.release();
-  }
-}
-
-/** The audit's settings with their defaults, checked before any work is done. */
-function auditSettings(
-  options: Pick<VerifyGrewOptions, 'probes' | 'topK' | 'nullKeys' | 'seed' | 'alpha'>,
-  key: GrewKey,
-): { probesWanted: number; topK: number; nullKeys: number; seed: number; alpha: number } {
-  const probesWanted = options.probes ?? GREW_DEFAULTS.probes;
-  const topK = options.topK ?? key.topK ?? GREW_DEFAULTS.topK;
-  const nullKeys = options.nullKeys ?? GREW_DEFAULTS.nullKeys;
-  const seed = options.seed ?? DEFAULT_SEED;
-  const alpha = options.alpha ?? DEFAULT_ALPHA;
-  const maxProbes = limits().probes;
-  if (Number.isSafeInteger(probesWanted) && probesWanted > maxProbes) {
-    throw new RecMarkError(
-      `${probesWanted.toLocaleString('en-US')} probes is above the ${maxProbes.toLocaleString('en-US')}-probe limit; ` +
-        `1,000 are usually enough for a clear verdict, or ${raiseHint('probes')}.`,
-      'probes-too-many',
-    );
-  }
-  checkRange('probes', probesWanted, 1, maxProbes);
-  checkRange('top-k', topK, 1, 1000);
-  checkRange('null-keys', nullKeys, 0, 100_000);
-  checkRange('alpha', alpha, 0, 1, true);
-  if (topK <= key.protectHead) {
-    throw new RecMarkError(
-      `This watermark leaves the top ${key.protectHead} items untouched, so top-${topK} lists cannot show it; ` +
-        `use --top-k ${key.topK} (more than ${key.protectHead}).`,
-      'usage',
-    );
-  }
-  return { probesWanted, topK, nullKeys, seed, alpha };
-}
-
-function checkKeyFitsModel(key: GrewKey, adapter: Adapter): void {
-  if (key.scoreWidth !== adapter.scoreWidth) {
-    throw new RecMarkError(
-      `The key was made for a catalogue of ${key.scoreWidth} ids, but this model scores ${adapter.scoreWidth}. ` +
-        'Pick the key made for this model family (or map the suspect into the same item index space).',
-      'key-mismatch',
-    );
-  }
-}
-
-/**
- * Probes, top-k lists, statistics and the report, on any recommender: an open checkpoint session
- * or a live endpoint. Lost probes (an endpoint's failed queries) are left out of the statistics;
- * `options.tally` receives how many were asked and answered.
- */
-export async function auditGrew(
-  source: ScoringSession | Recommender,
-  model: ReportModel,
-  key: GrewKey,
-  data: number[][] | null,
-  options: Omit<VerifyGrewOptions, 'model' | 'key' | 'data'> & {
-    progress: Progress;
-    /** Probes already drawn (embedding's self-check); otherwise drawn here. */
-    probeSet?: number[][];
-    /** Filled in with the probes asked and answered. */
-    tally?: ProbeTally;
-  },
-  timer: StepTimer,
-): Promise<AuditReport> {
-  const { progress } = options;
-  const { probesWanted, topK, nullKeys, seed, alpha } = auditSettings(options, key);
-  if ('adapter' in source) checkKeyFitsModel(key, source.adapter);
-  const recommender = asRecommender(source);
-  const sampling = 'Sampling probe sequences from the model';
-  progress({ message: data ? 'Drawing probes from the data' : sampling });
-  const probes = options.probeSet
-    ? options.probeSet
-    : data
-      ? probesFromData(data, { count: probesWanted, seed })
-      : await probesFromModel(recommender, {
-          count: probesWanted,
-          seed,
-          signal: options.signal,
-          onProgress: (f) => progress({ message: sampling, fraction: f * 0.5 }),
-        });
-  timer.lap('probes');
-  progress({ message: `Querying top-${topK} for ${probes.length} probes`, fraction: 0.5 });
-  const unusable = new Map<number, RowProblem>();
-  const answers = await recommender.topK(probes, topK, {
-    signal: options.signal,
-    onProgress: (done, total) =>
-      progress({ message: `Querying top-${topK}`, fraction: 0.5 + (0.45 * done) / total }),
-    onUnusableRow: (i, problem) => unusable.set(i, problem),
-  });
-  timer.lap('queries');
-  const answered = answers.filter((l): l is Int32Array => l !== null);
-  // Rows whose scores rank nothing (NaN, one score for all) are no evidence: left out, counted.
-  const lists = answers.filter((l, i): l is Int32Array => l !== null && !unusable.has(i));
-  if (options.tally) {
-    options.tally.wanted = probes.length;
-    options.tally.answered = answered.length;
-  }
-  if (answered.length === 0) {
-    throw new RecMarkError(
-      `None of the ${probes.length} probes was answered, so there is nothing to test.`,
-      'no-answers',
-    );
-  }
-  progress({ message: 'Testing the green-item bias', fraction: 0.95 });
-  const stats = grewStatistics(lists, key, { topK, nullKeys, seed });
-  // A cancel that arrived during the (synchronous) statistics still means no report.
-  throwIfAborted(options.signal);
-  timer.lap('statistics');
-  const probeSource = data ? 'data' : 'sampled';
-  const verdict = reportVerdict(
-    'grew',
-    stats.pValue,
-    alpha,
-    grewNoEvidence(lists, unusable, stats),
-  );
-  if (lists.length > 0 && unusable.size > 0)
-    verdict.sentence += ` ${unusableRowsText(unusable, answered.length, 'probe')}.`;
-  return {
-    kind: 'recmark-audit',
-    version: 1,
-    createdAt: new Date().toISOString(),
-    scheme: 'grew',
-    ...verdict,
-    model,
-    keyId: key.keyId,
-    parameters: {
-      probes: lists.length,
-      topK,
-      nullKeys,
-      seed,
-      gamma: key.gamma,
-      probeSource,
-      ...(unusable.size > 0 ? { unusableProbes: unusable.size } : {}),
-    },
-    timings: timer.steps,
-    grew: grewEvidence({
-      z: stats.z,
-      zNull: stats.zNull,
-      zClassic: stats.zClassic,
-      pEmpirical: stats.pEmpirical,
-      pClassic: stats.pValueClassic.value,
-      pClassicText: formatPValue(stats.pValueClassic),
-      greenHits: stats.greenHits,
-      trials: stats.trials,
-      expectedHits: stats.expectedHits,
-      sdHits: stats.sdHits,
-      gamma: key.gamma,
-      topK,
-      probes: lists.length,
-      nullKeys: stats.nullKeys,
-      distinctItems: stats.distinctItems,
-      probeSource,
-      perProbeGreen: stats.perProbeGreen,
-      nullPerProbeGreen: stats.nullPerProbeGreen,
-      greenRateByRank: stats.greenRateByRank,
-      nullGreenHits: stats.nullGreenHits,
-    }),
-  };
-}
-
-/** Why GREW has nothing to test, if so: every row unusable, or no listed item the key knows. */
-function grewNoEvidence(
-  lists: readonly Int32Array[],
-  unusable: ReadonlyMap<number, RowProblem>,
-  stats: { trials: number; probes: number },
-): string | undefined {
-  if (lists.length === 0) return unusableRowsText(unusable, unusable.size, 'probe');
-  if (stats.trials > 0) return undefined;
-  return (
-    `zero trials: none of the items in the model's top-k lists for ${stats.probes} probes is in ` +
-    "the key's catalogue, so the key and this model share no items to test"
-  );
 }

@@ -4,8 +4,8 @@
  */
 import { CancelledError, RecMarkError } from '../errors';
 import type { AuditReport, KeyCheck } from '../report/report';
-import { verifyAow } from './aow';
-import { verifyGrew, type VerifyGrewOptions } from './grew';
+import { verifyAow } from './aowAudit';
+import { verifyGrew, type VerifyGrewOptions } from './grewAudit';
 import type { WatermarkKey } from './key';
 
 /** GREW's verification options (data, probes, top-k and null keys matter to GREW only), any key. */
