@@ -2,6 +2,7 @@
  * Step 2 of data-free extraction (extraction.ts): the surrogate, the victim's own graph with its
  * weights re-initialised or a SASRec built in code, and its training on the victim's lists.
  */
+import { attrInt } from '../onnx/attributes';
 import { detectAdapter, type Adapter } from '../onnx/adapter';
 import {
   DataType,
@@ -170,8 +171,7 @@ export async function allPositionVariant(
   const index = new GraphIndex(graph);
   const candidates = graph.node.filter((node) => {
     if (node.opType !== 'Gather') return false;
-    const axis = (node.attribute ?? []).find((a) => a.name === 'axis');
-    if (!axis || Number(axis.i) !== 1 || !node.input?.[1]) return false;
+    if (attrInt(node, 'axis', 0) !== 1 || !node.input?.[1]) return false;
     const c = index.constant(node.input[1]);
     if (!c || tensorDims(c).length !== 0) return false;
     const v = tensorValues(c)[0];
