@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { embedAow } from '../../src/core/watermark/aow';
-import { fixture, tempDir } from '../unit/helpers';
-import { movielensInteractionFile } from '../unit/movielens';
+import { fixture, tempDir } from '../support/helpers';
+import { movielensInteractionFile } from '../support/movielens';
 
 async function main(): Promise<void> {
   const dir = tempDir('recmark-bench-');

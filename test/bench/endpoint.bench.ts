@@ -14,7 +14,7 @@ import { parseProfile } from '../../src/core/endpoint/profileParser';
 import { verifyEndpoint } from '../../src/core/endpoint/verify';
 import { embedGrew } from '../../src/core/watermark/grew';
 import { verifyWithKey } from '../../src/core/watermark/verify';
-import { movielensInteractionFile } from '../unit/movielens';
+import { movielensInteractionFile } from '../support/movielens';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PROBES = 1000;

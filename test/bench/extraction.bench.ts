@@ -27,8 +27,8 @@ import { verifyAow } from '../../src/core/watermark/aowAudit';
 import { embedGrew } from '../../src/core/watermark/grew';
 import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import type { AowKey, GrewKey } from '../../src/core/watermark/key';
-import { fixture, tempDir } from '../unit/helpers';
-import { movielensInteractionFile } from '../unit/movielens';
+import { fixture, tempDir } from '../support/helpers';
+import { movielensInteractionFile } from '../support/movielens';
 
 const SECRET = Buffer.alloc(32, 0x3c);
 const ALPHA = 1e-3;

@@ -17,9 +17,9 @@ import { encodeModel } from '../../src/core/onnx/model';
 import { embedGrew } from '../../src/core/watermark/grew';
 import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import { keyFromJson, keyToJson } from '../../src/core/watermark/keyJson';
-import { fixture, MAIN_FIXTURES, tempDir } from '../unit/helpers';
-import { movielensInteractionFile } from '../unit/movielens';
-import { tinyModel } from '../unit/tinyModel';
+import { fixture, MAIN_FIXTURES, tempDir } from '../support/helpers';
+import { movielensInteractionFile } from '../support/movielens';
+import { tinyModel } from '../support/tinyModel';
 
 const ITEMS = 54_542;
 

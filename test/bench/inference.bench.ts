@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { inspectModel } from '../../src/core/report/modelCard';
 import { ScoringSession } from '../../src/core/onnx/session';
-import { fixture, MAIN_FIXTURES, mulberry32 } from '../unit/helpers';
+import { fixture, MAIN_FIXTURES, mulberry32 } from '../support/helpers';
 
 const SEQUENCES = Number(process.env.BENCH_SEQUENCES ?? 1024);
 const BATCH_SIZES = [1, 16, 64, 256];

@@ -20,7 +20,7 @@ import { embedGrew } from '../../src/core/watermark/grew';
 import { verifyGrew } from '../../src/core/watermark/grewAudit';
 import type { GrewKey } from '../../src/core/watermark/key';
 import { readKeyFile } from '../../src/core/watermark/keyFile';
-import { valueInfo } from '../unit/tinyModel';
+import { valueInfo } from '../support/tinyModel';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const DIM = 32;

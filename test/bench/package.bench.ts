@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT } from '../unit/helpers';
+import { ROOT } from '../support/helpers';
 
 const RUNS = Number(process.env.BENCH_ACTIVATIONS ?? 15);
 const MB = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;

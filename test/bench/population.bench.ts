@@ -43,8 +43,8 @@ import {
   formatQuantiles,
   summarise,
 } from '../support/populationSummary';
-import { ROOT, tempDir } from '../unit/helpers';
-import { movielensSequences } from '../unit/movielens';
+import { ROOT, tempDir } from '../support/helpers';
+import { movielensSequences } from '../support/movielens';
 
 const load = (): string =>
   os

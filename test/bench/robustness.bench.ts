@@ -15,9 +15,9 @@ import { DEFAULT_PLAN, robustnessSweep, type AttackKind } from '../../src/core/a
 import type { AuditReport } from '../../src/core/report/report';
 import { embedAow } from '../../src/core/watermark/aow';
 import type { WatermarkKey } from '../../src/core/watermark/key';
-import { fixture, tempDir } from '../unit/helpers';
-import { movielensInteractionFile } from '../unit/movielens';
-import { serveModeGrew } from '../unit/serveGrew';
+import { fixture, tempDir } from '../support/helpers';
+import { movielensInteractionFile } from '../support/movielens';
+import { serveModeGrew } from '../support/serveGrew';
 
 const data = movielensInteractionFile();
 const load = (): string =>

@@ -14,8 +14,8 @@ import { encodeModel, readModel } from '../../src/core/onnx/model';
 import { ScoringSession } from '../../src/core/onnx/session';
 import { leaveOneOut } from '../../src/core/utility';
 import { trainSasrecFromScratch } from '../support/scratch';
-import { fixture, ROOT } from '../unit/helpers';
-import { movielensSequences } from '../unit/movielens';
+import { fixture, ROOT } from '../support/helpers';
+import { movielensSequences } from '../support/movielens';
 
 async function main(): Promise<void> {
   const epochs = Number(process.env.SCRATCH_EPOCHS ?? 40);

@@ -24,8 +24,8 @@ import type { AuditReport, RobustnessRow } from '../../src/core/report/report';
 import { embedAow } from '../../src/core/watermark/aow';
 import { embedGrew } from '../../src/core/watermark/grew';
 import type { WatermarkKey } from '../../src/core/watermark/key';
-import { fixture, MAIN_FIXTURES, tempDir } from '../unit/helpers';
-import { movielensInteractionFile } from '../unit/movielens';
+import { fixture, MAIN_FIXTURES, tempDir } from '../support/helpers';
+import { movielensInteractionFile } from '../support/movielens';
 
 const CASES = ['grew-weights', 'grew-serve', 'aow'] as const;
 type Case = (typeof CASES)[number];

@@ -9,7 +9,7 @@ import { readModel } from '../../src/core/onnx/model';
 import { detectAdapter } from '../../src/core/onnx/adapter';
 import { train } from '../../src/core/train/trainer';
 import { Rng } from '../../src/core/util/random';
-import { fixture, ROOT } from '../unit/helpers';
+import { fixture, ROOT } from '../support/helpers';
 
 const BATCH = 128;
 const STEPS = Number(process.env.BENCH_TRAIN_STEPS ?? 30);

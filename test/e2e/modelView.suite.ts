@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { encodeModel } from '../../src/core/onnx/model';
-import { tinyModel } from '../unit/tinyModel';
+import { tinyModel } from '../support/tinyModel';
 import {
   closeAllEditors,
   note,

@@ -52,7 +52,7 @@ import {
   type Suite,
 } from './harness';
 import { expectModelCard } from './modelView.suite';
-import { movielensInteractionFile } from '../unit/movielens';
+import { movielensInteractionFile } from '../support/movielens';
 
 const ORIGINAL = 'sasrec_opset17.onnx';
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', ORIGINAL);

@@ -48,8 +48,8 @@ import { probesFromData, probesFromModel } from '../../src/core/watermark/probes
 import { noProgress, StepTimer } from '../../src/core/util/progress';
 import { Rng } from '../../src/core/util/random';
 import { leaveOneOutSplit, trainSasrecFromScratch } from './scratch';
-import { fixture, FIXTURES, MAIN_FIXTURES } from '../unit/helpers';
-import { movielensInteractionFile, movielensSequences } from '../unit/movielens';
+import { fixture, FIXTURES, MAIN_FIXTURES } from './helpers';
+import { movielensInteractionFile, movielensSequences } from './movielens';
 
 export const NUM_ITEMS = 3650;
 /** The committed population (see test/fixtures/README.md, "Population"). */

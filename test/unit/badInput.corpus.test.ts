@@ -22,7 +22,7 @@ import { gzipSync } from 'node:zlib';
 import { run } from '../../src/cli/main';
 import { RecMarkError } from '../../src/core/errors';
 import { encodeModel, onnx } from '../../src/core/onnx/model';
-import { fixture, mulberry32, runCli, tempDir } from './helpers';
+import { fixture, mulberry32, runCli, tempDir } from '../support/helpers';
 import {
   AOW_KEY,
   grewKey,
@@ -32,8 +32,8 @@ import {
   writeModelVariant,
   type EditableGraph,
   type GoodInputs,
-} from './corpusInputs';
-import { tinyModel, valueInfo } from './tinyModel';
+} from '../support/corpusInputs';
+import { tinyModel, valueInfo } from '../support/tinyModel';
 
 const { DataType } = onnx.TensorProto;
 const W = ITEMS + 1;

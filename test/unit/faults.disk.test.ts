@@ -17,7 +17,7 @@ import { after, test } from 'node:test';
 import { noiseAttack } from '../../src/core/attack/perturb';
 import { RecMarkError } from '../../src/core/errors';
 import { embedGrew } from '../../src/core/watermark/grew';
-import { fixture, ROOT, tempDir } from './helpers';
+import { fixture, ROOT, tempDir } from '../support/helpers';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const isRoot = process.getuid?.() === 0;

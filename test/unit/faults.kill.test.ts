@@ -21,8 +21,8 @@ import type { WatermarkKey } from '../../src/core/watermark/key';
 import { readKeyFile } from '../../src/core/watermark/keyFile';
 import { keyFromJson } from '../../src/core/watermark/keyJson';
 import { verifyWithKeys } from '../../src/core/watermark/verify';
-import { fixture, ROOT, tempDir } from './helpers';
-import { movielensInteractionFile } from './movielens';
+import { fixture, ROOT, tempDir } from '../support/helpers';
+import { movielensInteractionFile } from '../support/movielens';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const FIXTURE = fixture('sasrec_opset17.onnx');

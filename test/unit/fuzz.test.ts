@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { MAIN_FIXTURES, ROOT } from './helpers';
-import type { FuzzJob, WorkerMessage } from './fuzzWorker';
+import { MAIN_FIXTURES, ROOT } from '../support/helpers';
+import type { FuzzJob, WorkerMessage } from '../support/fuzzWorker';
 
 const MODELS = Number(process.env.FUZZ_MODELS ?? 2500);
 const VERIFY = Number(process.env.FUZZ_VERIFY ?? 80);
@@ -52,7 +52,7 @@ async function runAll(
   while (next < jobs.length) {
     next = await new Promise<number>((resolve) => {
       const remaining = jobs.slice(next);
-      const child: ChildProcess = fork(path.join(__dirname, 'fuzzWorker.ts'), [], {
+      const child: ChildProcess = fork(path.join(__dirname, '..', 'support', 'fuzzWorker.ts'), [], {
         cwd: ROOT,
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

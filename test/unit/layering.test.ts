@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './helpers';
+import { ROOT } from '../support/helpers';
 
 const SRC = path.join(ROOT, 'src');
 

@@ -1,7 +1,7 @@
 /** The shipped MovieLens sequences: what the tests train and audit on. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { movielensSequences } from './movielens';
+import { movielensSequences } from '../support/movielens';
 
 test('the shipped sequences: 610 users, 90,274 interactions, items in 1..3650', () => {
   const sequences = movielensSequences();

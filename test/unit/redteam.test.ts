@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tempDir } from './helpers';
+import { tempDir } from '../support/helpers';
 import { AREAS, runRedTeam, type Area, type CaseFactory } from './redteam/harness';
 
 const MIN_CASES = 60;

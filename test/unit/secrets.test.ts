@@ -25,9 +25,9 @@ import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { readKeyFile } from '../../src/core/watermark/keyFile';
-import { fixture, ROOT, tempDir } from './helpers';
-import { movielensInteractionFile } from './movielens';
-import { answers, extensionContext, install, recorded, state, Uri } from './vscodeStub';
+import { fixture, ROOT, tempDir } from '../support/helpers';
+import { movielensInteractionFile } from '../support/movielens';
+import { answers, extensionContext, install, recorded, state, Uri } from '../support/vscodeStub';
 
 install();
 

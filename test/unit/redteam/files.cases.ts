@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { encodeModel, graphOf, onnx } from '../../../src/core/onnx/model';
-import { writeGoodInputs, type EditableGraph } from '../corpusInputs';
-import { tinyModel } from '../tinyModel';
+import { writeGoodInputs, type EditableGraph } from '../../support/corpusInputs';
+import { tinyModel } from '../../support/tinyModel';
 import type { CaseFactory } from './harness';
 
 const { DataType } = onnx.TensorProto;

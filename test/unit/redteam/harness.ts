@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
-import { ROOT, tempDir } from '../helpers';
+import { ROOT, tempDir } from '../../support/helpers';
 
 /** The ten areas of issue 15; the corpus must cover every one. */
 export const AREAS = [

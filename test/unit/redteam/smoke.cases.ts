@@ -1,7 +1,7 @@
 /** The harness itself: a run that must be refused, and one that must succeed. */
 import * as path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { fixture } from '../helpers';
+import { fixture } from '../../support/helpers';
 import type { CaseFactory } from './harness';
 
 export const cases: CaseFactory[] = [

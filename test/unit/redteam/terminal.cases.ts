@@ -16,8 +16,8 @@ import {
   writeGoodInputs,
   writeModelVariant,
   type EditableGraph,
-} from '../corpusInputs';
-import { floatTensor, tinyModel } from '../tinyModel';
+} from '../../support/corpusInputs';
+import { floatTensor, tinyModel } from '../../support/tinyModel';
 import type { CaseFactory } from './harness';
 
 const DIM = 8;
