@@ -2,7 +2,7 @@
  * The command table: one entry per `recmark.*` command that package.json contributes. The
  * manifest owns each command's id and title (esbuild bundles the JSON import); this table owns
  * only the handler and whether the command needs a trusted workspace. `commandTableProblems`
- * names any drift between the two (checked by test/unit/commandTable.test.ts).
+ * names any drift between the two (checked by test/unit/vscode/commandTable.test.ts).
  */
 import type * as vscode from 'vscode';
 import { contributes } from '../../package.json';

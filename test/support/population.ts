@@ -6,7 +6,7 @@
  * and AOW keys, made the way an owner makes them, with the audit code `recmark verify` runs.
  *
  * - Training: `trainSasrecFromScratch` (test/support/scratch.ts) on the fixtures' index
- *   space (test/unit/movielens.ts). The committed population (test/fixtures/population/) was made
+ *   space (test/support/movielens.ts). The committed population (test/fixtures/population/) was made
  *   by `npm run population -- --train --out test/fixtures/population`.
  * - GREW keys: a fresh 32-byte secret each (derived from a label, so runs are reproducible),
  *   clusters by `semanticPartition` on the item embeddings of an owner model (the five fixtures

@@ -2,7 +2,7 @@
  * Training a SASRec from scratch on interaction data with RecMark's own engine (issue 4 item 4):
  * make_fixtures.py's split and all-position windows, AdamW with early stopping on the validation
  * loss, weights written into the graph that scores the last position. Used by
- * test/unit/sasrecBuilder.test.ts, the population harness (test/support/population.ts) and
+ * test/unit/core/train/sasrecBuilder.test.ts, the population harness (test/support/population.ts) and
  * test/bench/scratch.bench.ts; nothing in src/ trains from scratch, so it lives here. The graph
  * itself is src/core/train/sasrecBuilder.ts.
  */
