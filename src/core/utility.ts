@@ -7,7 +7,7 @@
  */
 import type { RunOptions, ScoringSession } from './onnx/session';
 import { asRecommender, type RecommendOptions, type Recommender } from './recommender';
-import type { UtilityRow } from './report/report';
+import { utilityRow, type UtilityRow } from './report/report';
 import {
   dcgOfTargets,
   leaveOneOutQueries,
@@ -124,14 +124,14 @@ export function leaveOneOutRows(
   note = '',
 ): UtilityRow[] {
   return before.flatMap((m, i) => [
-    { metric: `Recall@${m.k}${note}`, before: m.recall, after: after[i].recall },
-    { metric: `NDCG@${m.k}${note}`, before: m.ndcg, after: after[i].ndcg },
+    utilityRow(`Recall@${m.k}${note}`, m.recall, after[i].recall),
+    utilityRow(`NDCG@${m.k}${note}`, m.ndcg, after[i].ndcg),
   ]);
 }
 
 /** The top-10 overlap as a utility row (the original overlaps itself fully). */
 export function overlapRow(overlap: number, metric = 'Top-10 overlap with original'): UtilityRow {
-  return { metric, before: 1, after: overlap };
+  return utilityRow(metric, 1, overlap);
 }
 
 /**
@@ -153,10 +153,10 @@ export async function nextItemNdcgRow(
   });
   const gains = async (s: Source) => dcgGains(s, points, 10, { signal });
   const all = pairedRelativeChange(await gains(before), await gains(after), points.users, { seed });
-  return {
-    metric: `NDCG@10, every next item (${points.targets.length.toLocaleString('en-US')})`,
-    before: all.before,
-    after: all.after,
-    ci95: all.ci95,
-  };
+  return utilityRow(
+    `NDCG@10, every next item (${points.targets.length.toLocaleString('en-US')})`,
+    all.before,
+    all.after,
+    all.ci95,
+  );
 }

@@ -308,14 +308,15 @@ function panel(
 
 function utilityTable(report: AuditReport): HTMLElement {
   const rows = (report.utility ?? []).map((u) => {
-    const change = u.before !== 0 ? u.after / u.before - 1 : NaN;
-    const changeCell = Number.isFinite(change)
-      ? el(
-          'span',
-          { class: change < -0.01 ? 'rm-worse' : 'rm-same' },
-          `${signed(change * 100, 1)}%`,
-        )
-      : '—';
+    const { change } = u;
+    const changeCell =
+      change !== undefined && Number.isFinite(change)
+        ? el(
+            'span',
+            { class: change < -0.01 ? 'rm-worse' : 'rm-same' },
+            `${signed(change * 100, 1)}%`,
+          )
+        : '—';
     return [u.metric, metric(u.before), metric(u.after), changeCell];
   });
   return dataTable('Utility before and after', ['Metric', 'Before', 'After', 'Change'], rows, [

@@ -260,8 +260,26 @@ export interface UtilityRow {
   metric: string;
   before: number;
   after: number;
-  /** 95% interval of the relative change after/before − 1, when the metric has one. */
+  /** The relative change after/before − 1; absent when `before` is 0 (no change to speak of). */
+  change?: number;
+  /** 95% interval of the relative change, when the metric has one. */
   ci95?: [number, number];
+}
+
+/** A before/after row with its relative change: the one place the change is computed. */
+export function utilityRow(
+  metric: string,
+  before: number,
+  after: number,
+  ci95?: [number, number],
+): UtilityRow {
+  return {
+    metric,
+    before,
+    after,
+    ...(before > 0 ? { change: after / before - 1 } : {}),
+    ...(ci95 ? { ci95 } : {}),
+  };
 }
 
 /**

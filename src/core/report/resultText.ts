@@ -11,6 +11,7 @@ import type { StripResult } from '../attack/strip';
 import type { EmbedAowResult } from '../watermark/aow';
 import type { EmbedGrewResult } from '../watermark/grew';
 import { fmt, utilityLines } from './text';
+import { utilityRow } from './report';
 
 /** The weight attacks that perturb a copy: prune (a fraction), noise (a scale), quantize. */
 export type PerturbKind = 'prune' | 'noise' | 'quantize';
@@ -129,8 +130,8 @@ export function extractionLines(r: ExtractResult): string[] {
     lines.push(
       `On ${n(u.users)} users:     top-10 overlap ${pct(u.top10Overlap)}; victim → surrogate:`,
       ...utilityLines([
-        { metric: 'Recall@10 (leave-one-out)', before: u.victim.recall, after: u.surrogate.recall },
-        { metric: 'NDCG@10 (leave-one-out)', before: u.victim.ndcg, after: u.surrogate.ndcg },
+        utilityRow('Recall@10 (leave-one-out)', u.victim.recall, u.surrogate.recall),
+        utilityRow('NDCG@10 (leave-one-out)', u.victim.ndcg, u.surrogate.ndcg),
       ]),
     );
   }

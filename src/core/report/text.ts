@@ -17,7 +17,7 @@ export function utilityLines(rows: readonly UtilityRow[]): string[] {
     u.ci95 ? `, 95% CI ${signed(u.ci95[0] * 100)} … ${signed(u.ci95[1] * 100)}%` : '';
   return rows.map(
     (u) =>
-      `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.before > 0 ? ` (${signed((u.after / u.before - 1) * 100)}%${ci(u)})` : ''}`,
+      `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.change !== undefined ? ` (${signed(u.change * 100)}%${ci(u)})` : ''}`,
   );
 }
 

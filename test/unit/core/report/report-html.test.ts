@@ -13,6 +13,7 @@ import {
 } from '../../../../src/core/report/html';
 import {
   reportVerdict,
+  utilityRow,
   type AowEvidence,
   type AuditReport,
   type KeyCheck,
@@ -83,10 +84,7 @@ function sampleReport(fileName = 'sasrec_ml1m_suspect.onnx'): AuditReport {
       greenRateByRank: [0.875, 0.875, 0.75, 0.75, 0.625],
       nullGreenHits: [19, 21, 20, 22, 18, 20],
     }),
-    utility: [
-      { metric: 'Recall@10', before: 0.2431, after: 0.2417 },
-      { metric: 'NDCG@10', before: 0.1302, after: 0.1295 },
-    ],
+    utility: [utilityRow('Recall@10', 0.2431, 0.2417), utilityRow('NDCG@10', 0.1302, 0.1295)],
   };
 }
 

@@ -2,7 +2,6 @@
  * The numbers the report's charts and tables draw (src/core/report/figures.ts), checked against
  * independent computations: exact binomial terms from mathjs, direct counting and summation.
  */
-import { ROOT } from '../../../support/helpers';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -15,10 +14,15 @@ import {
   robustnessFigures,
   robustnessSection,
 } from '../../../../src/core/report/figures';
-import type { GrewEvidence, RobustnessRow } from '../../../../src/core/report/report';
+import {
+  utilityRow,
+  type GrewEvidence,
+  type RobustnessRow,
+} from '../../../../src/core/report/report';
 import { binomialPmf } from '../../../../src/core/stats/tests';
 import { aowStatistics } from '../../../../src/core/watermark/aowStats';
 import { grewStatistics } from '../../../../src/core/watermark/grewStats';
+import { ROOT } from '../../../support/helpers';
 import { NOT_AN_ITEM } from '../../../../src/core/watermark/key';
 import { Rng } from '../../../../src/core/util/random';
 
@@ -249,4 +253,14 @@ test('the webview takes only types from core: it draws the figures, it cannot re
       if (m[2].includes('/src/')) assert.ok(m[1], `${file} imports values from ${m[2]}`);
     }
   }
+});
+
+test('utility rows carry their relative change, so the CLI, the log and the panel show one number', () => {
+  const row = utilityRow('NDCG@10', 0.25, 0.2, [-0.3, -0.1]);
+  assert.ok(Math.abs((row.change ?? NaN) - (0.2 / 0.25 - 1)) < 1e-15);
+  assert.deepEqual(row.ci95, [-0.3, -0.1]);
+  // A metric at 0 before has no relative change: the row says so by leaving it out.
+  const zero = utilityRow('Recall@10', 0, 0.1);
+  assert.equal(zero.change, undefined);
+  assert.equal('ci95' in zero, false);
 });
