@@ -1,8 +1,9 @@
 /**
  * The command table: one entry per `recmark.*` command that package.json contributes. The
- * manifest owns each command's id and title (esbuild bundles the JSON import); this table owns
- * only the handler and whether the command needs a trusted workspace. `commandTableProblems`
- * names any drift between the two (checked by test/unit/vscode/commandTable.test.ts).
+ * manifest owns each command's id, title and whether it needs a trusted workspace (its
+ * `enablement`; esbuild bundles the JSON import); this table owns only the handler.
+ * `commandTableProblems` names any drift between the two (checked by
+ * test/unit/vscode/commandTable.test.ts).
  */
 import type * as vscode from 'vscode';
 import { contributes } from '../../package.json';
@@ -25,46 +26,51 @@ export interface CommandHost {
 }
 
 export interface CommandEntry {
-  /**
-   * 'trusted': refused in an untrusted workspace (it runs models or writes files);
-   * 'anywhere': runs in any workspace. Both turn a failure into a notification.
-   * 'plain': registered as is, for a handler that cannot fail (Show Log).
-   */
-  run: 'trusted' | 'anywhere' | 'plain';
   /** The first argument is the explorer or editor resource, when the command came from a menu. */
   handler: (host: CommandHost, uri?: vscode.Uri) => unknown;
+  /** Registered as is, without turning failures into notifications: for a handler that cannot fail. */
+  plain?: true;
 }
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
-  'recmark.inspectModel': { run: 'anywhere', handler: (_, uri) => inspectModelCommand(uri) },
-  'recmark.embedGrew': { run: 'trusted', handler: (h, uri) => embedGrewCommand(h.keys, uri) },
-  'recmark.embedAow': { run: 'trusted', handler: (h, uri) => embedAowCommand(h.keys, uri) },
+  'recmark.inspectModel': { handler: (_, uri) => inspectModelCommand(uri) },
+  'recmark.embedGrew': { handler: (h, uri) => embedGrewCommand(h.keys, uri) },
+  'recmark.embedAow': { handler: (h, uri) => embedAowCommand(h.keys, uri) },
   'recmark.verifyWatermark': {
-    run: 'trusted',
     handler: (h, uri) => verifyWatermarkCommand(h.context, h.keys, uri),
   },
   'recmark.verifyEndpoint': {
-    run: 'trusted',
     handler: (h, uri) => verifyEndpointCommand(h.context, h.keys, uri),
   },
-  'recmark.newEndpointProfile': { run: 'trusted', handler: () => newEndpointProfileCommand() },
-  'recmark.attackFinetune': { run: 'trusted', handler: (_, uri) => attackFinetuneCommand(uri) },
-  'recmark.attackExtract': { run: 'trusted', handler: (_, uri) => attackExtractCommand(uri) },
+  'recmark.newEndpointProfile': { handler: () => newEndpointProfileCommand() },
+  'recmark.attackFinetune': { handler: (_, uri) => attackFinetuneCommand(uri) },
+  'recmark.attackExtract': { handler: (_, uri) => attackExtractCommand(uri) },
   'recmark.robustnessSweep': {
-    run: 'trusted',
     handler: (h, uri) => robustnessSweepCommand(h.context, h.keys, uri),
   },
-  'recmark.importKey': { run: 'trusted', handler: (h, uri) => importKeyCommand(h.keys, uri) },
-  'recmark.exportKey': { run: 'trusted', handler: (h) => exportKeyCommand(h.keys) },
-  'recmark.forgetKey': { run: 'trusted', handler: (h) => forgetKeyCommand(h.keys) },
-  'recmark.showLog': { run: 'plain', handler: () => log.show() },
+  'recmark.importKey': { handler: (h, uri) => importKeyCommand(h.keys, uri) },
+  'recmark.exportKey': { handler: (h) => exportKeyCommand(h.keys) },
+  'recmark.forgetKey': { handler: (h) => forgetKeyCommand(h.keys) },
+  'recmark.showLog': { handler: () => log.show(), plain: true },
 };
+
+function contributed(id: string): { title: string; enablement?: string } {
+  const command = contributes.commands.find((c) => c.command === id);
+  if (command === undefined) throw new Error(`${id} is not contributed in package.json`);
+  return command;
+}
 
 /** The title package.json gives a command; it names the command in notifications and the log. */
 export function commandTitle(id: string): string {
-  const title = contributes.commands.find((c) => c.command === id)?.title;
-  if (title === undefined) throw new Error(`${id} is not contributed in package.json`);
-  return title;
+  return contributed(id).title;
+}
+
+/**
+ * Whether package.json enables the command only in a trusted workspace; the host refuses such a
+ * command there too (a keybinding or another extension can call a disabled command).
+ */
+export function commandNeedsTrust(id: string): boolean {
+  return /\bisWorkspaceTrusted\b/.test(contributed(id).enablement ?? '');
 }
 
 /** Contributed commands without a handler, and handlers for commands not contributed. */

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { CancelledError, errorMessage, RecMarkError } from '../core/errors';
-import { COMMANDS, commandTitle, type CommandHost } from './commandTable';
+import { COMMANDS, commandNeedsTrust, commandTitle, type CommandHost } from './commandTable';
 import { KeyStore } from './keyStore';
 import { log } from './log';
 import { ModelEditorProvider } from './modelEditor';
@@ -44,9 +44,9 @@ function guarded(name: string, fn: (uri?: vscode.Uri) => unknown, trusted: boole
 export function activate(context: vscode.ExtensionContext): RecMarkTestApi | undefined {
   const host: CommandHost = { context, keys: new KeyStore(context) };
   context.subscriptions.push(ModelEditorProvider.register(context));
-  for (const [id, { run, handler }] of Object.entries(COMMANDS)) {
+  for (const [id, { handler, plain }] of Object.entries(COMMANDS)) {
     const call = (uri?: vscode.Uri) => handler(host, uri);
-    const registered = run === 'plain' ? call : guarded(commandTitle(id), call, run === 'trusted');
+    const registered = plain ? call : guarded(commandTitle(id), call, commandNeedsTrust(id));
     context.subscriptions.push(vscode.commands.registerCommand(id, registered));
   }
   context.subscriptions.push({ dispose: () => log.dispose() });
