@@ -5,6 +5,7 @@
 import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
+import { FusedTopK } from './fusedTopK';
 import {
   createSession,
   ORT_FAILURES,
@@ -30,21 +31,36 @@ export interface RunOptions {
 
 export const DEFAULT_BATCH_SIZE = 64;
 
+export interface OpenOptions {
+  /** False ranks every top-k in JS over full score rows (default: in the graph, ./fusedTopK.ts). */
+  fusedTopK?: boolean;
+}
+
 export class ScoringSession {
+  /** The fused top-k session, opened on the first topK call (null: not supported or disabled). */
+  private fused: Promise<FusedTopK | null> | null = null;
+
   private constructor(
     private readonly session: OrtSession,
     readonly adapter: Adapter,
+    private readonly model: string | Uint8Array,
+    private readonly options: OpenOptions,
   ) {}
 
   /** Open a session from a model file path or from serialized model bytes. */
-  static async open(model: string | Uint8Array, adapter: Adapter): Promise<ScoringSession> {
+  static async open(
+    model: string | Uint8Array,
+    adapter: Adapter,
+    options: OpenOptions = {},
+  ): Promise<ScoringSession> {
     // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
     const session = await createSession(model, { quiet: true, failure: ORT_FAILURES.loadModel });
-    return new ScoringSession(session, adapter);
+    return new ScoringSession(session, adapter, model, options);
   }
 
   async release(): Promise<void> {
     await this.session.release();
+    await (await this.fused)?.release();
   }
 
   /**
@@ -106,6 +122,17 @@ export class ScoringSession {
     k: number,
     options: RunOptions & { excludeHistory?: boolean } = {},
   ): Promise<Int32Array[]> {
+    const fused = Number.isInteger(k) && k >= 1 ? await this.fusedTopK() : null;
+    if (fused) return fused.topK(sequences, k, options);
+    return this.exactTopK(sequences, k, options);
+  }
+
+  /** The top-k in JS over full score rows (./topk.ts): the reference the fused graph matches. */
+  private async exactTopK(
+    sequences: readonly (readonly number[])[],
+    k: number,
+    options: RunOptions & { excludeHistory?: boolean },
+  ): Promise<Int32Array[]> {
     const lists: Int32Array[] = new Array(sequences.length);
     await this.forEachScores(
       sequences,
@@ -116,6 +143,26 @@ export class ScoringSession {
       options,
     );
     return lists;
+  }
+
+  /** Whether topK runs in the graph for k ≥ 1 (tests and benches check which path they measure). */
+  async fusedTopKActive(): Promise<boolean> {
+    return (await this.fusedTopK()) !== null;
+  }
+
+  private fusedTopK(): Promise<FusedTopK | null> {
+    if (this.options.fusedTopK === false) return Promise.resolve(null);
+    // A graph the runtime refuses costs speed, not answers: the JS path stays exact.
+    this.fused ??= FusedTopK.open(
+      this.model,
+      {
+        adapter: this.adapter,
+        feeds: (batch) => this.encode(batch).feeds,
+        exactTopK: (batch, k, options) => this.exactTopK(batch, k, options),
+      },
+      DEFAULT_BATCH_SIZE,
+    ).catch(() => null);
+    return this.fused;
   }
 
   /** Build the input tensors for one batch. */
