@@ -185,6 +185,7 @@ export class FusedTopK {
     model: string | Uint8Array,
     host: FusedTopKHost,
     defaultBatchSize: number,
+    threads?: number,
   ): Promise<FusedTopK | null> {
     // A fresh decode: appending edits the proto, and the caller's bytes stay untouched.
     const proto = typeof model === 'string' ? (await readModel(model)).proto : decodeModel(model);
@@ -193,6 +194,7 @@ export class FusedTopK {
     const session = await createSession(encodeModel(proto), {
       quiet: true,
       failure: ORT_FAILURES.loadModel,
+      threads,
     });
     return new FusedTopK(session, host, defaultBatchSize);
   }

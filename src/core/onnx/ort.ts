@@ -78,6 +78,8 @@ export interface OrtSessionOptions {
   optimize?: boolean;
   /** What a load failure becomes; without one onnxruntime's own error is thrown. */
   failure?: OrtFailure;
+  /** onnxruntime's intra-op threads; unset: its default (one per physical core). */
+  threads?: number;
 }
 
 /** Open a session from a model file path or serialized model bytes (loads onnxruntime first). */
@@ -89,6 +91,7 @@ export async function createSession(
   const sessionOptions: InferenceSession.SessionOptions = {};
   if (options.quiet) sessionOptions.logSeverityLevel = 3;
   if (options.optimize === false) sessionOptions.graphOptimizationLevel = 'disabled';
+  if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
   try {
     // Two calls because ORT's overloads take either type, not their union.
     return typeof model === 'string'

@@ -34,6 +34,8 @@ export const DEFAULT_BATCH_SIZE = 64;
 export interface OpenOptions {
   /** False ranks every top-k in JS over full score rows (default: in the graph, ./fusedTopK.ts). */
   fusedTopK?: boolean;
+  /** onnxruntime intra-op threads (benches compare them); unset: onnxruntime's default. */
+  threads?: number;
 }
 
 export class ScoringSession {
@@ -54,7 +56,11 @@ export class ScoringSession {
     options: OpenOptions = {},
   ): Promise<ScoringSession> {
     // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
-    const session = await createSession(model, { quiet: true, failure: ORT_FAILURES.loadModel });
+    const session = await createSession(model, {
+      quiet: true,
+      failure: ORT_FAILURES.loadModel,
+      threads: options.threads,
+    });
     return new ScoringSession(session, adapter, model, options);
   }
 
@@ -161,6 +167,7 @@ export class ScoringSession {
         exactTopK: (batch, k, options) => this.exactTopK(batch, k, options),
       },
       DEFAULT_BATCH_SIZE,
+      this.options.threads,
     ).catch(() => null);
     return this.fused;
   }
