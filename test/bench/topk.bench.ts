@@ -6,7 +6,8 @@
  * (`forEachScores`, what rankOf and the statistics use) before and after a session fused its
  * top-k, and on a graph carrying the TopK branch (what one shared session would cost). Then a
  * batch size × intra-op threads sweep of both. Lists are checked identical; the load average is
- * printed beside every table (the machine is shared). BENCH_PROBES, BENCH_REPS, BENCH_SWEEP=0.
+ * printed beside every table (the machine is shared). BENCH_PROBES, BENCH_REPS, BENCH_SWEEP=0,
+ * BENCH_COMPARE=0.
  */
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -148,32 +149,37 @@ async function compare(all: Subject[]): Promise<void> {
   console.log(`load average after: ${load()}\n`);
 }
 
-/** Batch size × threads, fused top-k and score-only, interleaved per setting. */
+/** Batch size × threads, fused top-k and score-only; the thread counts alternate run by run. */
 async function sweep(subject: Subject): Promise<void> {
   console.log(`## ${subject.name}: batch size × intra-op threads (ms for ${PROBES} probes)`);
   const seqs = probes(subject.adapter);
   const noop = (): void => undefined;
+  const threadCounts = [1, 2];
+  const sessions = await Promise.all(
+    threadCounts.map((threads) => ScoringSession.open(subject.model, subject.adapter, { threads })),
+  );
+  for (const session of sessions) await session.topK(seqs.slice(0, 64), K); // fuse, warm up
   const rows: string[][] = [];
-  for (const threads of [1, 2]) {
-    const session = await ScoringSession.open(subject.model, subject.adapter, { threads });
-    await session.topK(seqs.slice(0, 64), K); // opens the fused graph, warm-up
-    for (const batchSize of [16, 32, 64, 128, 256]) {
-      const fused: number[] = [];
-      const scores: number[] = [];
-      for (let r = 0; r < REPS; r++) {
-        fused.push(await ms(() => session.topK(seqs, K, { batchSize })));
-        scores.push(await ms(() => session.forEachScores(seqs, noop, { batchSize })));
+  for (const batchSize of [16, 32, 64, 128, 256]) {
+    const fused = threadCounts.map((): number[] => []);
+    const scores = threadCounts.map((): number[] => []);
+    for (let r = 0; r < REPS; r++) {
+      for (const [i, session] of sessions.entries()) {
+        fused[i].push(await ms(() => session.topK(seqs, K, { batchSize })));
+        scores[i].push(await ms(() => session.forEachScores(seqs, noop, { batchSize })));
       }
+    }
+    for (const [i, threads] of threadCounts.entries()) {
       rows.push([
         String(threads),
         String(batchSize),
-        median(fused).toFixed(0),
-        median(scores).toFixed(0),
+        median(fused[i]).toFixed(0),
+        median(scores[i]).toFixed(0),
         load(),
       ]);
     }
-    await session.release();
   }
+  await Promise.all(sessions.map((s) => s.release()));
   table(['threads', 'batch', 'fused top-k ms', 'scores ms', 'load (1/5/15 min)'], rows);
   console.log('');
 }
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
     `# Fused top-k vs JS top-k (${os.cpus().length} cores, node ${process.version}, load ${load()})\n`,
   );
   const all = await subjects();
-  await compare(all);
+  if (process.env.BENCH_COMPARE !== '0') await compare(all);
   if (process.env.BENCH_SWEEP !== '0') {
     await sweep(all[all.length - 1]);
     await sweep(all[0]);

@@ -185,7 +185,8 @@ export class FusedTopK {
     model: string | Uint8Array,
     host: FusedTopKHost,
     defaultBatchSize: number,
-    threads?: number,
+    /** The score session's thread settings, so both sessions run alike. */
+    ortOptions: { threads?: number; spinning?: boolean } = {},
   ): Promise<FusedTopK | null> {
     // A fresh decode: appending edits the proto, and the caller's bytes stay untouched.
     const proto = typeof model === 'string' ? (await readModel(model)).proto : decodeModel(model);
@@ -194,7 +195,7 @@ export class FusedTopK {
     const session = await createSession(encodeModel(proto), {
       quiet: true,
       failure: ORT_FAILURES.loadModel,
-      threads,
+      ...ortOptions,
     });
     return new FusedTopK(session, host, defaultBatchSize);
   }

@@ -29,7 +29,18 @@ export interface RunOptions {
   onUnusableRow?: (index: number, problem: RowProblem) => void;
 }
 
+/**
+ * Batch size and threads, measured with test/bench/topk.bench.ts (1,000 probes → top-20, 2 cores
+ * shared with other jobs, load average 14-19; medians of 3-7 interleaved rounds):
+ * - batch 64 sits on the flat optimum: fused top-k on a 23,715-item SASRec 815 ms at 64, 806 at
+ *   128, 988 at 32, 1,077 at 256; on the 3,650-item SASRec fixture 597 at 64, 512 at 32, 743 at 128.
+ * - threads: with spinning idle threads (onnxruntime's default) 2 threads took 1,374 / 1,360 ms
+ *   against 706 / 715 for 1 thread; with spinning off 2 threads took 818 / 564 ms and the default
+ *   count 710 ms (785 with spinning). So scoring sessions keep onnxruntime's thread count (all
+ *   cores, for an idle machine) and turn spinning off (for a busy one).
+ */
 export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_SCORING_SPIN = false;
 
 export interface OpenOptions {
   /** False ranks every top-k in JS over full score rows (default: in the graph, ./fusedTopK.ts). */
@@ -60,6 +71,7 @@ export class ScoringSession {
       quiet: true,
       failure: ORT_FAILURES.loadModel,
       threads: options.threads,
+      spinning: DEFAULT_SCORING_SPIN,
     });
     return new ScoringSession(session, adapter, model, options);
   }
@@ -167,7 +179,7 @@ export class ScoringSession {
         exactTopK: (batch, k, options) => this.exactTopK(batch, k, options),
       },
       DEFAULT_BATCH_SIZE,
-      this.options.threads,
+      { threads: this.options.threads, spinning: DEFAULT_SCORING_SPIN },
     ).catch(() => null);
     return this.fused;
   }
