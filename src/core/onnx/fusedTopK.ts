@@ -12,7 +12,7 @@
  *   names their problem (`rowProblem`).
  * K is an input tensor, so one graph serves every k (and the extra room exclusions need).
  */
-import { throwIfAborted } from '../errors';
+import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import { makeAttr, type AttrValue } from './attributes';
 import type { Adapter } from './adapter';
@@ -32,6 +32,8 @@ export const FUSED_TOPK = {
   k: 'recmark_topk_k',
   indices: 'recmark_topk_indices',
   unusable: 'recmark_topk_unusable',
+  /** The score output's run-time shape, checked against the adapter as the JS path does. */
+  shape: 'recmark_topk_shape',
 } as const;
 
 /** TopK since opset 11 breaks ties by the lower index; earlier versions promise no order. */
@@ -120,6 +122,7 @@ export function appendFusedTopK(proto: onnx.ModelProto, adapter: Adapter): void 
   reduce('ReduceSum', cand, p('sum'));
   node('IsNaN', [p('sum')], [p('nan')]);
   node('Or', [p('flat'), p('nan')], [FUSED_TOPK.unusable]);
+  node('Shape', [adapter.output], [FUSED_TOPK.shape]);
 
   graph.node.push(...nodes.map((n) => onnx.NodeProto.create(n)));
   graph.initializer.push(...inits);
@@ -127,6 +130,7 @@ export function appendFusedTopK(proto: onnx.ModelProto, adapter: Adapter): void 
   graph.output.push(
     valueInfo(FUSED_TOPK.indices, DataType.INT64, ['batch', 'k']),
     valueInfo(FUSED_TOPK.unusable, DataType.BOOL, ['batch']),
+    valueInfo(FUSED_TOPK.shape, DataType.INT64, [2]),
   );
 }
 
@@ -233,9 +237,10 @@ export class FusedTopK {
       const out = await runSession(
         this.session,
         feeds,
-        [FUSED_TOPK.indices, FUSED_TOPK.unusable],
+        [FUSED_TOPK.indices, FUSED_TOPK.unusable, FUSED_TOPK.shape],
         ORT_FAILURES.score,
       );
+      checkScoreShape(adapter, out[FUSED_TOPK.shape].data as BigInt64Array, batch.length);
       const flags = out[FUSED_TOPK.unusable].data as Uint8Array;
       if (flags.some((f) => f !== 0)) {
         // Rare: NaN or flat rows rank in JS over full rows, which also reports their problem.
@@ -255,6 +260,18 @@ export class FusedTopK {
       options.onProgress?.(Math.min(start + batchSize, sequences.length), sequences.length);
     }
     return lists;
+  }
+}
+
+/** The score output must be [batch, W], as ScoringSession.forEachScores requires. */
+function checkScoreShape(adapter: Adapter, shape: BigInt64Array, rows: number): void {
+  const dims = Array.from(shape, Number);
+  if (dims.length !== 2 || dims[0] !== rows || dims[1] !== adapter.scoreWidth) {
+    throw new RecMarkError(
+      `Output "${adapter.output}" has shape [${dims.join(', ')}], expected ` +
+        `[${rows}, ${adapter.scoreWidth}]; set "output", "seqLen" or "numItems" in the sidecar.`,
+      'adapter-mismatch',
+    );
   }
 }
 

@@ -204,3 +204,22 @@ test('opset 10 (TopK without a tie rule) stays on the JS path', async () => {
   const { fusedActive } = await tableCase(10, { padId: 0, maskId: null });
   assert.equal(fusedActive, false);
 });
+
+test("a score width unlike the adapter's is refused as on the JS path", async () => {
+  const bytes = tableModel(13);
+  const proto = onnx.ModelProto.decode(bytes);
+  const adapter = detectAdapter({ proto, file: 'table.onnx', fileBytes: 0, externalFiles: [] });
+  const wrong = { ...adapter, scoreWidth: W + 1, itemIds: adapter.itemIds.slice(0, 5) };
+  for (const fusedTopK of [true, false]) {
+    const session = await ScoringSession.open(bytes, wrong, { fusedTopK });
+    try {
+      await assert.rejects(session.topK([[1, 2]], 3), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'adapter-mismatch');
+        assert.match(err.message, new RegExp(`shape \\[1, ${W}\\], expected \\[1, ${W + 1}\\]`));
+        return true;
+      });
+    } finally {
+      await session.release();
+    }
+  }
+});
