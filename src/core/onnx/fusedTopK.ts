@@ -246,6 +246,7 @@ export class FusedTopK {
         // Rare: NaN or flat rows rank in JS over full rows, which also reports their problem.
         const exact = await this.host.exactTopK(batch, k, {
           excludeHistory: options.excludeHistory,
+          signal: options.signal,
           onUnusableRow: options.onUnusableRow
             ? (i, problem) => options.onUnusableRow!(start + i, problem)
             : undefined,
