@@ -78,6 +78,13 @@ export interface OrtSessionOptions {
   optimize?: boolean;
   /** What a load failure becomes; without one onnxruntime's own error is thrown. */
   failure?: OrtFailure;
+  /** onnxruntime's intra-op threads; unset: its default (one per physical core). */
+  threads?: number;
+  /**
+   * False: idle intra-op threads sleep instead of spinning. Spinning threads fight every other
+   * process for the cores; see DEFAULT_SCORING_SPIN in ./session.ts for the measurement.
+   */
+  spinning?: boolean;
 }
 
 /** Open a session from a model file path or serialized model bytes (loads onnxruntime first). */
@@ -89,6 +96,9 @@ export async function createSession(
   const sessionOptions: InferenceSession.SessionOptions = {};
   if (options.quiet) sessionOptions.logSeverityLevel = 3;
   if (options.optimize === false) sessionOptions.graphOptimizationLevel = 'disabled';
+  if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
+  if (options.spinning === false)
+    sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
   try {
     // Two calls because ORT's overloads take either type, not their union.
     return typeof model === 'string'

@@ -5,6 +5,7 @@
 import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
+import { FusedTopK } from './fusedTopK';
 import {
   createSession,
   ORT_FAILURES,
@@ -28,23 +29,56 @@ export interface RunOptions {
   onUnusableRow?: (index: number, problem: RowProblem) => void;
 }
 
+/**
+ * Batch size and threads, measured with test/bench/topk.bench.ts (1,000 probes → top-20, 2 cores
+ * shared with other jobs, load average 14-19; medians of 3-7 interleaved rounds):
+ * - batch 64 sits on the flat optimum: fused top-k on a 23,715-item SASRec 815 ms at 64, 806 at
+ *   128, 988 at 32, 1,077 at 256; on the 3,650-item SASRec fixture 597 at 64, 512 at 32, 743 at 128.
+ * - threads: with spinning idle threads (onnxruntime's default) 2 threads took 1,374 / 1,360 ms
+ *   against 706 / 715 for 1 thread; with spinning off 2 threads took 818 / 564 ms and the default
+ *   count 710 ms (785 with spinning). So scoring sessions keep onnxruntime's thread count (all
+ *   cores, for an idle machine) and turn spinning off (for a busy one).
+ */
 export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_SCORING_SPIN = false;
+
+export interface OpenOptions {
+  /** False ranks every top-k in JS over full score rows (default: in the graph, ./fusedTopK.ts). */
+  fusedTopK?: boolean;
+  /** onnxruntime intra-op threads (benches compare them); unset: onnxruntime's default. */
+  threads?: number;
+}
 
 export class ScoringSession {
+  /** The fused top-k session, opened on the first topK call (null: not supported or disabled). */
+  private fused: Promise<FusedTopK | null> | null = null;
+
   private constructor(
     private readonly session: OrtSession,
     readonly adapter: Adapter,
+    private readonly model: string | Uint8Array,
+    private readonly options: OpenOptions,
   ) {}
 
   /** Open a session from a model file path or from serialized model bytes. */
-  static async open(model: string | Uint8Array, adapter: Adapter): Promise<ScoringSession> {
+  static async open(
+    model: string | Uint8Array,
+    adapter: Adapter,
+    options: OpenOptions = {},
+  ): Promise<ScoringSession> {
     // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
-    const session = await createSession(model, { quiet: true, failure: ORT_FAILURES.loadModel });
-    return new ScoringSession(session, adapter);
+    const session = await createSession(model, {
+      quiet: true,
+      failure: ORT_FAILURES.loadModel,
+      threads: options.threads,
+      spinning: DEFAULT_SCORING_SPIN,
+    });
+    return new ScoringSession(session, adapter, model, options);
   }
 
   async release(): Promise<void> {
     await this.session.release();
+    await (await this.fused)?.release();
   }
 
   /**
@@ -106,6 +140,17 @@ export class ScoringSession {
     k: number,
     options: RunOptions & { excludeHistory?: boolean } = {},
   ): Promise<Int32Array[]> {
+    const fused = Number.isInteger(k) && k >= 1 ? await this.fusedTopK() : null;
+    if (fused) return fused.topK(sequences, k, options);
+    return this.exactTopK(sequences, k, options);
+  }
+
+  /** The top-k in JS over full score rows (./topk.ts): the reference the fused graph matches. */
+  private async exactTopK(
+    sequences: readonly (readonly number[])[],
+    k: number,
+    options: RunOptions & { excludeHistory?: boolean },
+  ): Promise<Int32Array[]> {
     const lists: Int32Array[] = new Array(sequences.length);
     await this.forEachScores(
       sequences,
@@ -116,6 +161,27 @@ export class ScoringSession {
       options,
     );
     return lists;
+  }
+
+  /** Whether topK runs in the graph for k ≥ 1 (tests and benches check which path they measure). */
+  async fusedTopKActive(): Promise<boolean> {
+    return (await this.fusedTopK()) !== null;
+  }
+
+  private fusedTopK(): Promise<FusedTopK | null> {
+    if (this.options.fusedTopK === false) return Promise.resolve(null);
+    // A graph the runtime refuses costs speed, not answers: the JS path stays exact.
+    this.fused ??= FusedTopK.open(
+      this.model,
+      {
+        adapter: this.adapter,
+        feeds: (batch) => this.encode(batch).feeds,
+        exactTopK: (batch, k, options) => this.exactTopK(batch, k, options),
+      },
+      DEFAULT_BATCH_SIZE,
+      { threads: this.options.threads, spinning: DEFAULT_SCORING_SPIN },
+    ).catch(() => null);
+    return this.fused;
   }
 
   /** Build the input tensors for one batch. */
