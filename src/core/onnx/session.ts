@@ -5,6 +5,13 @@
 import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
+import { modelFeeds } from './feeds';
+import {
+  openLastPosition,
+  type LastPositionOptions,
+  type ScoringLayout,
+  type ScoringMode,
+} from './lastPositionSession';
 import {
   createSession,
   ORT_FAILURES,
@@ -15,6 +22,10 @@ import {
   type OrtTensor,
 } from './ort';
 import { rowProblem, topK, type RowProblem } from './topk';
+
+// Callers import history encoding from here, as before it had its own module.
+export { encodeBatch, modelFeeds } from './feeds';
+export type { ScoringMode } from './lastPositionSession';
 
 export interface RunOptions {
   batchSize?: number;
@@ -34,13 +45,30 @@ export class ScoringSession {
   private constructor(
     private readonly session: OrtSession,
     readonly adapter: Adapter,
+    /** What the opened graph returns (a [batch, T, N] export may be rewritten to one row). */
+    readonly layout: ScoringLayout,
   ) {}
 
-  /** Open a session from a model file path or from serialized model bytes. */
-  static async open(model: string | Uint8Array, adapter: Adapter): Promise<ScoringSession> {
+  /**
+   * Open a session from a model file path or from serialized model bytes. A [batch, T, N]
+   * export is rewritten in memory to score its last real position only, when that reproduces
+   * the original (lastPositionSession.ts); `layout.scoring` says which graph runs.
+   */
+  static async open(
+    model: string | Uint8Array,
+    adapter: Adapter,
+    options: LastPositionOptions = {},
+  ): Promise<ScoringSession> {
+    const prepared = await openLastPosition(model, adapter, options);
     // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
-    const session = await createSession(model, { quiet: true, failure: ORT_FAILURES.loadModel });
-    return new ScoringSession(session, adapter);
+    const session =
+      prepared.session ??
+      (await createSession(model, { quiet: true, failure: ORT_FAILURES.loadModel }));
+    return new ScoringSession(session, adapter, prepared.layout);
+  }
+
+  get scoring(): ScoringMode {
+    return this.layout.scoring;
   }
 
   async release(): Promise<void> {
@@ -56,7 +84,8 @@ export class ScoringSession {
     onRow: (index: number, scores: Float32Array) => void,
     options: RunOptions = {},
   ): Promise<void> {
-    const { seqLen, scoreWidth: width, outputRank } = this.adapter;
+    const { seqLen, scoreWidth: width } = this.adapter;
+    const { outputRank } = this.layout;
     // Large catalogues (and [batch, T, N] outputs) get smaller batches, so one output fits memory.
     const rowBytes = 4 * width * (outputRank === 3 ? seqLen : 1);
     const batchSize = Math.max(
@@ -123,51 +152,12 @@ export class ScoringSession {
     feeds: OrtFeeds;
     lastPositions: Int32Array;
   } {
-    return modelFeeds(this.adapter, batch);
-  }
-}
-
-/**
- * The model's input tensors for a batch of histories (`encodeBatch`, then the adapter's input and
- * length tensors in its integer type). onnxruntime must be loaded (`loadOrt` in ./ort) first.
- */
-export function modelFeeds(
-  adapter: Adapter,
-  batch: readonly (readonly number[])[],
-): { feeds: OrtFeeds; lastPositions: Int32Array } {
-  const { rows, lengths, lastPositions } = encodeBatch(adapter, batch);
-  const feeds: OrtFeeds = {
-    [adapter.input]: ortIdTensor(adapter.inputType, rows, [batch.length, adapter.seqLen]),
-  };
-  if (adapter.lengthInput)
-    feeds[adapter.lengthInput] = ortIdTensor(adapter.inputType, lengths, [batch.length]);
-  return { feeds, lastPositions };
-}
-
-/**
- * Turn histories into padded rows: keep the most recent items, append the mask token for
- * BERT-style models, pad on the adapter's side. Returns the query length and the position whose
- * scores predict the next item.
- */
-export function encodeBatch(
-  adapter: Adapter,
-  batch: readonly (readonly number[])[],
-): { rows: Int32Array; lengths: Int32Array; lastPositions: Int32Array } {
-  const T = adapter.seqLen;
-  const capacity = adapter.maskId === null ? T : T - 1;
-  const rows = new Int32Array(batch.length * T).fill(adapter.padId);
-  const lengths = new Int32Array(batch.length);
-  const lastPositions = new Int32Array(batch.length);
-  batch.forEach((history, b) => {
-    if (history.length === 0) {
-      throw new RecMarkError('Cannot score an empty item sequence.', 'sequence-empty');
+    const encoded = modelFeeds(this.adapter, batch);
+    const { lastPositionInput } = this.layout;
+    if (lastPositionInput) {
+      const positions = encoded.lastPositions;
+      encoded.feeds[lastPositionInput] = ortIdTensor('int64', positions, [positions.length]);
     }
-    const kept = history.length > capacity ? history.slice(history.length - capacity) : history;
-    const query = adapter.maskId === null ? kept : [...kept, adapter.maskId];
-    const start = adapter.padding === 'left' ? T - query.length : 0;
-    for (let i = 0; i < query.length; i++) rows[b * T + start + i] = query[i];
-    lengths[b] = query.length;
-    lastPositions[b] = adapter.padding === 'left' ? T - 1 : query.length - 1;
-  });
-  return { rows, lengths, lastPositions };
+    return encoded;
+  }
 }
