@@ -21,7 +21,7 @@ import {
   tensorValues,
 } from './graph';
 import { defaultOpset, graphOf, onnx } from './model';
-import { operandRoles, STREAM_RANK, type OperandRole, type RuleContext } from './positionwise';
+import { mayWorkPerPosition, positionOperands, type RuleContext } from './positionwise';
 
 /** The int64 [batch] input a right-padded rewrite reads each row's last real position from. */
 export const LAST_POSITION_INPUT = 'recmark_last_position';
@@ -42,13 +42,18 @@ export interface LastPositionRewrite {
   gathers: number;
 }
 
-function ruleContext(g: GraphIndex, proto: onnx.ModelProto): RuleContext {
+function ruleContext(
+  g: GraphIndex,
+  proto: onnx.ModelProto,
+  rank: (name: string) => number | null,
+): RuleContext {
   return {
     opset: defaultOpset(proto),
     constantInts: (name) => {
       const t = g.constant(name);
       return t ? Array.from(tensorValues(t)) : null;
     },
+    rank,
   };
 }
 
@@ -73,7 +78,6 @@ function staticShape(
  */
 export function probeValues(proto: onnx.ModelProto, adapter: Adapter): string[] {
   const g = new GraphIndex(graphOf(proto));
-  const ctx = ruleContext(g, proto);
   const values = new Set<string>([adapter.output]);
   const seen = new Set<onnx.INodeProto>();
   const stack = [adapter.output];
@@ -81,7 +85,7 @@ export function probeValues(proto: onnx.ModelProto, adapter: Adapter): string[] 
     const node = g.producer.get(stack.pop()!);
     if (!node || seen.has(node)) continue;
     seen.add(node);
-    if (!operandRoles(node, ctx)) continue;
+    if (!mayWorkPerPosition(node)) continue;
     for (const name of [...(node.input ?? []), ...(node.output ?? [])]) {
       if (!name || values.has(name) || staticShape(g, adapter, 1, name)) continue;
       values.add(name);
@@ -110,10 +114,10 @@ export function rewriteLastPosition(
   graph.initializer = [...graph.initializer];
   graph.input = [...graph.input];
   const g = new GraphIndex(graph);
-  const planner = new Planner(g, ruleContext(g, model), adapter, probe);
+  const planner = new Planner(g, model, adapter, probe);
   const out = adapter.output;
   const root = g.producer.get(out);
-  if (!root || !planner.isStream(out) || !planner.include(root)) return null;
+  if (!root || !planner.gatherable(out, 1) || !planner.include(root, 1)) return null;
 
   const taken = new Set([
     ...graph.node.flatMap((n) => [...(n.output ?? []), ...(n.input ?? [])]),
@@ -143,17 +147,14 @@ export function rewriteLastPosition(
   const added: onnx.INodeProto[] = [];
   const gather = gatherBuilder(graph, added, fresh, mode, T);
   const clones = new Map<string, string>();
-  let nodes = 0;
+  const cloneNames = new Set<string>();
   for (const node of originalNodes) {
-    const roles = planner.roles(node);
-    if (!roles) continue;
+    const plan = planner.plan(node);
+    if (!plan) continue;
     const input = (node.input ?? []).map((name, i) => {
-      if (!name) return name;
-      const cloned = clones.get(name);
-      if (cloned) return cloned;
-      const role = roles[i];
-      const positional = (role === 'data' || role === 'broadcast') && planner.carriesT(name);
-      return positional ? gather(original(name), planner.shape(name)!.length) : original(name);
+      const how = plan.inputs[i];
+      if (!name || how === 'as-is') return original(name);
+      return how === 'clone' ? clones.get(name)! : gather(original(name), how.gather);
     });
     const output = (node.output ?? []).map((name) => {
       if (!name) return name;
@@ -161,10 +162,9 @@ export function rewriteLastPosition(
       clones.set(name, cloned);
       return cloned;
     });
-    added.push(
-      onnx.NodeProto.create({ ...node, name: fresh(`node/${node.name || nodes}`), input, output }),
-    );
-    nodes++;
+    const name = fresh(`node/${node.name || cloneNames.size}`);
+    cloneNames.add(name);
+    added.push(onnx.NodeProto.create({ ...node, name, input, output }));
   }
   // [batch, 1, N] -> [batch, N]: the layout of a last-position export.
   added.push({
@@ -190,28 +190,42 @@ export function rewriteLastPosition(
     }),
   ];
   pruneDeadNodes(graph);
+  // Counted after pruning: a node tried and left out by its consumer leaves a dead clone.
+  const kept = graph.node.filter((n) => cloneNames.has(n.name ?? ''));
   return {
     proto: model,
     lastPositionInput: mode === 'right' ? LAST_POSITION_INPUT : null,
-    nodes,
-    gathers: gather.count(),
+    nodes: kept.length,
+    gathers: graph.node.filter((n) => gather.names.has(n.name ?? '')).length,
   };
 }
 
+/** How a node of the rewritten region gets one input. */
+type InputPlan = 'as-is' | 'clone' | { gather: number };
+
+interface NodePlan {
+  /** The output's position axis. */
+  axis: number;
+  inputs: InputPlan[];
+}
+
 /**
- * Decides, from the probed shapes, which nodes on the way back from the output run position by
- * position. A [batch, T, *] value whose producer is not position-wise is where the walk stops:
- * it is gathered there.
+ * Decides, from the probed shapes, which nodes on the way back from the output can run on the
+ * last position alone, following the position axis through them (it moves under Transpose).
+ * Where the walk stops, the value is gathered.
  */
 class Planner {
-  private readonly decided = new Map<onnx.INodeProto, OperandRole[] | null>();
+  private readonly plans = new Map<onnx.INodeProto, NodePlan | null>();
+  private readonly ctx: RuleContext;
 
   constructor(
     private readonly g: GraphIndex,
-    private readonly ctx: RuleContext,
+    proto: onnx.ModelProto,
     private readonly adapter: Adapter,
     private readonly probe: ProbeShapes,
-  ) {}
+  ) {
+    this.ctx = ruleContext(g, proto, (name) => this.shape(name)?.length ?? null);
+  }
 
   shape(name: string): readonly number[] | null {
     return (
@@ -221,76 +235,71 @@ class Planner {
     );
   }
 
-  /** A per-row, per-position stream: [batch, T, features]. */
-  isStream(name: string): boolean {
+  /** Whether the value has the T positions at `axis`. */
+  private positional(name: string, axis: number): boolean {
     const s = this.shape(name);
+    return s !== null && s.length > axis && s[axis] === this.adapter.seqLen;
+  }
+
+  /** Whether the value's last position can be gathered at `axis` (per row: [batch, T, ...]). */
+  gatherable(name: string, axis: number): boolean {
+    if (!this.positional(name, axis)) return false;
     return (
-      s !== null &&
-      s.length === STREAM_RANK &&
-      s[0] === this.probe.batch &&
-      s[1] === this.adapter.seqLen
+      this.adapter.padding === 'left' || (axis === 1 && this.shape(name)![0] === this.probe.batch)
     );
   }
 
-  /** Whether a value, broadcast against a [batch, T, *] output, varies along T. */
-  carriesT(name: string): boolean {
-    const s = this.shape(name);
-    return s !== null && s.length >= 2 && s[s.length - 2] === this.adapter.seqLen;
+  /** The node's plan if it runs on the last position in the rewrite, else null. */
+  plan(node: onnx.INodeProto): NodePlan | null {
+    return this.plans.get(node) ?? null;
   }
 
-  /** The roles of a node's inputs if the node is in the rewritten region, else null. */
-  roles(node: onnx.INodeProto): OperandRole[] | null {
-    return this.decided.get(node) ?? null;
+  /** Whether `node` can produce its last position (at `axis`) from last positions alone. */
+  include(node: onnx.INodeProto, axis: number): boolean {
+    if (this.plans.has(node)) return this.plans.get(node)?.axis === axis;
+    this.plans.set(node, null);
+    const plan = this.check(node, axis);
+    this.plans.set(node, plan);
+    return plan !== null;
   }
 
-  /** Whether `node` (whose output is a stream) can run on the last position alone. */
-  include(node: onnx.INodeProto): boolean {
-    if (this.decided.has(node)) return this.decided.get(node) !== null;
-    const roles = this.check(node);
-    this.decided.set(node, roles);
-    if (!roles) return false;
-    (node.input ?? []).forEach((name, i) => {
-      if (!name || roles[i] === 'weight' || roles[i] === 'param' || !this.isStream(name)) return;
-      const producer = this.g.producer.get(name);
-      // Not position-wise: the value is gathered where it is (always possible for a stream).
-      if (producer) this.include(producer);
-    });
-    return true;
+  /** An input's route: the producer's clone, else a gather where it is. */
+  private route(name: string, axis: number): InputPlan | null {
+    const producer = this.g.producer.get(name);
+    if (producer && this.include(producer, axis)) return 'clone';
+    return this.gatherable(name, axis) ? { gather: axis } : null;
   }
 
-  private check(node: onnx.INodeProto): OperandRole[] | null {
-    const roles = operandRoles(node, this.ctx);
-    if (!roles) return null;
-    // Every output the probe saw must keep the stream layout (optional outputs may be absent).
-    for (const name of node.output ?? []) {
-      if (name && this.shape(name) !== null && !this.isStream(name)) return null;
-    }
-    const inputs = node.input ?? [];
-    for (let i = 0; i < inputs.length; i++) {
-      const name = inputs[i];
-      if (!name) continue;
-      const s = this.shape(name);
+  private check(node: onnx.INodeProto, axis: number): NodePlan | null {
+    // A per-row gather (right padding) only reads [batch, T, ...] layouts.
+    if (this.adapter.padding === 'right' && axis !== 1) return null;
+    const outputs = (node.output ?? []).filter((o) => o && this.shape(o) !== null);
+    if (outputs.length === 0 || !outputs.every((o) => this.positional(o, axis))) return null;
+    const rank = this.shape(outputs[0])!.length;
+    const operands = positionOperands(node, this.ctx, axis, rank);
+    if (!operands) return null;
+    const inputs: InputPlan[] = [];
+    const names = node.input ?? [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const s = name ? this.shape(name) : [];
       if (s === null) return null;
-      switch (roles[i]) {
-        case 'data':
-          if (!this.isStream(name)) return null;
-          break;
-        case 'broadcast':
-          if (s.length > STREAM_RANK) return null;
-          // A T-axis without the batch axis (e.g. [1, T, d] or [T, d] positions) is gathered
-          // at T-1 when the position is fixed; a per-row position cannot gather it.
-          if (this.carriesT(name) && !this.isStream(name) && this.adapter.padding === 'right')
-            return null;
-          break;
-        case 'weight':
-          if (s.length !== 2) return null;
-          break;
-        case 'param':
-          if (s.length > 1) return null;
-          break;
+      const operand = operands[i];
+      let how: InputPlan | null = 'as-is';
+      if (!name || operand.role === 'whole') how = 'as-is';
+      else if (operand.role === 'param') how = s.length <= 1 ? 'as-is' : null;
+      else if (operand.role === 'data') how = this.route(name, operand.axis);
+      else {
+        // Broadcast: the operand's axis under the output's position axis, if it has one.
+        const at = axis - (rank - s.length);
+        if (s.length > rank) how = null;
+        else if (at >= 0 && s[at] !== 1)
+          how = this.positional(name, at) ? this.route(name, at) : null;
       }
+      if (how === null) return null;
+      inputs.push(how);
     }
-    return roles;
+    return { axis, inputs };
   }
 }
 
@@ -305,7 +314,7 @@ function gatherBuilder(
   fresh: (label: string) => string,
   mode: Adapter['padding'],
   T: number,
-): ((name: string, rank: number) => string) & { count(): number } {
+): ((name: string, axis: number) => string) & { names: Set<string> } {
   const done = new Map<string, string>();
   let index: string | null = null;
   const indexValue = (): string => {
@@ -334,31 +343,33 @@ function gatherBuilder(
     }
     return index;
   };
-  const build = (name: string, rank: number): string => {
-    const axis = rank - 2;
+  const names = new Set<string>();
+  const build = (name: string, axis: number): string => {
     const key = `${axis}:${name}`;
     const existing = done.get(key);
     if (existing) return existing;
     const output = fresh(`gathered/${name.replace(/^\/+/, '')}`);
+    const nodeName = fresh('gather');
+    names.add(nodeName);
     added.push(
       mode === 'left'
         ? {
             opType: 'Gather',
             input: [name, indexValue()],
             output: [output],
-            name: fresh('gather'),
+            name: nodeName,
             attribute: [makeAttr('axis', axis)],
           }
         : {
             opType: 'GatherND',
             input: [name, indexValue()],
             output: [output],
-            name: fresh('gather'),
+            name: nodeName,
             attribute: [makeAttr('batch_dims', 1)],
           },
     );
     done.set(key, output);
     return output;
   };
-  return Object.assign(build, { count: () => done.size });
+  return Object.assign(build, { names });
 }

@@ -176,7 +176,12 @@ async function probeOriginal(
   } finally {
     graph.output = declared;
   }
-  const session = await createSession(bytes, { quiet: true, failure: ORT_FAILURES.loadModel });
+  // Unoptimised: it runs once, and the reference it gives is the graph as written.
+  const session = await createSession(bytes, {
+    quiet: true,
+    optimize: false,
+    failure: ORT_FAILURES.loadModel,
+  });
   try {
     const { results, lastPositions } = await runAll(
       session,

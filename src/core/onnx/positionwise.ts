@@ -1,21 +1,25 @@
 /**
- * Which ONNX ops compute each sequence position of a [batch, T, *] tensor from that position
- * alone, so that the last position's result needs only the last position's inputs
- * (lastPosition.ts moves a Gather upstream through them). Anything that mixes positions
- * (attention MatMuls, Reshape/Transpose, Conv, recurrent ops) or that is not listed is not
- * position-wise: the walk stops there.
+ * Which ONNX ops compute each position of a tensor from that position alone, so that the last
+ * position's result needs only the last position's inputs (lastPosition.ts moves a Gather
+ * upstream through them). The position axis is followed: it moves under Transpose and stays
+ * under a Reshape that copies the axes before it, so attention queries are followed too while
+ * keys and values (MatMul's right operand) are used whole. Anything that mixes positions along
+ * the position axis, or that is not listed, stops the walk.
  */
 import type { onnx } from 'onnx-proto';
 import { attrInt, attrInts } from './attributes';
 
 /**
- * What an input of a position-wise node may be:
- * - `data`: the [batch, T, *] stream itself (the node's output follows its positions);
+ * What an input of a node that works position by position is, for an output whose position
+ * axis is known:
+ * - `data`: a tensor whose positions are at `axis` (the output follows them one for one);
  * - `broadcast`: an elementwise operand, any shape that broadcasts against the output;
- * - `weight`: a 2-D right operand of MatMul (the same matrix for every position);
- * - `param`: anything that carries no T axis (scales, biases, K, slice bounds).
+ * - `whole`: used whole for every position (MatMul's right operand: weights, or attention keys
+ *   and values computed at every position);
+ * - `param`: carries no position (scales, biases, K, slice bounds, shapes).
  */
-export type OperandRole = 'data' | 'broadcast' | 'weight' | 'param';
+export type Operand =
+  { role: 'data'; axis: number } | { role: 'broadcast' } | { role: 'whole' } | { role: 'param' };
 
 /** Elementwise ops: every output position reads the same position of each (broadcast) input. */
 const ELEMENTWISE = new Set([
@@ -87,71 +91,103 @@ const REDUCE = new Set([
   'ReduceSumSquare',
 ]);
 
-/** Rank of every stream the walk follows: [batch, T, features]. */
-export const STREAM_RANK = 3;
+/** An axis attribute resolved against a rank. */
+const resolve = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
 
-/** An axis attribute resolved against a rank-3 stream. */
-const resolve = (axis: number): number => (axis < 0 ? axis + STREAM_RANK : axis);
-/** The only axis a position-wise op may work along: the feature axis. */
-const FEATURE_AXIS = STREAM_RANK - 1;
-
-/** Helpers the rules need: the graph's opset and the values of small integer constants. */
+/** Helpers the rules need: the graph's opset, small integer constants and ranks. */
 export interface RuleContext {
   opset: number;
   /** The integer values of a constant (initializer or Constant node), or null if not constant. */
   constantInts(name: string): number[] | null;
+  /** A value's rank, or null when unknown. */
+  rank(name: string): number | null;
 }
 
-/**
- * The role of each input of `node` when it is applied to [batch, T, *] streams and works on each
- * position on its own; null when it is not (or may not be) position-wise.
- */
-export function operandRoles(node: onnx.INodeProto, ctx: RuleContext): OperandRole[] | null {
+/** Op types `positionOperands` may accept (the probe reports shapes around them). */
+export function mayWorkPerPosition(node: onnx.INodeProto): boolean {
   const op = node.opType ?? '';
-  if (node.domain && node.domain !== 'ai.onnx') return null;
+  return (
+    (!node.domain || node.domain === 'ai.onnx') &&
+    (ELEMENTWISE.has(op) || REDUCE.has(op) || PER_ROW.has(op))
+  );
+}
+
+const PER_ROW = new Set([
+  'MatMul',
+  'LayerNormalization',
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'TopK',
+  'Slice',
+  'Transpose',
+  'Reshape',
+]);
+
+/**
+ * The operands of `node` when its output (of rank `rank`) has its positions at `axis` and each
+ * position is computed from that position alone; null when that is not (or may not be) so.
+ */
+export function positionOperands(
+  node: onnx.INodeProto,
+  ctx: RuleContext,
+  axis: number,
+  rank: number,
+): Operand[] | null {
+  if (!mayWorkPerPosition(node)) return null;
+  const op = node.opType ?? '';
   const inputs = node.input ?? [];
+  const data: Operand = { role: 'data', axis };
+  const dataAnd = (rest: Operand): Operand[] => inputs.map((_, i) => (i === 0 ? data : rest));
+  const param: Operand = { role: 'param' };
+  /** Ops that work along some axes: fine when none of them is the position axis. */
+  const along = (axes: number[] | null): Operand[] | null =>
+    axes && axes.length > 0 && axes.every((a) => resolve(a, rank) !== axis) ? dataAnd(param) : null;
   if (ELEMENTWISE.has(op)) {
-    if (op === 'Clip' || op === 'Dropout')
-      return inputs.map((_, i) => (i === 0 ? 'data' : 'param'));
-    return inputs.map(() => 'broadcast');
+    if (op === 'Clip' || op === 'Dropout') return dataAnd(param);
+    return inputs.map(() => ({ role: 'broadcast' }));
   }
-  const dataAnd = (rest: OperandRole): OperandRole[] =>
-    inputs.map((_, i) => (i === 0 ? 'data' : rest));
+  if (REDUCE.has(op)) {
+    if (attrInt(node, 'keepdims', 1) !== 1) return null;
+    // Axes moved from attribute to input (ReduceSum at opset 13, the others at 18).
+    return along(attrInts(node, 'axes') ?? (inputs[1] ? ctx.constantInts(inputs[1]) : null));
+  }
   switch (op) {
     case 'MatMul':
-      // [B, T, k] × [k, n]: a per-position linear map. Anything else (attention) mixes positions.
-      return inputs.length === 2 ? ['data', 'weight'] : null;
+      // Rows times a matrix used whole: [.., T, k] x [.., k, n] with positions on the rows
+      // (a linear layer, or attention queries against all keys).
+      if (inputs.length !== 2 || axis !== rank - 2 || ctx.rank(inputs[0]) !== rank) return null;
+      return (ctx.rank(inputs[1]) ?? 0) >= 2 ? [data, { role: 'whole' }] : null;
     case 'LayerNormalization':
-      return resolve(attrInt(node, 'axis', -1)) === FEATURE_AXIS ? dataAnd('param') : null;
+      // Normalises axis..rank-1 together: all must come after the position axis.
+      return resolve(attrInt(node, 'axis', -1), rank) > axis ? dataAnd(param) : null;
     case 'Softmax':
     case 'LogSoftmax':
     case 'Hardmax': {
       // Before opset 13 the default axis is 1 and the input is coerced to 2-D around it.
-      const axis = attrInt(node, 'axis', ctx.opset >= 13 ? -1 : 1);
-      return resolve(axis) === FEATURE_AXIS ? dataAnd('param') : null;
+      if (ctx.opset >= 13) return along([attrInt(node, 'axis', -1)]);
+      return resolve(attrInt(node, 'axis', 1), rank) > axis ? dataAnd(param) : null;
     }
     case 'TopK':
-      return resolve(attrInt(node, 'axis', -1)) === FEATURE_AXIS ? dataAnd('param') : null;
-    case 'Slice': {
-      // Opset 10+: starts, ends, axes, steps as inputs; the axes must be known and all features.
-      if (ctx.opset < 10 || inputs.length < 4 || !inputs[3]) return null;
-      const axes = ctx.constantInts(inputs[3]);
-      return axes && axes.length > 0 && axes.every((a) => resolve(a) === FEATURE_AXIS)
-        ? dataAnd('param')
-        : null;
+      return along([attrInt(node, 'axis', -1)]);
+    case 'Slice':
+      // Opset 10+: starts, ends, axes, steps as inputs; the axes must be known.
+      if (ctx.opset < 10 || !inputs[3]) return null;
+      return along(ctx.constantInts(inputs[3]));
+    case 'Transpose': {
+      const perm = attrInts(node, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+      return perm.length === rank ? [{ role: 'data', axis: perm[axis] }] : null;
+    }
+    case 'Reshape': {
+      // Splitting or merging axes after the position axis, copying (0) every axis up to it.
+      const shape = inputs[1] ? ctx.constantInts(inputs[1]) : null;
+      if (!shape || shape.length !== rank || attrInt(node, 'allowzero', 0) !== 0) return null;
+      const input = ctx.rank(inputs[0]);
+      if (input === null || input <= axis || shape.slice(0, axis + 1).some((d) => d !== 0))
+        return null;
+      return [data, param];
     }
     default:
-      return REDUCE.has(op) ? reduceRoles(node, ctx) : null;
+      return null;
   }
-}
-
-/** Reductions over the feature axis only, keeping it (so the stream stays [B, T, 1]). */
-function reduceRoles(node: onnx.INodeProto, ctx: RuleContext): OperandRole[] | null {
-  if (attrInt(node, 'keepdims', 1) !== 1) return null;
-  const inputs = node.input ?? [];
-  // Axes moved from attribute to input (ReduceSum at opset 13, the others at 18).
-  const axes = attrInts(node, 'axes') ?? (inputs[1] ? ctx.constantInts(inputs[1]) : null);
-  if (!axes || axes.length === 0) return null;
-  if (!axes.every((a) => resolve(a) === FEATURE_AXIS)) return null;
-  return inputs.map((_, i) => (i === 0 ? 'data' : 'param'));
 }
