@@ -7,6 +7,7 @@
  * back to the original graph scored at every position, noted in the layout.
  */
 import { RecMarkError } from '../errors';
+import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
 import { modelFeeds } from './feeds';
 import { GraphIndex } from './graph';
@@ -72,11 +73,18 @@ export async function openLastPosition(
       return allPositions(`the input has a fixed batch of ${fixedBatch}`);
     }
     const histories = checkHistories(adapter);
-    const reference = await probeOriginal(proto, adapter, histories, fixedBatch === 1);
+    const rows = rowsPerRun(adapter, histories.length, fixedBatch);
+    const reference = await probeOriginal(proto, adapter, histories, rows);
     const rewrite = rewriteLastPosition(proto, adapter, reference.probe);
     if (!rewrite) return allPositions('no position-wise ops before the score output');
     const session = await createSession(encodeModel(rewrite.proto), { quiet: true });
-    const mismatch = await compare(session, adapter, histories, reference.rows, fixedBatch === 1);
+    let mismatch: string | null;
+    try {
+      mismatch = await compare(session, adapter, histories, reference.rows, rows);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
     if (mismatch) {
       await session.release();
       return allPositions(mismatch);
@@ -116,6 +124,18 @@ export function checkHistories(adapter: Adapter): number[][] {
   );
 }
 
+/**
+ * Rows per check run: all histories at once when their [rows, T, N] output fits the scoring
+ * budget, else 2 (never 1 unless the export's batch is fixed at 1: a per-row gather must see a
+ * real batch axis), and never T, so the probe tells the batch and T axes apart.
+ */
+function rowsPerRun(adapter: Adapter, count: number, fixedBatch: number | null): number {
+  if (fixedBatch === 1) return 1;
+  const fit = Math.floor(SCORE_BATCH_BYTES / (4 * adapter.scoreWidth * adapter.seqLen));
+  const rows = Math.min(count, Math.max(2, fit));
+  return rows === adapter.seqLen ? rows + 1 : rows;
+}
+
 /** Each history's feeds (plus the last-position input when the graph has one). */
 function feedsFor(adapter: Adapter, batch: readonly (readonly number[])[], withLast: boolean) {
   const { feeds, lastPositions } = modelFeeds(adapter, batch);
@@ -124,16 +144,17 @@ function feedsFor(adapter: Adapter, batch: readonly (readonly number[])[], withL
   return { feeds, lastPositions };
 }
 
-/** Run the histories in one batch, or one at a time for a batch-1 export. */
+/** Run the histories in batches of `rows`. */
 async function runAll(
   session: OrtSession,
   adapter: Adapter,
   histories: number[][],
   fetches: string[],
-  oneByOne: boolean,
+  rows: number,
   withLast: boolean,
 ): Promise<{ results: OrtResults[]; lastPositions: number[] }> {
-  const batches = oneByOne ? histories.map((h) => [h]) : [histories];
+  const batches: number[][][] = [];
+  for (let i = 0; i < histories.length; i += rows) batches.push(histories.slice(i, i + rows));
   const results: OrtResults[] = [];
   const lastPositions: number[] = [];
   for (const batch of batches) {
@@ -160,7 +181,7 @@ async function probeOriginal(
   proto: onnx.ModelProto,
   adapter: Adapter,
   histories: number[][],
-  oneByOne: boolean,
+  rowsPerRun: number,
 ) {
   const graph = graphOf(proto);
   const values = probeValues(proto, adapter);
@@ -188,13 +209,12 @@ async function probeOriginal(
       adapter,
       histories,
       [...new Set([adapter.output, ...values])],
-      oneByOne,
+      rowsPerRun,
       false,
     );
     const shapes = new Map<string, number[]>();
     for (const [name, tensor] of Object.entries(results[0])) shapes.set(name, [...tensor.dims]);
     const { seqLen: T, scoreWidth: W } = adapter;
-    const rowsPerRun = oneByOne ? 1 : histories.length;
     const rows = histories.map((_, h) => {
       const data = floatData(results[Math.floor(h / rowsPerRun)], adapter.output);
       const offset = ((h % rowsPerRun) * T + lastPositions[h]) * W;
@@ -213,7 +233,7 @@ async function compare(
   adapter: Adapter,
   histories: number[][],
   reference: Float32Array[],
-  oneByOne: boolean,
+  rowsPerRun: number,
 ): Promise<string | null> {
   const withLast = adapter.padding === 'right';
   const { results } = await runAll(
@@ -221,16 +241,16 @@ async function compare(
     adapter,
     histories,
     [adapter.output],
-    oneByOne,
+    rowsPerRun,
     withLast,
   );
   const W = adapter.scoreWidth;
-  const rowsPerRun = oneByOne ? 1 : histories.length;
   for (let h = 0; h < histories.length; h++) {
     const data = floatData(results[Math.floor(h / rowsPerRun)], adapter.output);
     const row = data.subarray((h % rowsPerRun) * W, ((h % rowsPerRun) + 1) * W);
     const want = reference[h];
-    if (data.length !== rowsPerRun * W) return `rewritten output has ${data.length} values`;
+    const rowsInRun = Math.min(rowsPerRun, histories.length - (h - (h % rowsPerRun)));
+    if (data.length !== rowsInRun * W) return `rewritten output has ${data.length} values`;
     for (let j = 0; j < W; j++) {
       const a = want[j];
       const b = row[j];

@@ -23,7 +23,8 @@ import {
 } from './ort';
 import { rowProblem, topK, type RowProblem } from './topk';
 
-// Callers import history encoding from here, as before it had its own module.
+// History encoding lives in feeds.ts (the last-position check needs it too); callers keep
+// importing it from here.
 export { encodeBatch, modelFeeds } from './feeds';
 export type { ScoringMode } from './lastPositionSession';
 

@@ -160,6 +160,15 @@ test('right padding with a length input gathers each row at its own last positio
   assert.equal(layout.note, '5 nodes on the last position (2 gathered)');
 });
 
+test('a large catalogue is checked two rows at a time, still with a real batch axis', async () => {
+  // [4, 50, 90,001] floats are above the 64 MiB scoring budget: the check (which compares with
+  // the original) runs in twos, and a per-row gather checked on one row could pass wrongly.
+  const proto = rightPaddedModel({ items: 90_000, dim: 4, seqLen: 50, seed: 6 });
+  const session = await ScoringSession.open(encodeModel(proto), inMemory(proto));
+  assert.equal(session.scoring, 'rewritten', session.layout.note ?? '');
+  await session.release();
+});
+
 test('the walk stops at the embedding lookup; an int32 input works the same', async () => {
   const proto = tinyModel({
     items: 25,
