@@ -5,7 +5,14 @@
 import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
+import { modelFeeds } from './feeds';
 import { FusedTopK } from './fusedTopK';
+import {
+  openLastPosition,
+  type LastPositionOptions,
+  type ScoringLayout,
+  type ScoringMode,
+} from './lastPositionSession';
 import {
   createSession,
   ORT_FAILURES,
@@ -16,6 +23,11 @@ import {
   type OrtTensor,
 } from './ort';
 import { rowProblem, topK, type RowProblem } from './topk';
+
+// History encoding lives in feeds.ts (the last-position check needs it too); callers keep
+// importing it from here.
+export { encodeBatch, modelFeeds } from './feeds';
+export type { ScoringMode } from './lastPositionSession';
 
 export interface RunOptions {
   batchSize?: number;
@@ -42,7 +54,7 @@ export interface RunOptions {
 export const DEFAULT_BATCH_SIZE = 64;
 export const DEFAULT_SCORING_SPIN = false;
 
-export interface OpenOptions {
+export interface OpenOptions extends LastPositionOptions {
   /** False ranks every top-k in JS over full score rows (default: in the graph, ./fusedTopK.ts). */
   fusedTopK?: boolean;
   /** onnxruntime intra-op threads (benches compare them); unset: onnxruntime's default. */
@@ -56,24 +68,38 @@ export class ScoringSession {
   private constructor(
     private readonly session: OrtSession,
     readonly adapter: Adapter,
+    /** What the opened graph returns (a [batch, T, N] export may be rewritten to one row). */
+    readonly layout: ScoringLayout,
+    /** The graph the score session runs (the rewritten bytes when the layout says so). */
     private readonly model: string | Uint8Array,
     private readonly options: OpenOptions,
   ) {}
 
-  /** Open a session from a model file path or from serialized model bytes. */
+  /**
+   * Open a session from a model file path or from serialized model bytes. A [batch, T, N]
+   * export is rewritten in memory to score its last real position only, when that reproduces
+   * the original (lastPositionSession.ts); `layout.scoring` says which graph runs.
+   */
   static async open(
     model: string | Uint8Array,
     adapter: Adapter,
     options: OpenOptions = {},
   ): Promise<ScoringSession> {
+    const ortOptions = { threads: options.threads, spinning: DEFAULT_SCORING_SPIN };
+    const prepared = await openLastPosition(model, adapter, { ...options, ...ortOptions });
     // Errors only: onnxruntime's warnings (e.g. shape merges) would break the CLI's one-line stderr.
-    const session = await createSession(model, {
-      quiet: true,
-      failure: ORT_FAILURES.loadModel,
-      threads: options.threads,
-      spinning: DEFAULT_SCORING_SPIN,
-    });
-    return new ScoringSession(session, adapter, model, options);
+    const session =
+      prepared.session ??
+      (await createSession(model, {
+        quiet: true,
+        failure: ORT_FAILURES.loadModel,
+        ...ortOptions,
+      }));
+    return new ScoringSession(session, adapter, prepared.layout, prepared.bytes ?? model, options);
+  }
+
+  get scoring(): ScoringMode {
+    return this.layout.scoring;
   }
 
   async release(): Promise<void> {
@@ -90,7 +116,8 @@ export class ScoringSession {
     onRow: (index: number, scores: Float32Array) => void,
     options: RunOptions = {},
   ): Promise<void> {
-    const { seqLen, scoreWidth: width, outputRank } = this.adapter;
+    const { seqLen, scoreWidth: width } = this.adapter;
+    const { outputRank } = this.layout;
     // Large catalogues (and [batch, T, N] outputs) get smaller batches, so one output fits memory.
     const rowBytes = 4 * width * (outputRank === 3 ? seqLen : 1);
     const batchSize = Math.max(
@@ -174,7 +201,8 @@ export class ScoringSession {
     this.fused ??= FusedTopK.open(
       this.model,
       {
-        adapter: this.adapter,
+        // A rewritten [batch, T, N] export returns one row per history, like a [batch, N] one.
+        adapter: { ...this.adapter, outputRank: this.layout.outputRank },
         feeds: (batch) => this.encode(batch).feeds,
         exactTopK: (batch, k, options) => this.exactTopK(batch, k, options),
       },
@@ -189,51 +217,12 @@ export class ScoringSession {
     feeds: OrtFeeds;
     lastPositions: Int32Array;
   } {
-    return modelFeeds(this.adapter, batch);
-  }
-}
-
-/**
- * The model's input tensors for a batch of histories (`encodeBatch`, then the adapter's input and
- * length tensors in its integer type). onnxruntime must be loaded (`loadOrt` in ./ort) first.
- */
-export function modelFeeds(
-  adapter: Adapter,
-  batch: readonly (readonly number[])[],
-): { feeds: OrtFeeds; lastPositions: Int32Array } {
-  const { rows, lengths, lastPositions } = encodeBatch(adapter, batch);
-  const feeds: OrtFeeds = {
-    [adapter.input]: ortIdTensor(adapter.inputType, rows, [batch.length, adapter.seqLen]),
-  };
-  if (adapter.lengthInput)
-    feeds[adapter.lengthInput] = ortIdTensor(adapter.inputType, lengths, [batch.length]);
-  return { feeds, lastPositions };
-}
-
-/**
- * Turn histories into padded rows: keep the most recent items, append the mask token for
- * BERT-style models, pad on the adapter's side. Returns the query length and the position whose
- * scores predict the next item.
- */
-export function encodeBatch(
-  adapter: Adapter,
-  batch: readonly (readonly number[])[],
-): { rows: Int32Array; lengths: Int32Array; lastPositions: Int32Array } {
-  const T = adapter.seqLen;
-  const capacity = adapter.maskId === null ? T : T - 1;
-  const rows = new Int32Array(batch.length * T).fill(adapter.padId);
-  const lengths = new Int32Array(batch.length);
-  const lastPositions = new Int32Array(batch.length);
-  batch.forEach((history, b) => {
-    if (history.length === 0) {
-      throw new RecMarkError('Cannot score an empty item sequence.', 'sequence-empty');
+    const encoded = modelFeeds(this.adapter, batch);
+    const { lastPositionInput } = this.layout;
+    if (lastPositionInput) {
+      const positions = encoded.lastPositions;
+      encoded.feeds[lastPositionInput] = ortIdTensor('int64', positions, [positions.length]);
     }
-    const kept = history.length > capacity ? history.slice(history.length - capacity) : history;
-    const query = adapter.maskId === null ? kept : [...kept, adapter.maskId];
-    const start = adapter.padding === 'left' ? T - query.length : 0;
-    for (let i = 0; i < query.length; i++) rows[b * T + start + i] = query[i];
-    lengths[b] = query.length;
-    lastPositions[b] = adapter.padding === 'left' ? T - 1 : query.length - 1;
-  });
-  return { rows, lengths, lastPositions };
+    return encoded;
+  }
 }
