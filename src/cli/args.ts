@@ -1,6 +1,7 @@
 /** Parsing a verb's options: a bad option is a usage error (exit code 2, one line on stderr). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RecMarkError } from '../core/errors';
+import type { UtilityUsers } from '../core/utility';
 
 export class UsageError extends RecMarkError {
   constructor(message: string) {
@@ -24,6 +25,21 @@ export function numberOption(value: string | undefined, name: string): number | 
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n))
     throw new UsageError(`--${name} must be a number, got "${value}"`);
+  return n;
+}
+
+/**
+ * --utility-users N|all: how many users utility is measured on (a seeded sample of at most N,
+ * or every user); unset leaves the core's default (UTILITY_USERS_DEFAULT).
+ */
+export function utilityUsersOption(value: string | undefined): UtilityUsers | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim().toLowerCase() === 'all') return 'all';
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(
+      `--utility-users must be a positive whole number of users or "all", got "${value}"`,
+    );
   return n;
 }
 

@@ -1,7 +1,9 @@
 /** Typed access to RecMark's settings (contributed in package.json with their defaults). */
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { RecMarkError } from '../core/errors';
 import { DEFAULT_ALPHA } from '../core/report/report';
+import { UTILITY_USERS_DEFAULT, type UtilityUsers } from '../core/utility';
 import { AOW_DEFAULTS } from '../core/watermark/aow';
 import { GREW_DEFAULTS, type GrewMode } from '../core/watermark/grew';
 import { GREW_WEIGHTS_DEFAULTS } from '../core/watermark/grewWeights';
@@ -30,6 +32,8 @@ export function settings() {
     aowLr: c.get<number>('aow.learningRate', AOW_DEFAULTS.lr),
     aowMaxSteps: c.get<number>('aow.maxSteps', AOW_DEFAULTS.maxSteps),
     seed: c.get<number>('seed', DEFAULT_SEED),
+    /** Users utility is measured on: at most this many (a seeded sample); 0 = every user. */
+    utilityUsers: c.get<number>('utilityUsers', UTILITY_USERS_DEFAULT),
     /** Interaction data for probes and utility, resolved against the first workspace folder. */
     dataFile: dataFile ? resolveWorkspacePath(dataFile) : undefined,
   };
@@ -40,6 +44,21 @@ type Settings = ReturnType<typeof settings>;
 /** The interaction data file when it is set and exists; a missing file means "no data". */
 export function existingDataFile(s: Settings): string | undefined {
   return s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined;
+}
+
+/**
+ * recmark.utilityUsers as the core takes it: 0 means every user. Checked when a command needs
+ * it, so a bad value stops only the commands that measure utility, with what to set instead.
+ */
+export function utilityUsersOf(s: Settings): UtilityUsers {
+  const n = s.utilityUsers;
+  if (n === 0) return 'all';
+  if (Number.isSafeInteger(n) && n > 0) return n;
+  throw new RecMarkError(
+    `recmark.utilityUsers must be a whole number of users (0 = every user), got ${JSON.stringify(n)}; ` +
+      `set it to ${UTILITY_USERS_DEFAULT} (the default) or 0 in the settings.`,
+    'usage',
+  );
 }
 
 /** What every audit (checkpoint or endpoint) takes from the settings. */

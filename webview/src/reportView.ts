@@ -7,12 +7,13 @@
 import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/report';
 import type { WebviewAction } from '../../src/vscode/protocol';
 import { aowHitsText, renderAowEvidence } from './aowEvidence';
-import { bytes, dateTime, duration, int, num, percent, probability, signed } from './format';
+import { bytes, dateTime, duration, int, num, percent, probability } from './format';
 import { renderEndpoint } from './endpointView';
 import { renderGrewEvidence } from './grewEvidence';
 import { renderRobustness } from './robustnessView';
 import { dataTable, keyValueTable } from './tables';
 import { el } from './toolkit';
+import { utilityTable, utilityUsersNote } from './utilityView';
 
 export interface ReportViewOptions {
   /** Export / re-run buttons are shown only when there is someone to handle them. */
@@ -93,7 +94,9 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
 
   const panels = el('div', { class: 'rm-columns' });
   if (report.utility && report.utility.length > 0) {
-    panels.append(panel(heading, ids('utility'), 'Utility', utilityTable(report)));
+    panels.append(
+      panel(heading, ids('utility'), 'Utility', utilityTable(report), ...utilityUsersNote(report)),
+    );
   }
   panels.append(
     report.endpoint
@@ -305,29 +308,6 @@ function panel(
     ...content,
   );
 }
-
-function utilityTable(report: AuditReport): HTMLElement {
-  const rows = (report.utility ?? []).map((u) => {
-    const { change } = u;
-    const changeCell =
-      change !== undefined && Number.isFinite(change)
-        ? el(
-            'span',
-            { class: change < -0.01 ? 'rm-worse' : 'rm-same' },
-            `${signed(change * 100, 1)}%`,
-          )
-        : '—';
-    return [u.metric, metric(u.before), metric(u.after), changeCell];
-  });
-  return dataTable('Utility before and after', ['Metric', 'Before', 'After', 'Change'], rows, [
-    false,
-    true,
-    true,
-    true,
-  ]);
-}
-
-const metric = (x: number): string => (Math.abs(x) < 10 ? x.toFixed(4) : int(x));
 
 function modelTable(report: AuditReport, onCopy?: (text: string) => void): HTMLElement {
   const m = report.model;

@@ -2,7 +2,7 @@
 import { finetuneAttack } from '../../core/attack/finetune';
 import { sidecarPath } from '../../core/onnx/sidecar';
 import { finetuneLines } from '../../core/report/resultText';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { checkOutput } from '../targets';
 import { extractCommand } from './extract';
@@ -18,6 +18,7 @@ export async function attackCommand(args: string[], signal: AbortSignal): Promis
   if (args[0] === 'overwrite') return overwriteCommand(args.slice(1), signal);
   const { values, positionals } = parse(args, {
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     out: { type: 'string' },
     epochs: { type: 'string' },
     lr: { type: 'string' },
@@ -45,6 +46,7 @@ export async function attackCommand(args: string[], signal: AbortSignal): Promis
   const r = await finetuneAttack({
     model,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     out: values.out,
     epochs: intOption(values.epochs, 'epochs'),
     lr: numberOption(values.lr, 'lr'),

@@ -3,7 +3,7 @@ import { sidecarPath } from '../../core/onnx/sidecar';
 import { aowEmbedLines, grewEmbedLines } from '../../core/report/resultText';
 import { embedAow, type AowStart, type AowUtility } from '../../core/watermark/aow';
 import { embedGrew, GREW_MODES, type GrewMode } from '../../core/watermark/grew';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { checkOutput } from '../targets';
 
@@ -40,6 +40,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     out: { type: 'string' },
     'key-out': { type: 'string' },
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     length: { type: 'string' },
     'bottom-m': { type: 'string' },
     ratio: { type: 'string' },
@@ -66,6 +67,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     out,
     keyOut,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     length: intOption(values.length, 'length'),
     bottomM: intOption(values['bottom-m'], 'bottom-m'),
     ratio: numberOption(values.ratio, 'ratio'),
@@ -113,6 +115,7 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     out: { type: 'string' },
     'key-out': { type: 'string' },
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     mode: { type: 'string' },
     gamma: { type: 'string' },
     delta: { type: 'string' },
@@ -132,6 +135,7 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     out,
     keyOut,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     mode: grewMode(values.mode),
     gamma: numberOption(values.gamma, 'gamma'),
     delta: numberOption(values.delta, 'delta'),

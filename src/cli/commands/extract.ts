@@ -1,6 +1,6 @@
 import { extractModel, type ExtractArch, type ExtractLoss } from '../../core/attack/extraction';
 import { extractionLines } from '../../core/report/resultText';
-import { intOption, parse, UsageError } from '../args';
+import { intOption, parse, UsageError, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -16,6 +16,7 @@ export async function extractCommand(args: string[], signal: AbortSignal): Promi
     loss: { type: 'string' },
     'max-steps': { type: 'string' },
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     seed: { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -42,6 +43,7 @@ export async function extractCommand(args: string[], signal: AbortSignal): Promi
     model,
     out,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     arch: arch as ExtractArch,
     loss: loss as ExtractLoss,
     ...options,

@@ -1,7 +1,7 @@
 import { overwriteAttack, type OverwriteScheme } from '../../core/attack/overwrite';
 import { overwriteLines } from '../../core/report/resultText';
 import { readKeyFile } from '../../core/watermark/keyFile';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -12,6 +12,7 @@ export async function overwriteCommand(args: string[], signal: AbortSignal): Pro
     scheme: { type: 'string' },
     key: { type: 'string' },
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     probes: { type: 'string' },
     alpha: { type: 'string' },
     seed: { type: 'string' },
@@ -35,6 +36,7 @@ export async function overwriteCommand(args: string[], signal: AbortSignal): Pro
     out,
     scheme: scheme as OverwriteScheme,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     seed: intOption(values.seed, 'seed'),
     ownerKey,
     verify: {

@@ -1,7 +1,7 @@
 import { noiseAttack, pruneAttack, type PerturbResult } from '../../core/attack/perturb';
 import { quantizeAttack } from '../../core/attack/quantize';
 import { perturbLines, type PerturbKind } from '../../core/report/resultText';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -13,6 +13,7 @@ export async function perturbCommand(
 ): Promise<void> {
   const { values, positionals } = parse(args, {
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     out: { type: 'string' },
     fraction: { type: 'string' },
     scale: { type: 'string' },
@@ -40,6 +41,7 @@ export async function perturbCommand(
     model,
     out,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     seed: intOption(values.seed, 'seed'),
     signal,
     progress: quiet ? undefined : stepPrinter(),

@@ -2,7 +2,7 @@ import { ATTACK_KINDS, robustnessSweep, type AttackKind } from '../../core/attac
 import { sidecarPath } from '../../core/onnx/sidecar';
 import { reportLines } from '../../core/report/text';
 import { readKeyFile } from '../../core/watermark/keyFile';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
 import { writeHtmlReport } from '../htmlReport';
 import { printJson, printLines, stepPrinter } from '../output';
 import { checkOutput } from '../targets';
@@ -12,6 +12,7 @@ export async function robustnessCommand(args: string[], signal: AbortSignal): Pr
   const { values, positionals } = parse(args, {
     key: { type: 'string' },
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     attacks: { type: 'string' },
     probes: { type: 'string' },
     seed: { type: 'string' },
@@ -37,6 +38,7 @@ export async function robustnessCommand(args: string[], signal: AbortSignal): Pr
     model,
     key,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     attacks: attacks as AttackKind[] | undefined,
     probes: intOption(values.probes, 'probes'),
     seed: intOption(values.seed, 'seed'),

@@ -1,6 +1,6 @@
 import { stripAttack } from '../../core/attack/strip';
 import { stripLines } from '../../core/report/resultText';
-import { intOption, parse } from '../args';
+import { intOption, parse, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -8,6 +8,7 @@ import { attackPaths } from '../targets';
 export async function stripCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     data: { type: 'string' },
+    'utility-users': { type: 'string' },
     out: { type: 'string' },
     seed: { type: 'string' },
     force: { type: 'boolean' },
@@ -19,6 +20,7 @@ export async function stripCommand(args: string[], signal: AbortSignal): Promise
     model,
     out,
     data: values.data,
+    utilityUsers: utilityUsersOption(values['utility-users']),
     seed: intOption(values.seed, 'seed'),
     signal,
     progress: quiet ? undefined : stepPrinter(),

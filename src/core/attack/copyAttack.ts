@@ -17,11 +17,13 @@ import { openModel } from '../onnx/open';
 import type { UtilityRow } from '../report/report';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import {
+  checkUtilityUsers,
   hasHeldOutItem,
   leaveOneOutRows,
   measureUtility,
   overlapWith,
   type ModelUtility,
+  type UtilityUsers,
 } from '../utility';
 
 export const COPY_ATTACK_DEFAULTS = {
@@ -37,6 +39,8 @@ export interface CopyAttackOptions {
   data?: string;
   /** Seeds the attack's randomness and the probes sampled from the model (default 1). */
   seed?: number;
+  /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
+  utilityUsers?: UtilityUsers;
   signal?: AbortSignal;
   progress?: Progress;
 }
@@ -84,6 +88,7 @@ export async function copyAttack<T>(
   const timer = new StepTimer();
   const seed = options.seed ?? COPY_ATTACK_DEFAULTS.seed;
   checkSeed(seed);
+  checkUtilityUsers(options.utilityUsers);
   if (path.resolve(options.out) === path.resolve(options.model)) {
     throw new RecMarkError(
       `Refusing to overwrite the input ${options.model}; choose a new output path.`,
@@ -103,7 +108,11 @@ export async function copyAttack<T>(
   timer.lap('load');
 
   progress({ message: 'Measuring the original model' });
-  const before = await measure(encodeModel(model.proto), adapter, sequences, null, seed, signal);
+  const users = options.utilityUsers;
+  const before = await measure(encodeModel(model.proto), adapter, sequences, null, seed, {
+    users,
+    signal,
+  });
   timer.lap('before');
 
   const { proto, detail } = await attack({ model, adapter, seed, signal, progress });
@@ -111,7 +120,10 @@ export async function copyAttack<T>(
   throwIfAborted(signal);
 
   progress({ message: `Measuring ${noun}` });
-  const after = await measure(encodeModel(proto), adapter, sequences, before.probes, seed, signal);
+  const after = await measure(encodeModel(proto), adapter, sequences, before.probes, seed, {
+    users,
+    signal,
+  });
   timer.lap('after');
 
   progress({ message: `Writing ${noun}` });
@@ -122,7 +134,9 @@ export async function copyAttack<T>(
   return {
     out: options.out,
     utility:
-      before.loo && after.loo ? leaveOneOutRows(before.loo, after.loo, ' (leave-one-out)') : [],
+      before.loo && after.loo
+        ? leaveOneOutRows(before.loo, after.loo, ' (leave-one-out)', before.users)
+        : [],
     topKOverlap: overlapWith(before, after),
     probes: { count: before.probes.length, source: sequences ? 'data' : 'model' },
     seed,
@@ -141,7 +155,7 @@ async function measure(
   sequences: number[][] | null,
   probes: number[][] | null,
   seed: number,
-  signal?: AbortSignal,
+  { users, signal }: { users?: UtilityUsers; signal?: AbortSignal },
 ): Promise<ModelUtility> {
   const session = await ScoringSession.open(bytes, adapter);
   try {
@@ -149,6 +163,7 @@ async function measure(
       ks: [10],
       probes,
       sample: { count: COPY_ATTACK_DEFAULTS.probes, seed },
+      users,
       signal,
     });
   } finally {

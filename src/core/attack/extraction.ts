@@ -35,7 +35,13 @@ import { openModel } from '../onnx/open';
 import { ScoringSession } from '../onnx/session';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt, checkNumber, usageError } from '../util/validate';
-import { measureUtility, overlapWith, type ModelUtility } from '../utility';
+import {
+  checkUtilityUsers,
+  measureUtility,
+  overlapWith,
+  type ModelUtility,
+  type UtilityUsers,
+} from '../utility';
 import { trainSurrogate, type ExtractArch, type ExtractLoss } from './surrogate';
 import {
   measureFidelity,
@@ -92,6 +98,8 @@ export interface ExtractOptions {
   margin?: number;
   /** Interaction data for the utility comparison (never used for training). */
   data?: string;
+  /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
+  utilityUsers?: UtilityUsers;
   /** Sees the synthetic sequences and the victim's lists (training ones first): for analysis. */
   onQueries?: (q: SyntheticQueries) => void;
   seed?: number;
@@ -134,7 +142,9 @@ export interface ExtractResult {
   fidelity: Fidelity;
   /** With data: leave-one-out Recall@10 / NDCG@10 and top-10 overlap on users' histories. */
   utility: {
+    /** Users measured, of those in the data with a held-out item. */
     users: number;
+    of: number;
     victim: { recall: number; ndcg: number };
     surrogate: { recall: number; ndcg: number };
     top10Overlap: number;
@@ -168,6 +178,7 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   checkInt('batch-size', batchSize, 1, 65_536);
   checkInt('draws', draws, 1, 1000);
   checkInt('seed', seed, 0, 2 ** 32 - 1);
+  checkUtilityUsers(options.utilityUsers);
   if (options.maxSteps !== undefined) checkInt('max-steps', options.maxSteps, 1, 1e9);
   checkNumber('lr', lr, lr > 0 && lr < 1, 'between 0 and 1');
   checkNumber('weight-decay', weightDecay, weightDecay >= 0, '≥ 0');
@@ -204,6 +215,7 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
       victimUtility = await measureUtility(victim, data, {
         ks: [10],
         excludeHistory: true,
+        users: options.utilityUsers,
         signal,
       });
       timer.lap('victim-utility');
@@ -254,12 +266,14 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
         ks: [10],
         probes: victimUtility.probes,
         excludeHistory: true,
+        users: options.utilityUsers,
         signal,
       });
       const [v] = victimUtility.loo!;
       const [m] = surrogate.loo!;
       utility = {
         users: m.users,
+        of: surrogate.users?.of ?? m.users,
         victim: { recall: v.recall, ndcg: v.ndcg },
         surrogate: { recall: m.recall, ndcg: m.ndcg },
         top10Overlap: overlapWith(victimUtility, surrogate),

@@ -20,7 +20,13 @@ import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkNumber } from '../util/validate';
 import { trainedWeightNames } from '../train/weights';
-import { leaveOneOut, leaveOneOutRows } from '../utility';
+import {
+  checkUtilityUsers,
+  leaveOneOut,
+  leaveOneOutRows,
+  sampleUtilityUsers,
+  type UtilityUsers,
+} from '../utility';
 import type { RankingMetrics } from '../stats/ranking';
 
 export const FINETUNE_DEFAULTS = {
@@ -48,6 +54,8 @@ export interface FinetuneOptions {
   weightDecay?: number;
   /** How many training examples the before/after loss is measured on. */
   lossSample?: number;
+  /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
+  utilityUsers?: UtilityUsers;
   signal?: AbortSignal;
   progress?: Progress;
 }
@@ -84,6 +92,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     'a positive integer',
   );
 
+  checkUtilityUsers(options.utilityUsers);
   progress({ message: 'Reading the model and the data' });
   const { model, adapter } = await openModel(options.model);
   const sequences = await readItemSequences(options.data, adapter, options.signal);
@@ -107,7 +116,14 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
   timer.lap('load');
 
   progress({ message: 'Measuring utility and training loss before fine-tuning' });
-  const utilityBefore = await utility(encodeModel(model.proto), adapter, sequences, options.signal);
+  // Utility on a seeded sample of users (the same before and after); training sees them all.
+  const measured = sampleUtilityUsers(sequences, options.utilityUsers);
+  const utilityBefore = await utility(
+    encodeModel(model.proto),
+    adapter,
+    measured.sequences,
+    options.signal,
+  );
   const lossOptions = { adapter, examples: lossSample, batchSize, signal: options.signal };
   const lossBefore = await evaluateLoss({ model: model.proto, ...lossOptions });
   timer.lap('before');
@@ -140,7 +156,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
 
   progress({ message: 'Measuring utility and training loss after fine-tuning' });
   const tunedBytes = encodeModel(result.proto);
-  const utilityAfter = await utility(tunedBytes, adapter, sequences, options.signal);
+  const utilityAfter = await utility(tunedBytes, adapter, measured.sequences, options.signal);
   const lossAfter = await evaluateLoss({ model: result.proto, ...lossOptions });
   timer.lap('after');
 
@@ -157,7 +173,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     epochs: result.epochs.map((e) => ({ epoch: e.epoch, loss: e.trainLoss })),
     curve: result.curve,
     trainLoss: { before: lossBefore, after: lossAfter, examples: lossSample.length },
-    utility: leaveOneOutRows(utilityBefore, utilityAfter, ' (leave-one-out)'),
+    utility: leaveOneOutRows(utilityBefore, utilityAfter, ' (leave-one-out)', measured.users),
     stepsPerSecond: result.stepsPerSecond,
     timings: timer.steps,
   };

@@ -13,6 +13,7 @@ import { RecMarkError, throwIfAborted } from '../errors';
 import type { AuditReport, UtilityRow } from '../report/report';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { usageError } from '../util/validate';
+import type { UtilityUsers } from '../utility';
 import { embedAow } from '../watermark/aow';
 import { embedGrew } from '../watermark/grew';
 import type { WatermarkKey } from '../watermark/key';
@@ -28,6 +29,8 @@ export interface OverwriteOptions {
   /** The thief's interaction data (GREW probes and utility, AOW utility); optional for both. */
   data?: string;
   seed?: number;
+  /** Users the thief's utility is measured on (default: a seeded sample, UTILITY_USERS_DEFAULT). */
+  utilityUsers?: UtilityUsers;
   /** The owner's key: verified on the overwritten model when given. */
   ownerKey?: WatermarkKey;
   /** Options of that verification (probes, top-k, null keys, α). */
@@ -71,6 +74,7 @@ export async function overwriteAttack(options: OverwriteOptions): Promise<Overwr
     out: options.out,
     data: options.data,
     seed: options.seed,
+    utilityUsers: options.utilityUsers,
     secret: options.thiefSecret,
     signal,
     progress: thiefProgress,

@@ -17,7 +17,13 @@ import { openModel } from '../onnx/open';
 import { robustnessSection } from '../report/figures';
 import type { AuditReport, RobustnessRow } from '../report/report';
 import { noProgress, type Progress } from '../util/progress';
-import { measureUtility, overlapWith, type ModelUtility } from '../utility';
+import {
+  checkUtilityUsers,
+  measureUtility,
+  overlapWith,
+  type ModelUtility,
+  type UtilityUsers,
+} from '../utility';
 import type { WatermarkKey } from '../watermark/key';
 import { verifyWithKey, type VerifyOptions } from '../watermark/verify';
 import { extractModel } from './extraction';
@@ -83,6 +89,8 @@ export interface SweepOptions extends Omit<VerifyOptions, 'model' | 'key' | 'pro
   extractionEpochs?: number;
   /** Cap on fine-tuning steps per attack (default: one full epoch). */
   finetuneMaxSteps?: number;
+  /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
+  utilityUsers?: UtilityUsers;
   progress?: Progress;
 }
 
@@ -145,6 +153,7 @@ async function runAttack(
       fraction,
       seed,
       maxSteps: options.finetuneMaxSteps,
+      utilityUsers: options.utilityUsers,
       signal,
       progress,
     });
@@ -216,6 +225,7 @@ class Reference {
   private constructor(
     private readonly sequences: number[][] | null,
     private readonly measured: ModelUtility,
+    private readonly users: UtilityUsers | undefined,
   ) {}
 
   get ndcg(): number | undefined {
@@ -226,6 +236,7 @@ class Reference {
     model: string,
     data: string | undefined,
     seed: number,
+    users: UtilityUsers | undefined,
     signal?: AbortSignal,
   ): Promise<Reference> {
     const { adapter } = await openModel(model);
@@ -235,9 +246,10 @@ class Reference {
       const measured = await measureUtility(session, sequences, {
         ks: [10],
         sample: { count: 500, seed },
+        users,
         signal,
       });
-      return new Reference(sequences, measured);
+      return new Reference(sequences, measured, users);
     } finally {
       await session.release();
     }
@@ -250,6 +262,7 @@ class Reference {
       const copy = await measureUtility(session, this.sequences, {
         ks: [10],
         probes: this.measured.probes,
+        users: this.users,
         signal,
       });
       return { fidelity: overlapWith(this.measured, copy), ndcg: copy.loo?.[0].ndcg };
@@ -267,6 +280,7 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
     (a) => !options.attacks || options.attacks.includes(a.attack),
   );
   if (plan.length === 0) throw new RecMarkError('The sweep has no attack to run.', 'usage');
+  checkUtilityUsers(options.utilityUsers);
   const steps = plan.length + 1;
   const stepProgress =
     (i: number, prefix: string): Progress =>
@@ -279,7 +293,13 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
     verifyWithKey({ ...options, model, progress: stepProgress(i, prefix) });
 
   const base = await verify(options.model, 0, 'The watermarked model');
-  const reference = await Reference.of(options.model, options.data, seed, signal);
+  const reference = await Reference.of(
+    options.model,
+    options.data,
+    seed,
+    options.utilityUsers,
+    signal,
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'recmark-sweep-'));
   const rows: RobustnessRow[] = [];
   const surrogates: Surrogates = new Map();

@@ -264,6 +264,21 @@ export interface UtilityRow {
   change?: number;
   /** 95% interval of the relative change, when the metric has one. */
   ci95?: [number, number];
+  /** 95% intervals of the metric itself, before and after (absent from older saved reports). */
+  beforeCi95?: [number, number];
+  afterCi95?: [number, number];
+  /**
+   * The users it was measured on, of those in the data who have a held-out item: a seeded
+   * sample of at most UTILITY_USERS_DEFAULT (core/utility.ts) unless all were asked for.
+   * Absent without data and in older saved reports.
+   */
+  users?: UtilityUsersCount;
+}
+
+/** "5,000 of 31,013 users": how many users a utility row rests on. */
+export interface UtilityUsersCount {
+  used: number;
+  of: number;
 }
 
 /** A before/after row with its relative change: the one place the change is computed. */
@@ -272,6 +287,11 @@ export function utilityRow(
   before: number,
   after: number,
   ci95?: [number, number],
+  more: {
+    beforeCi95?: [number, number];
+    afterCi95?: [number, number];
+    users?: UtilityUsersCount;
+  } = {},
 ): UtilityRow {
   return {
     metric,
@@ -279,6 +299,9 @@ export function utilityRow(
     after,
     ...(before > 0 ? { change: after / before - 1 } : {}),
     ...(ci95 ? { ci95 } : {}),
+    ...(more.beforeCi95 ? { beforeCi95: more.beforeCi95 } : {}),
+    ...(more.afterCi95 ? { afterCi95: more.afterCi95 } : {}),
+    ...(more.users ? { users: { used: more.users.used, of: more.users.of } } : {}),
   };
 }
 

@@ -128,7 +128,7 @@ export function extractionLines(r: ExtractResult): string[] {
   if (r.utility) {
     const u = r.utility;
     lines.push(
-      `On ${n(u.users)} users:     top-10 overlap ${pct(u.top10Overlap)}; victim → surrogate:`,
+      `On ${u.users < u.of ? `${n(u.users)} of ${n(u.of)}` : n(u.users)} users:     top-10 overlap ${pct(u.top10Overlap)}; victim → surrogate:`,
       ...utilityLines([
         utilityRow('Recall@10 (leave-one-out)', u.victim.recall, u.surrogate.recall),
         utilityRow('NDCG@10 (leave-one-out)', u.victim.ndcg, u.surrogate.ndcg),

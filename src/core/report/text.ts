@@ -4,21 +4,49 @@
  */
 import { endpointLines } from '../endpoint/format';
 import { formatPValue } from '../stats/tests';
-import type { AuditReport, UtilityRow } from './report';
+import type { AuditReport, UtilityRow, UtilityUsersCount } from './report';
 
 /** A metric value as every before/after line shows it. */
 export const fmt = (n: number): string => n.toFixed(4);
 
 const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
 
-/** One line per metric: before → after, with the relative change (and its 95% CI if known). */
+/**
+ * The half-width shown as "± h" for a metric's 95% interval: the larger side, so an interval
+ * kept within the metric's range (or a bootstrap's uneven one) is never shown narrower.
+ */
+export function ciHalfWidth(value: number, ci: [number, number]): number {
+  return Math.max(value - ci[0], ci[1] - value, 0);
+}
+
+/** "5,000 of 31,013 users" (or "all 610 users"): what a utility row rests on. */
+export function usersText(users: UtilityUsersCount): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return users.used === users.of
+    ? `all ${n(users.of)} users`
+    : `${n(users.used)} of ${n(users.of)} users`;
+}
+
+/**
+ * One line per metric: before → after (each ± its 95% CI half-width when known), with the
+ * relative change and its 95% CI; then which users they rest on, when the rows say.
+ */
 export function utilityLines(rows: readonly UtilityRow[]): string[] {
   const ci = (u: { ci95?: [number, number] }): string =>
     u.ci95 ? `, 95% CI ${signed(u.ci95[0] * 100)} … ${signed(u.ci95[1] * 100)}%` : '';
-  return rows.map(
+  const value = (x: number, interval?: [number, number]): string =>
+    interval ? `${fmt(x)} ± ${fmt(ciHalfWidth(x, interval))}` : fmt(x);
+  const lines = rows.map(
     (u) =>
-      `${u.metric.padEnd(30)} ${fmt(u.before)} → ${fmt(u.after)}${u.change !== undefined ? ` (${signed(u.change * 100)}%${ci(u)})` : ''}`,
+      `${u.metric.padEnd(30)} ${value(u.before, u.beforeCi95)} → ${value(u.after, u.afterCi95)}${u.change !== undefined ? ` (${signed(u.change * 100)}%${ci(u)})` : ''}`,
   );
+  const users = rows.find((u) => u.users)?.users;
+  if (users) {
+    const sampled = users.used < users.of ? ', a seeded sample' : '';
+    const interval = rows.some((u) => u.beforeCi95) ? '; ± is the 95% CI' : '';
+    lines.push(`${'Utility measured on'.padEnd(30)} ${usersText(users)}${sampled}${interval}`);
+  }
+  return lines;
 }
 
 /** The verdict, the evidence of each scheme, the robustness rows, other keys and what was audited. */

@@ -11,6 +11,8 @@ export interface RankingMetrics {
   ndcg: number;
   users: number;
   k: number;
+  /** Each query's hit (0/1) and DCG term, in query order: for intervals and paired changes. */
+  perUser?: { recall: Float64Array; ndcg: Float64Array };
 }
 
 /**
@@ -41,14 +43,20 @@ export function rankingMetrics(
   return ks.map((k) => {
     let hits = 0;
     let dcg = 0;
+    const perUser = {
+      recall: new Float64Array(targets.length),
+      ndcg: new Float64Array(targets.length),
+    };
     lists.forEach((list, i) => {
       const rank = list.subarray(0, k).indexOf(targets[i]);
       if (rank >= 0) {
         hits++;
         dcg += 1 / Math.log2(rank + 2);
+        perUser.recall[i] = 1;
+        perUser.ndcg[i] = 1 / Math.log2(rank + 2);
       }
     });
-    return { recall: hits / n, ndcg: dcg / n, users: targets.length, k };
+    return { recall: hits / n, ndcg: dcg / n, users: targets.length, k, perUser };
   });
 }
 
@@ -115,22 +123,53 @@ export function dcgOfTargets(
 }
 
 /**
+ * 95% interval of a mean by the normal approximation (mean ± 1.96·s/√n), kept within the
+ * values' range (a mean cannot leave it; the approximation can, for rare hits on few users).
+ */
+export function meanCi95(values: ArrayLike<number>): [number, number] {
+  const n = values.length;
+  if (n === 0) return [NaN, NaN];
+  let sum = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    sum += values[i];
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
+  }
+  const mean = sum / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - mean) ** 2;
+  const half = n > 1 ? 1.96 * Math.sqrt(ss / (n - 1) / n) : 0;
+  return [Math.max(lo, mean - half), Math.min(hi, mean + half)];
+}
+
+/**
  * Relative change of a mean metric between two models on the same points (after/before − 1),
- * with a 95% interval from a bootstrap over users (points of one user move together).
+ * with a 95% interval from a bootstrap over users (points of one user move together), and the
+ * same bootstrap's 95% interval of each model's mean.
  */
 export function pairedRelativeChange(
   before: ArrayLike<number>,
   after: ArrayLike<number>,
   users: readonly number[],
   options: { resamples?: number; seed?: number } = {},
-): { before: number; after: number; change: number; ci95: [number, number] } {
-  const byUser = new Map<number, [number, number]>();
+): {
+  before: number;
+  after: number;
+  change: number;
+  ci95: [number, number];
+  beforeCi95: [number, number];
+  afterCi95: [number, number];
+} {
+  const byUser = new Map<number, [number, number, number]>();
   let sb = 0;
   let sa = 0;
   for (let i = 0; i < users.length; i++) {
-    const acc = byUser.get(users[i]) ?? [0, 0];
+    const acc = byUser.get(users[i]) ?? [0, 0, 0];
     acc[0] += before[i];
     acc[1] += after[i];
+    acc[2]++;
     byUser.set(users[i], acc);
     sb += before[i];
     sa += after[i];
@@ -139,24 +178,36 @@ export function pairedRelativeChange(
   const rng = new Rng(options.seed ?? 1);
   const resamples = options.resamples ?? 1000;
   const changes: number[] = [];
+  const befores: number[] = [];
+  const afters: number[] = [];
   for (let r = 0; r < resamples; r++) {
     let b = 0;
     let a = 0;
+    let points = 0;
     for (let g = 0; g < groups.length; g++) {
-      const [gb, ga] = groups[rng.int(groups.length)];
+      const [gb, ga, gn] = groups[rng.int(groups.length)];
       b += gb;
       a += ga;
+      points += gn;
     }
     if (b > 0) changes.push(a / b - 1);
+    if (points > 0) {
+      befores.push(b / points);
+      afters.push(a / points);
+    }
   }
-  changes.sort((x, y) => x - y);
-  const at = (q: number): number =>
-    changes[Math.min(changes.length - 1, Math.floor(q * changes.length))] ?? NaN;
+  const interval = (xs: number[]): [number, number] => {
+    xs.sort((x, y) => x - y);
+    const at = (q: number): number => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+    return [at(0.025), at(0.975)];
+  };
   const n = Math.max(1, users.length);
   return {
     before: sb / n,
     after: sa / n,
     change: sb > 0 ? sa / sb - 1 : NaN,
-    ci95: [at(0.025), at(0.975)],
+    ci95: interval(changes),
+    beforeCi95: interval(befores),
+    afterCi95: interval(afters),
   };
 }

@@ -19,11 +19,13 @@ import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { checkInt, usageError } from '../util/validate';
 import { DEFAULT_SEED, Rng } from '../util/random';
 import {
+  checkUtilityUsers,
   leaveOneOutRows,
   measureUtility,
   overlapRow,
   overlapWith,
   type ModelUtility,
+  type UtilityUsers,
 } from '../utility';
 import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
 import { writeModelAndKey } from './outputs';
@@ -83,6 +85,8 @@ export interface EmbedAowOptions {
   minSteps?: number;
   maxSteps?: number;
   seed?: number;
+  /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
+  utilityUsers?: UtilityUsers;
   /** Tests inject a fixed secret; users always get a fresh random one. */
   secret?: Uint8Array;
   signal?: AbortSignal;
@@ -151,6 +155,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   checkInt('length', length, 2, 20);
   checkInt('max-steps', maxSteps, 1, 1_000_000);
   checkInt('min-steps', minSteps, 0, maxSteps);
+  checkUtilityUsers(options.utilityUsers);
   if (!(ratio > 0 && ratio < 1)) throw usageError(`ratio must be between 0 and 1, got ${ratio}.`);
   if (!(lr > 0 && lr < 1)) throw usageError(`lr must be between 0 and 1, got ${lr}.`);
   const start = options.start ?? (options.data ? 'cold' : 'random');
@@ -199,6 +204,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     before = await measureUtility(original, sequences, {
       ks: [10, 20],
       probes: sampled?.slice(0, AOW_DEFAULTS.overlapProbes),
+      users: options.utilityUsers,
       signal,
     });
     utilityExamples =
@@ -284,6 +290,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     after = await measureUtility(marked, sequences, {
       ks: [10, 20],
       probes: before.probes,
+      users: options.utilityUsers,
       signal,
     });
     const key = makeKey(secret, sequence, bottomM, start, card);
@@ -302,10 +309,13 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
       keyOut: options.keyOut ?? null,
       card,
       utility: [
-        ...(before.loo && after.loo ? leaveOneOutRows(before.loo, after.loo) : []),
+        ...(before.loo && after.loo
+          ? leaveOneOutRows(before.loo, after.loo, '', before.users)
+          : []),
         overlapRow(
           overlapWith(before, after),
           sequences ? undefined : 'Top-10 overlap with original (sampled)',
+          before.users,
         ),
       ],
       ranksBefore,

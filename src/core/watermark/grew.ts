@@ -12,12 +12,14 @@ import { openModel } from '../onnx/open';
 import { modelCard, type ModelCard } from '../report/modelCard';
 import { reportModel, type AuditReport, type UtilityRow } from '../report/report';
 import {
+  checkUtilityUsers,
   hasHeldOutItem,
   leaveOneOutRows,
   measureUtility,
   nextItemNdcgRow,
   overlapRow,
   overlapWith,
+  type UtilityUsers,
 } from '../utility';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { DEFAULT_SEED } from '../util/random';
@@ -82,6 +84,8 @@ export interface EmbedGrewOptions {
   seed?: number;
   /** Utility probes when there is no data. */
   probes?: number;
+  /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
+  utilityUsers?: UtilityUsers;
   /** Tests inject a fixed secret; users always get a fresh random one. */
   secret?: Uint8Array;
   signal?: AbortSignal;
@@ -204,6 +208,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const protectHead = options.protectHead ?? GREW_DEFAULTS.protectHead;
   checkRange('gamma', gamma, 0, 1, true);
   checkRange('delta', delta, 0, 100);
+  checkUtilityUsers(options.utilityUsers);
   const seed = options.seed ?? DEFAULT_SEED;
   progress({ message: 'Reading the model' });
   const opened = await openModel(options.model);
@@ -258,6 +263,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const { rows, overlap, probes } = await compareUtility(model, markedBytes, adapter, data, {
     probes: options.probes ?? GREW_DEFAULTS.probes,
     seed,
+    users: options.utilityUsers,
     signal: options.signal,
   });
   timer.lap('utility');
@@ -393,7 +399,7 @@ async function compareUtility(
   markedBytes: Uint8Array,
   adapter: Adapter,
   data: number[][] | null,
-  options: { probes: number; seed: number; signal?: AbortSignal },
+  options: { probes: number; seed: number; users?: UtilityUsers; signal?: AbortSignal },
 ): Promise<{ rows: UtilityRow[]; overlap: number; probes: number[][] }> {
   const before = await ScoringSession.open(model.file, adapter);
   let after: ScoringSession | undefined;
@@ -402,12 +408,12 @@ async function compareUtility(
     // as an unloadable watermark graph that was built on that shape.
     await before.forEachScores([[adapter.itemIds[0]]], () => undefined);
     after = await ScoringSession.open(markedBytes, adapter);
-    const { seed, signal } = options;
+    const { seed, signal, users } = options;
     // @20 too: with the head protected, any cost shows below rank 10, not in it.
-    const measure = { ks: [10, 20], sample: { count: options.probes, seed }, signal };
+    const measure = { ks: [10, 20], sample: { count: options.probes, seed }, users, signal };
     const a = await measureUtility(before, data, measure);
     const b = await measureUtility(after, data, { ...measure, probes: a.probes });
-    const rows: UtilityRow[] = a.loo && b.loo ? leaveOneOutRows(a.loo, b.loo) : [];
+    const rows: UtilityRow[] = a.loo && b.loo ? leaveOneOutRows(a.loo, b.loo, '', a.users) : [];
     if (data) {
       const maxHistory = adapter.seqLen;
       rows.push(
@@ -415,12 +421,13 @@ async function compareUtility(
           maxHistory,
           max: NEXT_ITEM_POINTS,
           seed,
+          users,
           signal,
         }),
       );
     }
     const overlap = overlapWith(a, b);
-    rows.push(overlapRow(overlap));
+    rows.push(overlapRow(overlap, undefined, a.users));
     return { rows, overlap, probes: a.probes };
   } finally {
     await before.release();

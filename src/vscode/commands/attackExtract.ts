@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import * as notify from '../notify';
 import { extractModel } from '../../core/attack/extraction';
 import { log } from '../log';
-import { existingDataFile, settings } from '../settings';
+import { existingDataFile, settings, utilityUsersOf } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -31,6 +31,7 @@ export async function attackExtractCommand(uri?: vscode.Uri): Promise<void> {
         out: out.fsPath,
         sequences: Number(sequences),
         data: existingDataFile(s),
+        utilityUsers: utilityUsersOf(s),
         seed: s.seed,
         signal,
         progress,

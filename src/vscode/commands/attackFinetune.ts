@@ -2,8 +2,9 @@
 import * as vscode from 'vscode';
 import * as notify from '../notify';
 import { finetuneAttack } from '../../core/attack/finetune';
+import { utilityLines } from '../../core/report/text';
 import { log } from '../log';
-import { existingDataFile, settings } from '../settings';
+import { existingDataFile, settings, utilityUsersOf } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -36,6 +37,7 @@ export async function attackFinetuneCommand(uri?: vscode.Uri): Promise<void> {
       finetuneAttack({
         model: model.fsPath,
         data: data!,
+        utilityUsers: utilityUsersOf(s),
         out: out.fsPath,
         fraction: Number(fraction),
         seed: s.seed,
@@ -50,6 +52,7 @@ export async function attackFinetuneCommand(uri?: vscode.Uri): Promise<void> {
     `Fine-tuned ${model.fsPath} → ${out.fsPath}: ${r.steps} steps on ${r.users.finetuned} users; ` +
       `loss by step ${r.curve.map((c) => c.loss.toFixed(3)).join(' ')}; ${utility.join('; ')}.`,
   );
+  for (const line of utilityLines(r.utility)) log.info(line);
   const choice = await notify.showInformationMessage(
     `Fine-tuned copy written to ${vscode.workspace.asRelativePath(out)}: training loss ${r.trainLoss.before.toFixed(3)} → ${r.trainLoss.after.toFixed(3)}; ${utility.join(', ')}.`,
     'Verify Now',

@@ -3,8 +3,9 @@ import * as vscode from 'vscode';
 import * as notify from '../notify';
 import { embedAow } from '../../core/watermark/aow';
 import type { KeyStore } from '../keyStore';
+import { utilityLines } from '../../core/report/text';
 import { log } from '../log';
-import { existingDataFile, settings } from '../settings';
+import { existingDataFile, settings, utilityUsersOf } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -31,6 +32,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
       model: model.fsPath,
       out: out.fsPath,
       data,
+      utilityUsers: utilityUsersOf(s),
       length: s.aowLength,
       bottomM: s.aowBottomM,
       ratio: s.aowRatio,
@@ -52,6 +54,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
   log.info(
     `Embedded AOW key ${r.key.keyId} into ${out.fsPath} in ${r.training.steps} steps; ${utility}.`,
   );
+  for (const line of utilityLines(r.utility)) log.info(line);
   const choice = await notify.showInformationMessage(
     `Watermarked model written to ${vscode.workspace.asRelativePath(out)}: all ${r.key.L - 1} watermark steps rank first (p = ${r.evidence.pValueText}) after ${r.training.steps} fine-tuning steps; ${utility}. Key ${r.key.keyId} is in VS Code's secret storage.`,
     'Verify Now',

@@ -4,8 +4,9 @@ import * as notify from '../notify';
 import { embedGrew, GREW_DEFAULTS, type GrewMode } from '../../core/watermark/grew';
 import { GREW_WEIGHTS_DEFAULTS } from '../../core/watermark/grewWeights';
 import type { KeyStore } from '../keyStore';
+import { utilityLines } from '../../core/report/text';
 import { log } from '../log';
-import { existingDataFile, settings } from '../settings';
+import { existingDataFile, settings, utilityUsersOf } from '../settings';
 import { pickModel, pickOutputModel } from './pickModel';
 import { withCancellableProgress } from './progress';
 
@@ -59,6 +60,7 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
         model: model.fsPath,
         out: out.fsPath,
         data: existingDataFile(s),
+        utilityUsers: utilityUsersOf(s),
         mode,
         gamma: s.gamma,
         delta: Number(delta),
@@ -74,6 +76,8 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
   log.info(
     `Embedded GREW key ${result.key.keyId} into ${out.fsPath}; top-10 overlap ${(result.topKOverlap * 100).toFixed(1)}%.`,
   );
+  // The CLI's utility lines: each metric with its interval, and the users it was measured on.
+  for (const line of utilityLines(result.utility)) log.info(line);
   const where =
     mode === 'weights'
       ? `trained into the weights in ${result.training?.steps ?? 0} steps`

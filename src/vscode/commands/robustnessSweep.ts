@@ -4,7 +4,7 @@ import * as notify from '../notify';
 import { robustnessSweep } from '../../core/attack/robustness';
 import type { WatermarkKey } from '../../core/watermark/key';
 import type { KeyStore } from '../keyStore';
-import { existingDataFile, settings } from '../settings';
+import { existingDataFile, settings, utilityUsersOf } from '../settings';
 import { importKeyCommand, pickStoredKey } from './keys';
 import { pickModel } from './pickModel';
 import { withCancellableProgress } from './progress';
@@ -48,6 +48,7 @@ async function runSweep(
         model: model.fsPath,
         key,
         data,
+        utilityUsers: utilityUsersOf(s),
         probes: s.probes,
         topK: s.topK,
         nullKeys: s.nullKeys,

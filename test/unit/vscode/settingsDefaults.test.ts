@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_ALPHA } from '../../../src/core/report/report';
 import { DEFAULT_SEED } from '../../../src/core/util/random';
+import { UTILITY_USERS_DEFAULT } from '../../../src/core/utility';
 import { AOW_DEFAULTS } from '../../../src/core/watermark/aow';
 import { GREW_DEFAULTS } from '../../../src/core/watermark/grew';
 import { GREW_WEIGHTS_DEFAULTS } from '../../../src/core/watermark/grewWeights';
@@ -45,6 +46,10 @@ const MIRRORS: Record<string, { expected: unknown; core: string }> = {
   'recmark.dataFile': {
     expected: '',
     core: 'none: empty means no data (the core option is `data?: string`, unset)',
+  },
+  'recmark.utilityUsers': {
+    expected: UTILITY_USERS_DEFAULT,
+    core: 'UTILITY_USERS_DEFAULT (core/utility.ts; 0 in the setting means every user)',
   },
   'recmark.aow.length': { expected: AOW_DEFAULTS.length, core: 'AOW_DEFAULTS.length' },
   'recmark.aow.bottomM': { expected: AOW_DEFAULTS.bottomM, core: 'AOW_DEFAULTS.bottomM' },

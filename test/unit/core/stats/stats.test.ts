@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   dcgOfTargets,
   leaveOneOutQueries,
+  meanCi95,
   nextItemPoints,
   pairedRelativeChange,
   rankingMetrics,
@@ -73,10 +74,27 @@ test("leave-one-out queries hold out each usable sequence's last item", () => {
 test('recall and NDCG at every k from one list per query', () => {
   const lists = [Int32Array.of(7, 3, 9), Int32Array.of(1, 2, 3), Int32Array.of(5, 6, 4)];
   const [at1, at3] = rankingMetrics(lists, [3, 1, 8], [1, 3]);
-  assert.deepEqual(at1, { recall: 1 / 3, ndcg: 1 / 3, users: 3, k: 1 });
+  assert.deepEqual(at1, {
+    recall: 1 / 3,
+    ndcg: 1 / 3,
+    users: 3,
+    k: 1,
+    perUser: { recall: Float64Array.of(0, 1, 0), ndcg: Float64Array.of(0, 1, 0) },
+  });
   assert.equal(at3.recall, 2 / 3);
   close(at3.ndcg, (1 / Math.log2(3) + 1) / 3);
-  assert.deepEqual(rankingMetrics([], [], [10]), [{ recall: 0, ndcg: 0, users: 0, k: 10 }]);
+  // Each query's terms average to the metric: what the intervals and paired changes rest on.
+  assert.deepEqual([...at3.perUser!.recall], [1, 1, 0]);
+  assert.deepEqual([...at3.perUser!.ndcg], [1 / Math.log2(3), 1, 0]);
+  assert.deepEqual(rankingMetrics([], [], [10]), [
+    {
+      recall: 0,
+      ndcg: 0,
+      users: 0,
+      k: 10,
+      perUser: { recall: new Float64Array(0), ndcg: new Float64Array(0) },
+    },
+  ]);
   assert.deepEqual([...dcgOfTargets(lists, [3, 1, 8])], [1 / Math.log2(3), 1, 0]);
 });
 
@@ -116,9 +134,38 @@ test('top-k overlap, next-item points and the paired bootstrap', () => {
   const same = pairedRelativeChange([1, 0, 1, 1, 0, 1], [1, 0, 1, 1, 0, 1], users, {
     resamples: 50,
   });
-  assert.deepEqual(same, { before: 4 / 6, after: 4 / 6, change: 0, ci95: [0, 0] });
+  assert.deepEqual(same, {
+    before: 4 / 6,
+    after: 4 / 6,
+    change: 0,
+    ci95: [0, 0],
+    beforeCi95: same.beforeCi95,
+    afterCi95: same.beforeCi95,
+  });
+  // Resampling whole users: user 1 alone gives 1, users 0 and 2 alone 1/2.
+  assert.ok(same.beforeCi95[0] >= 0.5 && same.beforeCi95[1] <= 1, String(same.beforeCi95));
   const half = pairedRelativeChange([1, 1, 1, 1, 1, 1], [0.5, 0.5, 0.5, 0.5, 0.5, 0.5], users);
   close(half.change, -0.5);
   close(half.ci95[0], -0.5);
   close(half.ci95[1], -0.5);
+  assert.deepEqual(half.beforeCi95, [1, 1]);
+  assert.deepEqual(half.afterCi95, [0.5, 0.5]);
+});
+
+test('the normal-approximation interval of a mean, against a known case', () => {
+  // 100 hits in 400 users: mean 0.25, s² = 75/399, half-width 1.96·s/20.
+  const values = Array.from({ length: 400 }, (_v, i) => (i < 100 ? 1 : 0));
+  const half = (1.96 * Math.sqrt(75 / 399)) / 20;
+  const [lo, hi] = meanCi95(values);
+  close(lo, 0.25 - half);
+  close(hi, 0.25 + half);
+  close(half, 0.0424884, 1e-5);
+  // Kept within the values' range: a mean of rare hits cannot go below 0.
+  assert.deepEqual(
+    meanCi95([1, 0, 0, 0]).map((x) => x >= 0),
+    [true, true],
+  );
+  assert.equal(meanCi95([1, 0, 0, 0])[0], 0);
+  assert.deepEqual(meanCi95([0.3]), [0.3, 0.3]);
+  assert.ok(meanCi95([]).every(Number.isNaN));
 });
