@@ -49,28 +49,41 @@ async function ortFeeds(feeds: Feeds): Promise<Record<string, OrtTensor>> {
   return out;
 }
 
-/** The loss value and dLoss/dz from onnxruntime (forward + the autodiff training graph). */
+/**
+ * The loss value and dLoss/dz from onnxruntime (forward + the autodiff training graph). A head
+ * with a closed-form score gradient (cross-entropy) is run both ways: the closed form must equal
+ * the node-by-node walk, and is the one returned.
+ */
 async function lossAndGrad(
   spec: LossSpec,
   z: Float32Array,
   feeds: Feeds,
 ): Promise<{ loss: number; grad: Float32Array }> {
-  const { InferenceSession } = await loadOrt();
+  const { InferenceSession, Tensor } = await loadOrt();
   const head = appendLoss(scoresModel(spec.dims, z), spec);
   const f = await ortFeeds(feeds);
   const shapes = await probeShapes(head.proto, f);
-  const training = buildTrainingGraph(head.proto, head.loss, ['z'], shapes);
-  const session = await InferenceSession.create(encodeModel(training.proto));
-  try {
-    const { Tensor } = await loadOrt();
-    const result = await session.run({ ...f, z: new Tensor('float32', z, spec.dims) });
-    return {
-      loss: (result[training.loss].data as Float32Array)[0],
-      grad: result[training.gradients.get('z')!].data as Float32Array,
-    };
-  } finally {
-    await session.release();
-  }
+  const run = async (closedForm: boolean) => {
+    const seed = closedForm ? head.scoreGradient : undefined;
+    const training = buildTrainingGraph(head.proto, head.loss, ['z'], shapes, seed);
+    const session = await InferenceSession.create(encodeModel(training.proto));
+    try {
+      const result = await session.run({ ...f, z: new Tensor('float32', z, spec.dims) });
+      return {
+        loss: (result[training.loss].data as Float32Array)[0],
+        grad: result[training.gradients.get('z')!].data as Float32Array,
+      };
+    } finally {
+      await session.release();
+    }
+  };
+  const walked = await run(false);
+  if (!head.scoreGradient) return walked;
+  assert.equal(spec.kind, 'cross-entropy');
+  const closed = await run(true);
+  assert.equal(closed.loss, walked.loss);
+  assertClose(closed.grad, walked.grad, 1e-6, 'closed-form vs node-by-node gradient');
+  return closed;
 }
 
 function logSoftmax(row: ArrayLike<number>, exclude: number[] = [], tau = 1): number[] {
