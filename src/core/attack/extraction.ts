@@ -90,6 +90,8 @@ export interface ExtractOptions {
   tau?: number;
   draws?: number;
   margin?: number;
+  /** Listwise at every position: a sequence's draws share one row (default true; surrogate.ts). */
+  mergeDraws?: boolean;
   /** Interaction data for the utility comparison (never used for training). */
   data?: string;
   /** Sees the synthetic sequences and the victim's lists (training ones first): for analysis. */
@@ -229,6 +231,7 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
     tau,
     draws,
     margin: options.margin ?? EXTRACT_DEFAULTS.margin,
+    mergeDraws: options.mergeDraws,
     seed,
     signal,
     onProgress: (p) =>

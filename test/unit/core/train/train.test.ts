@@ -210,6 +210,38 @@ test('cross-entropy on [B, T, W] scores: per-position targets and selected posit
   assertClose(s.grad, numericGrad(selected, z), 1e-3, 'selected grad');
 });
 
+test('cross-entropy with two target draws per position: the same terms as two rows', async () => {
+  const [B, T, W, D] = [2, 3, 4, 2];
+  const z = randomArray(B * T * W, 5);
+  const row = (x: ArrayLike<number>, b: number, t: number) =>
+    Array.from(x).slice((b * T + t) * W, (b * T + t + 1) * W);
+  // [B, T, D]: draw d of position (b, t) at (b·T + t)·D + d; column 0 is excluded (pad).
+  const targets = [1, 1, 2, 3, 3, 1, 2, 2, 1, 3, 2, 1];
+  const weights = [1, 1, 0, 0, 1, 1, 1, 1, 2, 2, 0, 0];
+  const reference = (x: ArrayLike<number>): number => {
+    let num = 0;
+    let den = 0;
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let d = 0; d < D; d++) {
+          const i = (b * T + t) * D + d;
+          num += weights[i] * -logSoftmax(row(x, b, t), [0])[targets[i]];
+          den += weights[i];
+        }
+    return num / den;
+  };
+  const { loss, grad } = await lossAndGrad(
+    { kind: 'cross-entropy', logits: 'scores', dims: [B, T, W], exclude: [0], draws: D },
+    z,
+    {
+      [LOSS_INPUTS.targets]: { data: targets, dims: [B, T, D], type: 'int64' },
+      [LOSS_INPUTS.weights]: { data: weights, dims: [B, T, D], type: 'float32' },
+    },
+  );
+  assertClose([loss], [reference(z)], 1e-5, 'loss');
+  assertClose(grad, numericGrad(reference, z), 1e-3, 'grad');
+});
+
 test('KL(teacher ‖ student) with temperature: value and gradient', async () => {
   const [B, W] = [2, 6];
   const tau = 2;
