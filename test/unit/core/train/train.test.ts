@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { CancelledError } from '../../../../src/core/errors';
 import { detectAdapter } from '../../../../src/core/onnx/adapter';
+import { tensorFloat32 } from '../../../../src/core/onnx/graph';
 import { encodeModel, onnx } from '../../../../src/core/onnx/model';
 import { loadOrt } from '../../../../src/core/onnx/ort';
 import { ScoringSession } from '../../../../src/core/onnx/session';
@@ -575,6 +576,33 @@ test('trainer on [B, T, W] scores: selected last positions and per-position targ
     batchSize: 32,
   });
   assert.ok(p1 < p0 * 0.6, `per position: ${p0} → ${p1}`);
+});
+
+test('trainer: target draws in one row train exactly as one row per draw in the same batch', async () => {
+  const items = 10;
+  const model = tinyModel({ items, dim: 8, seqLen: 6, allPositions: true, seed: 4 });
+  const adapter = adapterFor(model);
+  const rand = mulberry32(21);
+  const draw = (n: number) => Array.from({ length: n }, () => 1 + Math.floor(rand() * items));
+  const merged = patternExamples(8, items, 13).map((x) => ({
+    history: x.history,
+    targetDraws: [draw(x.history.length), draw(x.history.length)],
+  }));
+  const separate = merged.flatMap((x) =>
+    x.targetDraws.map((targets) => ({ history: x.history, targets })),
+  );
+  // One step over the whole set (order within a batch does not matter): the same loss terms.
+  const common = { model, adapter, epochs: 1, lr: 0.05, maxSteps: 1 };
+  const a = await train({ ...common, examples: merged, batchSize: merged.length });
+  const b = await train({ ...common, examples: separate, batchSize: separate.length });
+  assert.ok(
+    Math.abs(a.curve[0].loss - b.curve[0].loss) < 1e-5,
+    `${a.curve[0].loss} vs ${b.curve[0].loss}`,
+  );
+  const weights = (proto: onnx.ModelProto) =>
+    new Map((proto.graph?.initializer ?? []).map((t) => [t.name ?? '', tensorFloat32(t)]));
+  const [wa, wb] = [weights(a.proto), weights(b.proto)];
+  for (const name of a.trainable) assertClose(wa.get(name)!, wb.get(name)!, 1e-5, name);
 });
 
 test('trainer with the KL and margin losses lowers them', async () => {
