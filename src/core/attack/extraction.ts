@@ -96,6 +96,8 @@ export interface ExtractOptions {
   tau?: number;
   draws?: number;
   margin?: number;
+  /** Listwise at every position: a sequence's draws share one row (default true; surrogate.ts). */
+  mergeDraws?: boolean;
   /** Interaction data for the utility comparison (never used for training). */
   data?: string;
   /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
@@ -241,6 +243,7 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
     tau,
     draws,
     margin: options.margin ?? EXTRACT_DEFAULTS.margin,
+    mergeDraws: options.mergeDraws,
     seed,
     signal,
     onProgress: (p) =>

@@ -229,6 +229,12 @@ export interface SurrogateOptions {
   draws: number;
   margin: number;
   seed: number;
+  /**
+   * All-position listwise: train each sequence's draws as one example (default true). A step
+   * then holds batchSize / draws sequences with all their draws, as many loss terms as before
+   * at half the scoring cost (draws = 2); false gives every draw its own example and row.
+   */
+  mergeDraws?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: {
     positions: 'all' | 'last';
@@ -264,6 +270,12 @@ export async function trainSurrogate(
     hidden: embeddingWidth(victimProto, adapter),
   });
   const positions = options.loss === 'ranking' ? 'last' : surrogate.positions;
+  const merge = options.loss === 'listwise' && positions === 'all' && options.mergeDraws !== false;
+  // Merged, a row carries `draws` examples' loss terms: fewer rows per step, the same terms.
+  const rowsPerStep = merge
+    ? Math.max(1, Math.round(options.batchSize / options.draws))
+    : options.batchSize;
+  const termsPerRow = merge ? options.draws : 1;
   const examples =
     options.loss === 'listwise'
       ? listwiseExamples(q, {
@@ -271,6 +283,7 @@ export async function trainSurrogate(
           positions,
           seqLen: adapter.seqLen,
           seed: options.seed + 2,
+          merge,
         })
       : rankingExamples(q, {
           itemIds: surrogate.adapter.itemIds,
@@ -281,7 +294,7 @@ export async function trainSurrogate(
   const passes = options.loss === 'listwise' ? 1 : options.epochs;
   const perEpoch = examples.length / (options.epochs / passes);
   const epochOf = (step: number): number =>
-    Math.min(options.epochs, Math.ceil((step * options.batchSize) / perEpoch));
+    Math.min(options.epochs, Math.ceil((step * rowsPerStep) / perEpoch));
   const start = performance.now();
   const result = await train({
     model: positions === 'all' ? surrogate.trainProto : surrogate.proto,
@@ -290,7 +303,7 @@ export async function trainSurrogate(
     trainable: surrogate.trainable,
     loss: options.loss === 'ranking' ? 'margin' : 'cross-entropy',
     margin: options.margin,
-    batchSize: options.batchSize,
+    batchSize: rowsPerStep,
     epochs: passes,
     maxSteps: options.maxSteps,
     lr: options.lr,
@@ -314,7 +327,7 @@ export async function trainSurrogate(
     proto: writeWeights(surrogate.proto, params),
     adapter: surrogate.adapter,
     positions,
-    examples: examples.length,
+    examples: examples.length * termsPerRow,
     epochs: epochOf(result.steps),
     parameters: [...params.values()].reduce((s, p) => s + p.length, 0),
     seconds,

@@ -27,7 +27,9 @@ function rankSampler(k: number, tau: number): (rng: Rng) => number {
 /**
  * Listwise examples: per epoch and sequence, `draws` examples whose target at each position is an
  * item of that prefix's list drawn with p(rank) ∝ exp(−rank/τ) (all-position surrogates); or, at
- * the last position, `draws` random prefixes with one drawn target each.
+ * the last position, `draws` random prefixes with one drawn target each. With `merge` (all
+ * positions), the draws of a sequence are one example with `targetDraws`: the same loss terms,
+ * the scores computed once for all of them instead of once per draw.
  */
 export function listwiseExamples(
   q: Pick<SyntheticQueries, 'sequences' | 'lists'>,
@@ -38,6 +40,7 @@ export function listwiseExamples(
     tau: number;
     seqLen: number;
     seed: number;
+    merge?: boolean;
   },
 ): TrainExample[] {
   const rng = new Rng(options.seed);
@@ -58,8 +61,11 @@ export function listwiseExamples(
         for (let end = seq.length; end > 0; end -= options.seqLen) {
           const begin = Math.max(0, end - options.seqLen);
           const history = seq.slice(begin, end);
+          const targetDraws: number[][] = [];
           for (let d = 0; d < options.draws; d++)
-            examples.push({ history, targets: history.map((_, i) => draw(lists[begin + i])) });
+            targetDraws.push(history.map((_, i) => draw(lists[begin + i])));
+          if (options.merge) examples.push({ history, targetDraws });
+          else for (const targets of targetDraws) examples.push({ history, targets });
         }
       } else if (seq.length > 0) {
         // As many examples per sequence and epoch as at every position, so an epoch costs the

@@ -9,6 +9,7 @@ import { cloneModel, defaultOpset, graphOf, onnx } from '../onnx/model';
 import { initializersToInputs } from '../onnx/graph';
 import { Emitter, type ValueShape } from './emitter';
 import { GRADIENTS, NON_DIFFERENTIABLE } from './gradients';
+import type { ScoreGradient } from './losses';
 
 export interface TrainingGraph {
   proto: onnx.ModelProto;
@@ -25,6 +26,8 @@ export function buildTrainingGraph(
   loss: string,
   trainable: readonly string[],
   shapes: Map<string, ValueShape>,
+  /** Start the walk at the scores with this closed-form gradient (the loss nodes are skipped). */
+  scoreGradient?: ScoreGradient,
 ): TrainingGraph {
   const proto = cloneModel(forward);
   const graph = graphOf(proto);
@@ -43,9 +46,11 @@ export function buildTrainingGraph(
       'train-unsupported',
     );
 
-  const pending = new Map<string, string[]>([
-    [loss, [e.constFloat([1], shapes.get(loss)?.dims ?? [])]],
-  ]);
+  const pending = new Map<string, string[]>(
+    scoreGradient && requires.has(scoreGradient.value)
+      ? [[scoreGradient.value, [scoreGradient.emit(e)]]]
+      : [[loss, [e.constFloat([1], shapes.get(loss)?.dims ?? [])]]],
+  );
   const summed = new Map<string, string>();
   const gradOf = (name: string): string | null => {
     const parts = pending.get(name);

@@ -13,6 +13,8 @@ import { EXCLUDED_PENALTY, LOSS_INPUTS, type LossInput, type LossKind } from './
 export class Batcher {
   private readonly rank: 2 | 3;
   private readonly perPosition: boolean;
+  /** Per-position targets per row (examples with `targetDraws`), else 1. */
+  private readonly draws: number;
   private readonly k: number;
   private readonly isItem: Uint8Array;
   private readonly filler: TrainExample;
@@ -30,7 +32,10 @@ export class Batcher {
     private readonly boundary?: { head: number; weight: number },
   ) {
     this.rank = adapter.outputRank;
-    this.perPosition = kind === 'cross-entropy' && examples.some((x) => x.targets !== undefined);
+    this.perPosition =
+      kind === 'cross-entropy' &&
+      examples.some((x) => x.targets !== undefined || x.targetDraws !== undefined);
+    this.draws = this.perPosition ? (examples[0].targetDraws?.length ?? 1) : 1;
     this.isItem = new Uint8Array(adapter.scoreWidth);
     for (const id of adapter.itemIds) this.isItem[id] = 1;
     if (this.perPosition && (this.rank !== 3 || adapter.maskId !== null)) {
@@ -49,6 +54,7 @@ export class Batcher {
       history: examples[0].history,
       target: first,
       targets: examples[0].targets?.map(() => -1),
+      targetDraws: examples[0].targetDraws?.map((d) => d.map(() => -1)),
       teacher: new Float32Array(adapter.scoreWidth),
       positives: new Array<number>(this.k).fill(first),
       negatives: new Array<number>(this.k).fill(first),
@@ -67,6 +73,7 @@ export class Batcher {
         kind: 'cross-entropy' as const,
         ...common,
         positions: this.perPosition ? ('targets' as const) : ('select' as const),
+        draws: this.draws,
       };
     if (this.kind === 'kl')
       return {
@@ -104,9 +111,14 @@ export class Batcher {
     if (!(Number.isFinite(x.weight ?? 1) && (x.weight ?? 1) >= 0)) bad('the weight must be ≥ 0');
     if (this.kind === 'cross-entropy') {
       if (this.perPosition) {
-        if (!x.targets || x.targets.length !== x.history.length)
-          bad('per-position targets must be as long as the history');
-        if (x.targets!.some((t) => t !== -1 && !item(t))) bad('a target is not a real item id');
+        const sets = x.targetDraws ?? (this.draws === 1 && x.targets ? [x.targets] : []);
+        if (sets.length !== this.draws)
+          bad(`every example needs ${this.draws} per-position target draws`);
+        for (const set of sets) {
+          if (set.length !== x.history.length)
+            bad('per-position targets must be as long as the history');
+          if (set.some((t) => t !== -1 && !item(t))) bad('a target is not a real item id');
+        }
       } else if (x.target === undefined || !item(x.target)) {
         bad(`the target ${x.target} is not a real item id`);
       }
@@ -147,21 +159,25 @@ export class Batcher {
     const weights = Float32Array.from(full, (x) => x.weight ?? 1);
 
     if (this.kind === 'cross-entropy' && this.perPosition) {
-      const targets = new Int32Array(B * T);
-      const w = new Float32Array(B * T);
+      const D = this.draws;
+      const targets = new Int32Array(B * T * D);
+      const w = new Float32Array(B * T * D);
       full.forEach((x, b) => {
         const kept = Math.min(x.history.length, T);
         const offset = x.history.length - kept;
         const start = this.adapter.padding === 'left' ? T - kept : 0;
-        for (let j = 0; j < kept; j++) {
-          const t = x.targets![offset + j];
-          if (t < 0) continue;
-          targets[b * T + start + j] = t;
-          w[b * T + start + j] = weights[b];
-        }
+        const sets = x.targetDraws ?? [x.targets!];
+        for (let j = 0; j < kept; j++)
+          for (let d = 0; d < D; d++) {
+            const t = sets[d][offset + j];
+            if (t < 0) continue;
+            targets[(b * T + start + j) * D + d] = t;
+            w[(b * T + start + j) * D + d] = weights[b];
+          }
       });
-      feeds[LOSS_INPUTS.targets] = i64(targets, [B, T]);
-      feeds[LOSS_INPUTS.weights] = ortFloatTensor(w, [B, T]);
+      const dims = D === 1 ? [B, T] : [B, T, D];
+      feeds[LOSS_INPUTS.targets] = i64(targets, dims);
+      feeds[LOSS_INPUTS.weights] = ortFloatTensor(w, dims);
       return feeds;
     }
     feeds[LOSS_INPUTS.weights] = ortFloatTensor(weights, [B]);

@@ -10,6 +10,12 @@ export interface TrainExample {
    * history[0..i] (−1 = no loss there). Used instead of `target` when given.
    */
   targets?: readonly number[];
+  /**
+   * Several per-position targets at once: draws[d][i] as `targets[i]` would be. The same loss as
+   * one example per draw with this history, at the cost of one (the scores are shared); every
+   * example of a run has the same number of draws. Used instead of `targets` when given.
+   */
+  targetDraws?: readonly (readonly number[])[];
   /** KL: the teacher's scores over all W columns. */
   teacher?: ArrayLike<number>;
   /** KL with a focus term: the columns of this example's focus set. */

@@ -37,9 +37,25 @@ export const LAYER_GRADIENTS: Record<string, GradRule> = {
         e.unbroadcast(grad, [...batch, ...promoted.slice(-2)], promoted),
         e.constInt64(e.shape(original)),
       ]);
+    // A matrix b shared by a batch of a (an item head [B, T, d] × [d, N]): fold the batch axes
+    // into rows, one [K, rows] × [rows, N] product, instead of a [B, K, N] product per batch
+    // element summed over B afterwards (B times the memory of the result, and a slow reduction).
+    const sharedMatrix = e.shape(b).length === 2 && ad.length > 2;
+    const rows = ad.slice(0, -1).reduce((p, d) => p * d, 1);
+    const db = (): string =>
+      sharedMatrix
+        ? e.one(
+            'Gemm',
+            [
+              e.one('Reshape', [aa, e.constInt64([rows, ad[ad.length - 1]])]),
+              e.one('Reshape', [g, e.constInt64([rows, bd[1]])]),
+            ],
+            { transA: 1 },
+          )
+        : back(e.one('MatMul', [swapLast(e, aa, ad.length), g]), bd, b);
     return [
       needs[0] ? back(e.one('MatMul', [g, swapLast(e, bb, bd.length)]), ad, a) : null,
-      needs[1] ? back(e.one('MatMul', [swapLast(e, aa, ad.length), g]), bd, b) : null,
+      needs[1] ? db() : null,
     ];
   },
   Gemm: (e, node, dy, needs) => {

@@ -27,6 +27,17 @@ export interface LossHead {
   /** The scalar loss value. */
   loss: string;
   inputs: LossInput[];
+  /**
+   * Cross-entropy only: the loss gradient with respect to the scores in closed form, for the
+   * reverse walk to start from (autodiff.ts) instead of differentiating the head node by node.
+   */
+  scoreGradient?: ScoreGradient;
+}
+
+/** d loss / d `value`, emitted into the training graph by `emit` (it reads only head values). */
+export interface ScoreGradient {
+  value: string;
+  emit: (e: Emitter) => string;
 }
 
 interface CommonSpec {
@@ -46,6 +57,11 @@ export interface CrossEntropySpec extends CommonSpec {
    * weights of shape [B] — one chosen position per example, at a fraction of the cost.
    */
   positions?: 'targets' | 'select';
+  /**
+   * Targets per row or position (default 1): targets and weights get a last axis of this size,
+   * every draw its own loss term over the same scores.
+   */
+  draws?: number;
 }
 
 export interface KlSpec extends CommonSpec {
@@ -130,28 +146,47 @@ export function appendLoss(forward: onnx.ModelProto, spec: LossSpec): LossHead {
     const onehot = input(LOSS_INPUTS.positions, [B, spec.dims[1], 1], 'float32');
     return e.one('ReduceSum', [e.one('Mul', [x, onehot]), e.constInt64([1])], { keepdims: 0 });
   };
+  /** max(Σ w, tiny): the normaliser of a weighted mean. */
+  const denominator = (weights: string): string =>
+    e.one('Max', [e.one('ReduceSum', [weights], { keepdims: 0 }), e.constFloat([TINY])]);
   /** Σ w·values / max(Σ w, tiny) over every element. */
-  const weightedMean = (values: string, weights: string): string => {
-    const num = e.one('ReduceSum', [e.one('Mul', [values, weights])], { keepdims: 0 });
-    const den = e.one('Max', [
-      e.one('ReduceSum', [weights], { keepdims: 0 }),
-      e.constFloat([TINY]),
-    ]);
-    return e.one('Div', [num, den]);
-  };
+  const weightedMean = (values: string, weights: string, den = denominator(weights)): string =>
+    e.one('Div', [e.one('ReduceSum', [e.one('Mul', [values, weights])], { keepdims: 0 }), den]);
 
   let loss: string;
+  let scoreGradient: ScoreGradient | undefined;
   if (spec.kind === 'cross-entropy') {
     const perPosition = rank === 3 && (spec.positions ?? 'targets') === 'targets';
     const lead = perPosition ? [B, spec.dims[1]] : [B];
+    const D = spec.draws ?? 1;
+    if (!Number.isSafeInteger(D) || D < 1)
+      throw new RecMarkError(`Draws per row must be a positive integer, got ${D}.`, 'usage');
+    const fed = D === 1 ? lead : [...lead, D];
     const scores = perPosition ? spec.logits : selectRows(spec.logits);
-    const targets = input(LOSS_INPUTS.targets, lead, 'int64');
-    const weights = input(LOSS_INPUTS.weights, lead, 'float32');
+    const targets = input(LOSS_INPUTS.targets, fed, 'int64');
+    const weights = input(LOSS_INPUTS.weights, fed, 'float32');
     const logProbs = e.one('LogSoftmax', [penalize(scores)], { axis: -1 });
-    const index = e.one('Reshape', [targets, e.constInt64([...lead, 1])]);
+    const index = e.one('Reshape', [targets, e.constInt64([...lead, D])]);
     const picked = e.one('GatherElements', [logProbs, index], { axis: lead.length });
-    const nll = e.one('Neg', [e.one('Reshape', [picked, e.constInt64(lead)])]);
-    loss = weightedMean(nll, weights);
+    const nll = e.one('Neg', [e.one('Reshape', [picked, e.constInt64(fed)])]);
+    const den = denominator(weights);
+    loss = weightedMean(nll, weights, den);
+    // d loss / d scores = Σ_draws c·(softmax − onehot(target)), c = w / max(Σ w, tiny): three
+    // passes over the [rows, W] scores (Exp, Mul, an in-place scatter) where the node-by-node
+    // gradient of LogSoftmax and GatherElements takes six (zeros, scatter, sum, Exp, Mul, Sub).
+    scoreGradient = {
+      value: scores,
+      emit: (g) => {
+        const c = g.one('Reshape', [g.one('Div', [weights, den]), g.constInt64([...lead, D])]);
+        const rowSum =
+          D === 1 ? c : g.one('ReduceSum', [c, g.constInt64([lead.length])], { keepdims: 1 });
+        const dense = g.one('Mul', [g.one('Exp', [logProbs]), rowSum]);
+        return g.one('ScatterElements', [dense, index, g.one('Neg', [c])], {
+          axis: lead.length,
+          reduction: 'add',
+        });
+      },
+    };
   } else if (spec.kind === 'kl') {
     const tau = spec.temperature ?? 1;
     if (!(tau > 0) || !Number.isFinite(tau))
@@ -232,5 +267,5 @@ export function appendLoss(forward: onnx.ModelProto, spec: LossSpec): LossHead {
       type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [] } } },
     }),
   ];
-  return { proto, loss, inputs };
+  return { proto, loss, inputs, scoreGradient };
 }

@@ -109,7 +109,7 @@ export async function prepareTraining(options: PrepareOptions): Promise<Prepared
   const head = appendLoss(forward, batcher.lossSpec(options));
   batcher.check(head.inputs);
   const shapes = await probeShapes(head.proto, probeFeeds);
-  const training = buildTrainingGraph(head.proto, head.loss, trainable, shapes);
+  const training = buildTrainingGraph(head.proto, head.loss, trainable, shapes, head.scoreGradient);
   const params = new Map<string, Float32Array>();
   const dims = new Map<string, number[]>();
   for (const name of trainable) {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { CancelledError } from '../../../../src/core/errors';
 import { detectAdapter } from '../../../../src/core/onnx/adapter';
+import { tensorFloat32 } from '../../../../src/core/onnx/graph';
 import { encodeModel, onnx } from '../../../../src/core/onnx/model';
 import { loadOrt } from '../../../../src/core/onnx/ort';
 import { ScoringSession } from '../../../../src/core/onnx/session';
@@ -49,28 +50,41 @@ async function ortFeeds(feeds: Feeds): Promise<Record<string, OrtTensor>> {
   return out;
 }
 
-/** The loss value and dLoss/dz from onnxruntime (forward + the autodiff training graph). */
+/**
+ * The loss value and dLoss/dz from onnxruntime (forward + the autodiff training graph). A head
+ * with a closed-form score gradient (cross-entropy) is run both ways: the closed form must equal
+ * the node-by-node walk, and is the one returned.
+ */
 async function lossAndGrad(
   spec: LossSpec,
   z: Float32Array,
   feeds: Feeds,
 ): Promise<{ loss: number; grad: Float32Array }> {
-  const { InferenceSession } = await loadOrt();
+  const { InferenceSession, Tensor } = await loadOrt();
   const head = appendLoss(scoresModel(spec.dims, z), spec);
   const f = await ortFeeds(feeds);
   const shapes = await probeShapes(head.proto, f);
-  const training = buildTrainingGraph(head.proto, head.loss, ['z'], shapes);
-  const session = await InferenceSession.create(encodeModel(training.proto));
-  try {
-    const { Tensor } = await loadOrt();
-    const result = await session.run({ ...f, z: new Tensor('float32', z, spec.dims) });
-    return {
-      loss: (result[training.loss].data as Float32Array)[0],
-      grad: result[training.gradients.get('z')!].data as Float32Array,
-    };
-  } finally {
-    await session.release();
-  }
+  const run = async (closedForm: boolean) => {
+    const seed = closedForm ? head.scoreGradient : undefined;
+    const training = buildTrainingGraph(head.proto, head.loss, ['z'], shapes, seed);
+    const session = await InferenceSession.create(encodeModel(training.proto));
+    try {
+      const result = await session.run({ ...f, z: new Tensor('float32', z, spec.dims) });
+      return {
+        loss: (result[training.loss].data as Float32Array)[0],
+        grad: result[training.gradients.get('z')!].data as Float32Array,
+      };
+    } finally {
+      await session.release();
+    }
+  };
+  const walked = await run(false);
+  if (!head.scoreGradient) return walked;
+  assert.equal(spec.kind, 'cross-entropy');
+  const closed = await run(true);
+  assert.equal(closed.loss, walked.loss);
+  assertClose(closed.grad, walked.grad, 1e-6, 'closed-form vs node-by-node gradient');
+  return closed;
 }
 
 function logSoftmax(row: ArrayLike<number>, exclude: number[] = [], tau = 1): number[] {
@@ -195,6 +209,38 @@ test('cross-entropy on [B, T, W] scores: per-position targets and selected posit
   );
   assertClose([s.loss], [selected(z)], 1e-5, 'selected loss');
   assertClose(s.grad, numericGrad(selected, z), 1e-3, 'selected grad');
+});
+
+test('cross-entropy with two target draws per position: the same terms as two rows', async () => {
+  const [B, T, W, D] = [2, 3, 4, 2];
+  const z = randomArray(B * T * W, 5);
+  const row = (x: ArrayLike<number>, b: number, t: number) =>
+    Array.from(x).slice((b * T + t) * W, (b * T + t + 1) * W);
+  // [B, T, D]: draw d of position (b, t) at (b·T + t)·D + d; column 0 is excluded (pad).
+  const targets = [1, 1, 2, 3, 3, 1, 2, 2, 1, 3, 2, 1];
+  const weights = [1, 1, 0, 0, 1, 1, 1, 1, 2, 2, 0, 0];
+  const reference = (x: ArrayLike<number>): number => {
+    let num = 0;
+    let den = 0;
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let d = 0; d < D; d++) {
+          const i = (b * T + t) * D + d;
+          num += weights[i] * -logSoftmax(row(x, b, t), [0])[targets[i]];
+          den += weights[i];
+        }
+    return num / den;
+  };
+  const { loss, grad } = await lossAndGrad(
+    { kind: 'cross-entropy', logits: 'scores', dims: [B, T, W], exclude: [0], draws: D },
+    z,
+    {
+      [LOSS_INPUTS.targets]: { data: targets, dims: [B, T, D], type: 'int64' },
+      [LOSS_INPUTS.weights]: { data: weights, dims: [B, T, D], type: 'float32' },
+    },
+  );
+  assertClose([loss], [reference(z)], 1e-5, 'loss');
+  assertClose(grad, numericGrad(reference, z), 1e-3, 'grad');
 });
 
 test('KL(teacher ‖ student) with temperature: value and gradient', async () => {
@@ -530,6 +576,33 @@ test('trainer on [B, T, W] scores: selected last positions and per-position targ
     batchSize: 32,
   });
   assert.ok(p1 < p0 * 0.6, `per position: ${p0} → ${p1}`);
+});
+
+test('trainer: target draws in one row train exactly as one row per draw in the same batch', async () => {
+  const items = 10;
+  const model = tinyModel({ items, dim: 8, seqLen: 6, allPositions: true, seed: 4 });
+  const adapter = adapterFor(model);
+  const rand = mulberry32(21);
+  const draw = (n: number) => Array.from({ length: n }, () => 1 + Math.floor(rand() * items));
+  const merged = patternExamples(8, items, 13).map((x) => ({
+    history: x.history,
+    targetDraws: [draw(x.history.length), draw(x.history.length)],
+  }));
+  const separate = merged.flatMap((x) =>
+    x.targetDraws.map((targets) => ({ history: x.history, targets })),
+  );
+  // One step over the whole set (order within a batch does not matter): the same loss terms.
+  const common = { model, adapter, epochs: 1, lr: 0.05, maxSteps: 1 };
+  const a = await train({ ...common, examples: merged, batchSize: merged.length });
+  const b = await train({ ...common, examples: separate, batchSize: separate.length });
+  assert.ok(
+    Math.abs(a.curve[0].loss - b.curve[0].loss) < 1e-5,
+    `${a.curve[0].loss} vs ${b.curve[0].loss}`,
+  );
+  const weights = (proto: onnx.ModelProto) =>
+    new Map((proto.graph?.initializer ?? []).map((t) => [t.name ?? '', tensorFloat32(t)]));
+  const [wa, wb] = [weights(a.proto), weights(b.proto)];
+  for (const name of a.trainable) assertClose(wa.get(name)!, wb.get(name)!, 1e-5, name);
 });
 
 test('trainer with the KL and margin losses lowers them', async () => {
