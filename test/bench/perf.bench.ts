@@ -35,8 +35,9 @@ async function main(): Promise<void> {
   let verify: VerifyTimes | null = null;
   if (s.parts.has('verify')) verify = await verifySection(model, s);
   if (s.parts.has('flops')) await flopsSection(model, s, verify);
-  if (s.parts.has('e2e')) await endToEndSection(model, s);
+  // Extraction before the end-to-end pair: the all-position embed is the longest step of all.
   if (s.parts.has('extract')) await extractSection(model, s);
+  if (s.parts.has('e2e')) await endToEndSection(model, s);
   console.log(`\n# done (${loadText()})`);
 }
 

@@ -21,7 +21,6 @@ interface TwinRun {
   embed: number;
   verify: number;
   finetune: number;
-  notes: string[];
   loads: string[];
 }
 
@@ -30,13 +29,19 @@ const failure = (step: string, err: unknown): string =>
   `${step} FAILED: ${err instanceof Error ? err.message : String(err)}`;
 
 async function runTwin(
+  label: string,
   file: string,
   data: string,
   dir: string,
   s: BenchSettings,
 ): Promise<TwinRun> {
   const name = path.basename(file, '.onnx');
-  const run: TwinRun = { embed: NaN, verify: NaN, finetune: NaN, notes: [], loads: [] };
+  const run: TwinRun = { embed: NaN, verify: NaN, finetune: NaN, loads: [] };
+  // Each step is printed as it ends, so a run cut short still shows what finished.
+  const note = (line: string): void => {
+    console.log(`  ${label}: ${line} (${loadText()})`);
+    run.loads.push(loadText());
+  };
   let marked: EmbedGrewResult | null = null;
   try {
     const embed = await timed(() =>
@@ -51,21 +56,19 @@ async function runTwin(
     );
     marked = embed.value;
     run.embed = embed.ms;
-    run.notes.push(
-      `embed: z_w ${marked.evidence.z.toFixed(2)}, ${marked.training?.steps ?? 0} training steps; ` +
+    note(
+      `embed ${seconds(embed.ms)}: z_w ${marked.evidence.z.toFixed(2)}, ${marked.training?.steps ?? 0} training steps; ` +
         `steps ${marked.timings.map((t) => `${t.step} ${seconds(t.ms)}`).join(', ')}`,
     );
   } catch (err) {
-    run.notes.push(failure('embed', err));
+    note(failure('embed', err));
   }
-  run.loads.push(loadText());
   if (marked) {
     const key = marked.key;
     const verify = await timed(() => verifyGrew({ model: marked.out, key, data }));
     run.verify = verify.ms;
-    run.notes.push(`verify: ${verify.value.verdict} (p ${verify.value.pValueText})`);
-  } else run.notes.push('verify: skipped (no key without an embed)');
-  run.loads.push(loadText());
+    note(`verify ${seconds(verify.ms)}: ${verify.value.verdict} (p ${verify.value.pValueText})`);
+  } else note('verify: skipped (no key without an embed)');
   // The thief fine-tunes the marked model (the original when the embed failed).
   try {
     const finetune = await timed(() =>
@@ -77,14 +80,13 @@ async function runTwin(
     );
     const f = finetune.value;
     run.finetune = finetune.ms;
-    run.notes.push(
-      `finetune${marked ? '' : ' (of the unmarked model)'}: ${f.steps} steps on ${f.users.finetuned} users; ` +
+    note(
+      `finetune ${seconds(finetune.ms)}${marked ? '' : ' (of the unmarked model)'}: ${f.steps} steps on ${f.users.finetuned} users; ` +
         `steps ${f.timings.map((t) => `${t.step} ${seconds(t.ms)}`).join(', ')}`,
     );
   } catch (err) {
-    run.notes.push(failure('finetune', err));
+    note(failure('finetune', err));
   }
-  run.loads.push(loadText());
   return run;
 }
 
@@ -96,10 +98,8 @@ export async function endToEndSection(model: BenchModel, s: BenchSettings): Prom
     console.log(
       `GREW in the weights: step cap ${s.grewSteps ?? 'default'}, z_w target ${s.grewTargetZ ?? 'default'} (BENCH_GREW_STEPS, BENCH_GREW_TARGET_Z)`,
     );
-  const last = await runTwin(model.last, data, dir, s);
-  for (const n of last.notes) console.log(`  last: ${n}`);
-  const all = await runTwin(model.all, data, dir, s);
-  for (const n of all.notes) console.log(`  all:  ${n}`);
+  const last = await runTwin('last', model.last, data, dir, s);
+  const all = await runTwin('all', model.all, data, dir, s);
   const steps = ['embed grew --data', 'verify', 'attack finetune'] as const;
   const keys = ['embed', 'verify', 'finetune'] as const;
   table([

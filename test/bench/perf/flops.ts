@@ -114,8 +114,9 @@ export async function flopsSection(
       `(${g(last.lastQueryOnly)} if the last block computed only the last query), all export ${g(all.perProbe)}`,
   );
   const shapes: [number, number, number][] = [
-    [64, s.hidden, s.numItems + 1],
-    [1024, 1024, 1024],
+    [64, s.hidden, s.numItems + 1], // one scoring batch's item head
+    [1000, s.hidden, s.numItems + 1], // every probe's head in one product
+    [1024, 1024, 1024], // square: the kernel's best case
   ];
   const rates: number[] = [];
   const rows = [['MatMul [m,k]×[k,n]', 'GFLOP/s', 'load after']];

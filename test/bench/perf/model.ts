@@ -33,7 +33,7 @@ export async function benchModel(s: BenchSettings): Promise<BenchModel | null> {
   if (!sequences) return null;
   const key =
     `sasrec-beauty-n${s.numItems}-t${s.maxLen}-d${s.hidden}-b${s.blocks}` +
-    `-e${s.trainEpochs}-s${s.trainSteps}`;
+    `-e${s.trainEpochs}-s${s.trainSteps}-f${s.trainFraction}`;
   const last = path.join(s.cacheDir, `${key}-last.onnx`);
   const all = path.join(s.cacheDir, `${key}-all.onnx`);
   const meta = path.join(s.cacheDir, `${key}.json`);
@@ -48,7 +48,7 @@ export async function benchModel(s: BenchSettings): Promise<BenchModel | null> {
     maxLen: s.maxLen,
   };
   console.log(
-    `training ${key} on ${sequences.length.toLocaleString('en-US')} Beauty users ` +
+    `training ${key} on ${(100 * s.trainFraction).toFixed(0)}% of ${sequences.length.toLocaleString('en-US')} Beauty users ` +
       `(at most ${s.trainEpochs} epochs / ${s.trainSteps} steps; ${loadText()})`,
   );
   const start = performance.now();
@@ -57,6 +57,7 @@ export async function benchModel(s: BenchSettings): Promise<BenchModel | null> {
     sequences,
     epochs: s.trainEpochs,
     maxSteps: s.trainSteps,
+    fraction: s.trainFraction,
     onEpoch: (e) => console.log(`  epoch ${e} (${seconds(performance.now() - start)})`),
   });
   mkdirSync(s.cacheDir, { recursive: true });

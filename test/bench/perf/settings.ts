@@ -2,9 +2,10 @@
  * The perf bench's sizes and knobs (issue 17 item 6), read once from the environment, and the
  * small printing helpers every section shares: the load average beside every timing, because the
  * machine is shared and a time without its load cannot be compared.
- * Env: BENCH_QUICK=1 (smoke-run sizes), BENCH_PARTS=model,verify,flops,e2e,extract (default all),
+ * Env: BENCH_QUICK=1 (smoke-run sizes), BENCH_PARTS=model,verify,flops,extract,e2e (default all),
  * BENCH_USERS (users in the embed/finetune data file, default 500), BENCH_PROBES (1000),
- * BENCH_TOPK (20), BENCH_TRAIN_STEPS (training cap of the cached model), BENCH_EXTRACT_SEQUENCES
+ * BENCH_TOPK (20), BENCH_TRAIN_STEPS / _EPOCHS / _FRACTION (training caps of the cached model:
+ * 60 steps, 1 epoch, a quarter of the users), BENCH_EXTRACT_SEQUENCES
  * (3000), BENCH_GREW_STEPS / BENCH_GREW_TARGET_Z (GREW's step cap and z_w target; defaults GREW's
  * own, 30 and 1 when quick), BENCH_BEAUTY (path
  * of beauty.txt; default ../shared/datasets/amazon-beauty/beauty.txt from the repository root).
@@ -14,7 +15,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from '../../support/helpers';
 
-export const PARTS = ['model', 'verify', 'flops', 'e2e', 'extract'] as const;
+export const PARTS = ['model', 'verify', 'flops', 'extract', 'e2e'] as const;
 export type Part = (typeof PARTS)[number];
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -42,6 +43,8 @@ export interface BenchSettings {
   /** Training of the cached model: a cap, not a recipe (the bench needs a plausible model). */
   trainSteps: number;
   trainEpochs: number;
+  /** Share of the Beauty users trained (and evaluated) on: a 2-core budget, not a recipe. */
+  trainFraction: number;
   users: number;
   probes: number;
   topK: number;
@@ -67,8 +70,9 @@ export function benchSettings(): BenchSettings {
     maxLen: 50,
     hidden: 64,
     blocks: 2,
-    trainSteps: num('BENCH_TRAIN_STEPS', 300, 20),
-    trainEpochs: num('BENCH_TRAIN_EPOCHS', 2, 1),
+    trainSteps: num('BENCH_TRAIN_STEPS', 60, 20),
+    trainEpochs: num('BENCH_TRAIN_EPOCHS', 1, 1),
+    trainFraction: num('BENCH_TRAIN_FRACTION', 0.25, 0.25),
     users: num('BENCH_USERS', 500, 100),
     probes: num('BENCH_PROBES', 1000, 100),
     topK: num('BENCH_TOPK', 20, 20),

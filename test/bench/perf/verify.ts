@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../../src/core/onnx/open';
 import { ScoringSession } from '../../../src/core/onnx/session';
@@ -108,7 +109,8 @@ async function torch(
     path.join(dir, 'manifest.json'),
     JSON.stringify({ weights: manifest, blocks: s.blocks, heads: 1, seqLen: T, repeats: REPEATS }),
   );
-  const threads = Number(process.env.BENCH_TORCH_THREADS ?? 2);
+  // As many threads as onnxruntime uses by default: one per core.
+  const threads = Number(process.env.BENCH_TORCH_THREADS ?? os.cpus().length);
   const script = path.join(ROOT, 'test', 'bench', 'torch_topk.py');
   const run = spawnSync(
     '/usr/bin/python3',
