@@ -1,7 +1,7 @@
 import { overwriteAttack, type OverwriteScheme } from '../../core/attack/overwrite';
 import { overwriteLines } from '../../core/report/resultText';
 import { readKeyFile } from '../../core/watermark/keyFile';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, dataRef, intOption, numberOption, parse, UsageError } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -11,7 +11,7 @@ export async function overwriteCommand(args: string[], signal: AbortSignal): Pro
     out: { type: 'string' },
     scheme: { type: 'string' },
     key: { type: 'string' },
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     probes: { type: 'string' },
     alpha: { type: 'string' },
     seed: { type: 'string' },
@@ -34,7 +34,7 @@ export async function overwriteCommand(args: string[], signal: AbortSignal): Pro
     model,
     out,
     scheme: scheme as OverwriteScheme,
-    data: values.data,
+    data: dataRef(values),
     seed: intOption(values.seed, 'seed'),
     ownerKey,
     verify: {

@@ -1,7 +1,7 @@
 import { noiseAttack, pruneAttack, type PerturbResult } from '../../core/attack/perturb';
 import { quantizeAttack } from '../../core/attack/quantize';
 import { perturbLines, type PerturbKind } from '../../core/report/resultText';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, dataRef, intOption, numberOption, parse, UsageError } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -12,7 +12,7 @@ export async function perturbCommand(
   signal: AbortSignal,
 ): Promise<void> {
   const { values, positionals } = parse(args, {
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     out: { type: 'string' },
     fraction: { type: 'string' },
     scale: { type: 'string' },
@@ -39,7 +39,7 @@ export async function perturbCommand(
   const common = {
     model,
     out,
-    data: values.data,
+    data: dataRef(values),
     seed: intOption(values.seed, 'seed'),
     signal,
     progress: quiet ? undefined : stepPrinter(),

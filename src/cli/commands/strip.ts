@@ -1,13 +1,13 @@
 import { stripAttack } from '../../core/attack/strip';
 import { stripLines } from '../../core/report/resultText';
-import { intOption, parse } from '../args';
+import { DATA_OPTIONS, dataRef, intOption, parse } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
 /** attack strip: remove the post-processing after MODEL's scoring layer. */
 export async function stripCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     out: { type: 'string' },
     seed: { type: 'string' },
     force: { type: 'boolean' },
@@ -18,7 +18,7 @@ export async function stripCommand(args: string[], signal: AbortSignal): Promise
   const r = await stripAttack({
     model,
     out,
-    data: values.data,
+    data: dataRef(values),
     seed: intOption(values.seed, 'seed'),
     signal,
     progress: quiet ? undefined : stepPrinter(),

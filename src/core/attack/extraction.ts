@@ -29,7 +29,7 @@
  * the attack and reports it.
  */
 import { throwIfAborted } from '../errors';
-import { readItemSequences } from '../data/interactions';
+import { readItemSequences, type DataRef } from '../data/interactions';
 import { encodeModel, writeModel } from '../onnx/model';
 import { openModel } from '../onnx/open';
 import { ScoringSession } from '../onnx/session';
@@ -91,7 +91,7 @@ export interface ExtractOptions {
   draws?: number;
   margin?: number;
   /** Interaction data for the utility comparison (never used for training). */
-  data?: string;
+  data?: DataRef;
   /** Sees the synthetic sequences and the victim's lists (training ones first): for analysis. */
   onQueries?: (q: SyntheticQueries) => void;
   seed?: number;

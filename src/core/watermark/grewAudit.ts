@@ -4,7 +4,7 @@
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
-import { readItemSequences } from '../data/interactions';
+import { readItemSequences, type DataRef } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { openModel } from '../onnx/open';
 import { ScoringSession } from '../onnx/session';
@@ -37,7 +37,7 @@ export const GREW_AUDIT_DEFAULTS = {
 export interface VerifyGrewOptions {
   model: string;
   key: GrewKey;
-  data?: string;
+  data?: DataRef;
   probes?: number;
   topK?: number;
   nullKeys?: number;

@@ -44,7 +44,11 @@ const MIRRORS: Record<string, { expected: unknown; core: string }> = {
   'recmark.seed': { expected: DEFAULT_SEED, core: 'DEFAULT_SEED (core/util/random.ts)' },
   'recmark.dataFile': {
     expected: '',
-    core: 'none: empty means no data (the core option is `data?: string`, unset)',
+    core: 'none: empty means no data (the core option is `data?: DataRef`, unset)',
+  },
+  'recmark.idMapFile': {
+    expected: '',
+    core: 'none: empty means item ids are model indices (DataRef without idMap)',
   },
   'recmark.aow.length': { expected: AOW_DEFAULTS.length, core: 'AOW_DEFAULTS.length' },
   'recmark.aow.bottomM': { expected: AOW_DEFAULTS.bottomM, core: 'AOW_DEFAULTS.bottomM' },
