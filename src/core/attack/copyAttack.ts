@@ -93,7 +93,9 @@ export async function copyAttack<T>(
 
   progress({ message: 'Reading the model' });
   const { model, adapter } = await openModel(options.model);
-  const sequences = options.data ? await readItemSequences(options.data, adapter, signal) : null;
+  const sequences = options.data
+    ? await readItemSequences(options.data, adapter, signal, progress)
+    : null;
   if (sequences && !hasHeldOutItem(sequences)) {
     throw new RecMarkError(
       `${dataFile(options.data!)} has no user with at least 2 interactions to measure utility on.`,

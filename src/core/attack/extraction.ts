@@ -178,7 +178,9 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   checkInt('top-k', topK, 2, adapter.numItems - 1);
   const length = options.length ?? Math.min(adapter.seqLen, EXTRACT_DEFAULTS.maxLength);
   checkInt('length', length, 1, adapter.numItems - 1);
-  const data = options.data ? await readItemSequences(options.data, adapter, signal) : null;
+  const data = options.data
+    ? await readItemSequences(options.data, adapter, signal, progress)
+    : null;
   timer.lap('load');
 
   // Query the black box.

@@ -86,7 +86,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
 
   progress({ message: 'Reading the model and the data' });
   const { model, adapter } = await openModel(options.model);
-  const sequences = await readItemSequences(options.data, adapter, options.signal);
+  const sequences = await readItemSequences(options.data, adapter, options.signal, progress);
   // A user needs a held-out item and at least one (prefix → next) pair before it.
   const usable = sequences.filter((s) => s.length >= 3);
   if (usable.length === 0) {

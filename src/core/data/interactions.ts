@@ -13,6 +13,7 @@ import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
 import { openInputFile } from '../util/files';
 import type { Adapter } from '../onnx/adapter';
+import type { Progress } from '../util/progress';
 import { detectFormat, type DataFormat } from './dataFormat';
 import { readIdMap, type IdMap } from './idMap';
 
@@ -252,13 +253,31 @@ function timeOf(text: string, where: string): number {
   throw new RecMarkError(`${where}: the timestamp is neither a number nor a date.`, 'data-invalid');
 }
 
-/** A data file's user sequences, every id checked to be a real item of the model. */
+/**
+ * A data file's user sequences, every id checked to be a real item of the model. `progress`
+ * hears what was read (format, users, ids left out), so every command names it.
+ */
 export async function readItemSequences(
   ref: DataRef,
   adapter: Adapter,
   signal?: AbortSignal,
+  progress?: Progress,
 ): Promise<number[][]> {
-  return (await readData(ref, { isItem: itemPredicate(adapter), signal })).sequences;
+  const data = await readData(ref, { isItem: itemPredicate(adapter), signal });
+  progress?.({ message: dataReadMessage(ref, data) });
+  return data.sequences;
+}
+
+/** "Data ratings.csv: MovieLens-style CSV (...), 610 users; 2 interactions ... left out". */
+export function dataReadMessage(ref: DataRef, data: Interactions): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const { interactions, ids } = data.unmapped;
+  return (
+    `Data ${path.basename(dataFile(ref))}: ${data.format}, ${n(data.sequences.length)} users` +
+    (interactions > 0
+      ? `; ${n(interactions)} interactions (${n(ids)} raw ids) not in the id map, left out`
+      : '')
+  );
 }
 
 /** Read a data file through its id map, if it has one. */

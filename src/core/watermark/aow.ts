@@ -167,7 +167,9 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   checkAowFits(adapter.numItems, length, bottomM, options.bottomM !== undefined);
   // The default pool shrinks to what a small catalogue has left; an explicit one is checked above.
   bottomM = Math.min(bottomM, adapter.numItems - length);
-  const sequences = options.data ? await readItemSequences(options.data, adapter, signal) : null;
+  const sequences = options.data
+    ? await readItemSequences(options.data, adapter, signal, progress)
+    : null;
   timer.lap('load');
 
   const secret = options.secret ?? newSecret();

@@ -210,7 +210,9 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const { model, adapter } = opened;
   const card = await modelCard(opened);
   checkGrewFits(adapter.numItems, { gamma, kc, protectHead, clusters: options.clusters });
-  const data = options.data ? await readItemSequences(options.data, adapter, options.signal) : null;
+  const data = options.data
+    ? await readItemSequences(options.data, adapter, options.signal, progress)
+    : null;
   if (data && !hasHeldOutItem(data)) {
     throw new RecMarkError(
       `${dataFile(options.data!)} has no user with two or more interactions, so utility before and after ` +

@@ -57,7 +57,9 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
   const { adapter } = opened;
   const card = await modelCard(opened);
   checkKeyFitsModel(key, adapter);
-  const data = options.data ? await readItemSequences(options.data, adapter, options.signal) : null;
+  const data = options.data
+    ? await readItemSequences(options.data, adapter, options.signal, progress)
+    : null;
   timer.lap('load');
   const session = await ScoringSession.open(card.file, adapter);
   try {

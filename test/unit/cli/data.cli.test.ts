@@ -73,9 +73,12 @@ test('raw ratings.csv with item_map.csv: embed and verify a fixture; without the
     ratings,
     '--id-map',
     ITEM_MAP,
-    '--json',
   ]);
   assert.equal(embed.code, 0, embed.stderr);
+  assert.match(
+    embed.stdout + embed.stderr,
+    /Data ratings\.csv: MovieLens-style CSV \(userId, movieId, timestamp; rating ignored\), 120 users; 2 interactions \(2 raw ids\) not in the id map, left out/,
+  );
   const verify = await runCli([
     'verify',
     out,
