@@ -1,5 +1,6 @@
 /** Parsing a verb's options: a bad option is a usage error (exit code 2, one line on stderr). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { DataRef } from '../core/data/interactions';
 import { RecMarkError } from '../core/errors';
 import type { UtilityUsers } from '../core/utility';
 
@@ -48,4 +49,28 @@ export function intOption(value: string | undefined, name: string): number | und
   if (n !== undefined && !Number.isSafeInteger(n))
     throw new UsageError(`--${name} must be an integer, got "${value}"`);
   return n;
+}
+
+/** `--data FILE` and the `--id-map FILE` that translates its raw item ids. */
+export const DATA_OPTIONS = {
+  data: { type: 'string' },
+  'id-map': { type: 'string' },
+} as const;
+
+export interface DataValues {
+  data?: string;
+  'id-map'?: string;
+}
+
+export function dataRef(values: DataValues): DataRef | undefined {
+  const idMap = values['id-map'];
+  if (idMap !== undefined && values.data === undefined)
+    throw new UsageError('--id-map translates the ids of a --data FILE; pass --data too');
+  if (values.data === undefined) return undefined;
+  return idMap === undefined ? values.data : { file: values.data, idMap };
+}
+
+/** The files `--data` and `--id-map` name, for the checks that an output never clobbers an input. */
+export function dataInputs(values: DataValues): (string | undefined)[] {
+  return [values.data, values['id-map']];
 }

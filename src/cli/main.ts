@@ -6,6 +6,7 @@ import { CancelledError, RecMarkError } from '../core/errors';
 import { safeText } from '../core/util/terminalSafe';
 import { UsageError } from './args';
 import { attackCommand } from './commands/attack';
+import { dataCommand } from './commands/data';
 import { embedCommand } from './commands/embed';
 import { inspectCommand } from './commands/inspect';
 import { robustnessCommand } from './commands/robustness';
@@ -49,6 +50,9 @@ export async function run(
       return 0;
     case 'attack':
       await attackCommand(rest, signal);
+      return 0;
+    case 'data':
+      await dataCommand(rest, signal);
       return 0;
     case 'robustness':
       await robustnessCommand(rest, signal);

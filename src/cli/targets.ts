@@ -1,7 +1,7 @@
 /** The files a verb writes, checked before any work starts. */
 import { sidecarPath } from '../core/onnx/sidecar';
 import { checkOutputPath } from '../core/util/files';
-import { UsageError } from './args';
+import { dataInputs, type DataValues, UsageError } from './args';
 
 /**
  * Outputs are new files: never an input (by path, symlink or hard link), never a folder, never
@@ -21,7 +21,7 @@ export async function checkOutput(
 export async function attackPaths(
   verb: string,
   positionals: string[],
-  values: { out?: string; data?: string; force?: boolean },
+  values: { out?: string; force?: boolean } & DataValues,
   options: { outName?: string; inputs?: (string | undefined)[] } = {},
 ): Promise<{ model: string; out: string }> {
   const [model, ...extra] = positionals;
@@ -29,7 +29,7 @@ export async function attackPaths(
     throw new UsageError(`attack ${verb} takes exactly one MODEL path`);
   if (!values.out)
     throw new UsageError(`attack ${verb} needs --out ${options.outName ?? 'OUT.onnx'}`);
-  const inputs = [model, sidecarPath(model), values.data, ...(options.inputs ?? [])];
+  const inputs = [model, sidecarPath(model), ...dataInputs(values), ...(options.inputs ?? [])];
   await checkOutput(values.out, inputs, values.force ?? false);
   return { model, out: values.out };
 }

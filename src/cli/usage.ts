@@ -99,6 +99,17 @@ Commands:
       finetune, prune, noise, quantize, strip, overwrite, extract-finetune. Writes no model
       files.
 
+  data check FILE [--id-map MAP] [--model MODEL] [--json]
+      Print what RecMark reads in FILE: its format, users, items, sequence lengths and, with
+      --id-map, the raw ids the map lacks; with --model, every item is checked against MODEL.
+
+Data (--data FILE) is read by content: "user item [timestamp]" lines, a CSV with a header
+(MovieLens ratings.csv: userId,movieId,rating,timestamp), or a RecBole .inter file
+(user_id:token<TAB>item_id:token<TAB>timestamp:float). Item ids are the model's indices unless
+--id-map MAP translates raw ids: a CSV with a header whose first column is the model's index
+and second the raw id (test/fixtures/item_map.csv); ids missing from MAP are counted and left
+out. Every command that takes --data also takes --id-map.
+
 Utility (with --data) is measured on a seeded sample of at most ${UTILITY_USERS_DEFAULT.toLocaleString('en-US')} users with a held-out
 item, the same ones before and after, each metric with its 95% confidence interval;
 --utility-users N samples at most N users, --utility-users all measures every user.

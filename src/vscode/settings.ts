@@ -1,6 +1,7 @@
 /** Typed access to RecMark's settings (contributed in package.json with their defaults). */
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
+import type { DataRef } from '../core/data/interactions';
 import { RecMarkError } from '../core/errors';
 import { DEFAULT_ALPHA } from '../core/report/report';
 import { UTILITY_USERS_DEFAULT, type UtilityUsers } from '../core/utility';
@@ -12,6 +13,7 @@ import { DEFAULT_SEED } from '../core/util/random';
 export function settings() {
   const c = vscode.workspace.getConfiguration('recmark');
   const dataFile = c.get<string>('dataFile', '').trim();
+  const idMapFile = c.get<string>('idMapFile', '').trim();
   return {
     alpha: c.get<number>('alpha', DEFAULT_ALPHA),
     probes: c.get<number>('probes', GREW_DEFAULTS.probes),
@@ -36,14 +38,21 @@ export function settings() {
     utilityUsers: c.get<number>('utilityUsers', UTILITY_USERS_DEFAULT),
     /** Interaction data for probes and utility, resolved against the first workspace folder. */
     dataFile: dataFile ? resolveWorkspacePath(dataFile) : undefined,
+    /** Raw item id → model index for the data file (first column index, second raw id). */
+    idMapFile: idMapFile ? resolveWorkspacePath(idMapFile) : undefined,
   };
 }
 
 type Settings = ReturnType<typeof settings>;
 
-/** The interaction data file when it is set and exists; a missing file means "no data". */
-export function existingDataFile(s: Settings): string | undefined {
-  return s.dataFile && existsSync(s.dataFile) ? s.dataFile : undefined;
+/**
+ * The interaction data file (with its id map, when one is set) when it is set and exists; a
+ * missing data file means "no data". A set id map is passed on even if missing, so reading it
+ * fails with an error naming it rather than ids being misread.
+ */
+export function existingDataFile(s: Settings): DataRef | undefined {
+  if (!s.dataFile || !existsSync(s.dataFile)) return undefined;
+  return s.idMapFile ? { file: s.dataFile, idMap: s.idMapFile } : s.dataFile;
 }
 
 /**

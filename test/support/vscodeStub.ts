@@ -42,6 +42,8 @@ export interface Recorded {
   html: string[];
   /** Which dialog-like API was called (showInputBox, showQuickPick, withProgress, ...). */
   ui: string[];
+  /** Every progress message reported under withProgress. */
+  progress: string[];
   executed: string[];
   clipboard: string[];
   /** Message handlers the host registered on webviews: call them to play the webview. */
@@ -56,6 +58,7 @@ export const recorded: Recorded = {
   posted: [],
   html: [],
   ui: [],
+  progress: [],
   executed: [],
   clipboard: [],
   webviewHandlers: [],
@@ -218,11 +221,11 @@ export const vscode = {
     },
     withProgress: async <T>(
       _options: unknown,
-      task: (progress: { report: () => void }, token: unknown) => Promise<T>,
+      task: (progress: { report: (v: { message?: string }) => void }, token: unknown) => Promise<T>,
     ): Promise<T> => {
       recorded.ui.push('withProgress');
       return task(
-        { report: () => undefined },
+        { report: (v) => void (v.message !== undefined && recorded.progress.push(v.message)) },
         { isCancellationRequested: false, onCancellationRequested: () => disposable },
       );
     },
@@ -297,6 +300,7 @@ export function resetRecorded(): void {
     recorded.posted,
     recorded.html,
     recorded.ui,
+    recorded.progress,
     recorded.executed,
     recorded.clipboard,
   ])

@@ -845,8 +845,22 @@ const CASES: Case[] = [
     via: RUNNING,
     code: 'data-invalid',
     // The line is not quoted (a mistyped --data may name any file); the field is.
-    message: /line 3: expected "user item \[timestamp\]" with numbers \(field 2 is not a number\)/,
-    make: (dir) => data(write(dir, 'd.txt', 'user,item,ts\n1,5,0\n2 seven 0\n')),
+    message: /line 2: expected "user item \[timestamp\]" with numbers \(field 2 is not a number\)/,
+    make: (dir) => data(write(dir, 'd.txt', '1 5 0\n2 seven 0\n')),
+  },
+  {
+    name: 'data whose header names no user or item column',
+    via: RUNNING,
+    code: 'data-invalid',
+    message: /line 1: .*found columns "who", "what", "when" — rename the user and item columns/,
+    make: (dir) => data(write(dir, 'd.csv', 'who,what,when\n1,5,0\n')),
+  },
+  {
+    name: 'data with raw ids and no id map',
+    via: RUNNING,
+    code: 'data-invalid',
+    message: /line 2: item 193609 is not an item of this model.*--id-map FILE/,
+    make: (dir) => data(write(dir, 'r.csv', 'userId,movieId,rating,timestamp\n1,193609,4.0,1\n')),
   },
   {
     name: 'data with a fractional item id',

@@ -2,7 +2,16 @@
 import { finetuneAttack } from '../../core/attack/finetune';
 import { sidecarPath } from '../../core/onnx/sidecar';
 import { finetuneLines } from '../../core/report/resultText';
-import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
+import {
+  DATA_OPTIONS,
+  dataInputs,
+  dataRef,
+  intOption,
+  numberOption,
+  parse,
+  UsageError,
+  utilityUsersOption,
+} from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { checkOutput } from '../targets';
 import { extractCommand } from './extract';
@@ -17,7 +26,7 @@ export async function attackCommand(args: string[], signal: AbortSignal): Promis
   if (args[0] === 'strip') return stripCommand(args.slice(1), signal);
   if (args[0] === 'overwrite') return overwriteCommand(args.slice(1), signal);
   const { values, positionals } = parse(args, {
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     out: { type: 'string' },
     epochs: { type: 'string' },
@@ -39,13 +48,18 @@ export async function attackCommand(args: string[], signal: AbortSignal): Promis
   }
   if (!model || extra.length > 0)
     throw new UsageError('attack finetune takes exactly one MODEL path');
-  if (!values.data) throw new UsageError('attack finetune needs --data FILE');
+  const data = dataRef(values);
+  if (!data) throw new UsageError('attack finetune needs --data FILE');
   if (!values.out) throw new UsageError('attack finetune needs --out OUT.onnx');
-  await checkOutput(values.out, [model, sidecarPath(model), values.data], values.force ?? false);
+  await checkOutput(
+    values.out,
+    [model, sidecarPath(model), ...dataInputs(values)],
+    values.force ?? false,
+  );
   const quiet = values.json ?? false;
   const r = await finetuneAttack({
     model,
-    data: values.data,
+    data,
     utilityUsers: utilityUsersOption(values['utility-users']),
     out: values.out,
     epochs: intOption(values.epochs, 'epochs'),

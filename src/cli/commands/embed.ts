@@ -3,7 +3,17 @@ import { sidecarPath } from '../../core/onnx/sidecar';
 import { aowEmbedLines, grewEmbedLines } from '../../core/report/resultText';
 import { embedAow, type AowStart, type AowUtility } from '../../core/watermark/aow';
 import { embedGrew, GREW_MODES, type GrewMode } from '../../core/watermark/grew';
-import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
+import {
+  DATA_OPTIONS,
+  dataInputs,
+  dataRef,
+  type DataValues,
+  intOption,
+  numberOption,
+  parse,
+  UsageError,
+  utilityUsersOption,
+} from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { checkOutput } from '../targets';
 
@@ -22,14 +32,14 @@ export async function embedCommand(args: string[], signal: AbortSignal): Promise
 async function embedTargets(
   scheme: string,
   positionals: string[],
-  values: { out?: string; 'key-out'?: string; data?: string; force?: boolean },
+  values: { out?: string; 'key-out'?: string; force?: boolean } & DataValues,
 ): Promise<{ model: string; out: string; keyOut: string }> {
   const [model, ...extra] = positionals;
   if (!model || extra.length > 0)
     throw new UsageError(`embed ${scheme} takes exactly one MODEL path`);
   if (!values.out) throw new UsageError(`embed ${scheme} needs --out OUT.onnx`);
   if (!values['key-out']) throw new UsageError(`embed ${scheme} needs --key-out KEY.wmkey.json`);
-  const inputs = [model, sidecarPath(model), values.data];
+  const inputs = [model, sidecarPath(model), ...dataInputs(values)];
   await checkOutput(values.out, inputs, values.force ?? false);
   await checkOutput(values['key-out'], [...inputs, values.out], values.force ?? false, '--key-out');
   return { model, out: values.out, keyOut: values['key-out'] };
@@ -39,7 +49,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
   const { values, positionals } = parse(args, {
     out: { type: 'string' },
     'key-out': { type: 'string' },
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     length: { type: 'string' },
     'bottom-m': { type: 'string' },
@@ -66,7 +76,7 @@ async function embedAowCommand(args: string[], signal: AbortSignal): Promise<voi
     model,
     out,
     keyOut,
-    data: values.data,
+    data: dataRef(values),
     utilityUsers: utilityUsersOption(values['utility-users']),
     length: intOption(values.length, 'length'),
     bottomM: intOption(values['bottom-m'], 'bottom-m'),
@@ -114,7 +124,7 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
   const { values, positionals } = parse(args, {
     out: { type: 'string' },
     'key-out': { type: 'string' },
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     mode: { type: 'string' },
     gamma: { type: 'string' },
@@ -134,7 +144,7 @@ async function embedGrewCommand(args: string[], signal: AbortSignal): Promise<vo
     model,
     out,
     keyOut,
-    data: values.data,
+    data: dataRef(values),
     utilityUsers: utilityUsersOption(values['utility-users']),
     mode: grewMode(values.mode),
     gamma: numberOption(values.gamma, 'gamma'),

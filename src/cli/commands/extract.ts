@@ -1,6 +1,6 @@
 import { extractModel, type ExtractArch, type ExtractLoss } from '../../core/attack/extraction';
 import { extractionLines } from '../../core/report/resultText';
-import { intOption, parse, UsageError, utilityUsersOption } from '../args';
+import { DATA_OPTIONS, dataRef, intOption, parse, UsageError, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -15,7 +15,7 @@ export async function extractCommand(args: string[], signal: AbortSignal): Promi
     length: { type: 'string' },
     loss: { type: 'string' },
     'max-steps': { type: 'string' },
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     seed: { type: 'string' },
     force: { type: 'boolean' },
@@ -42,7 +42,7 @@ export async function extractCommand(args: string[], signal: AbortSignal): Promi
   const r = await extractModel({
     model,
     out,
-    data: values.data,
+    data: dataRef(values),
     utilityUsers: utilityUsersOption(values['utility-users']),
     arch: arch as ExtractArch,
     loss: loss as ExtractLoss,

@@ -1,7 +1,15 @@
 import { overwriteAttack, type OverwriteScheme } from '../../core/attack/overwrite';
 import { overwriteLines } from '../../core/report/resultText';
 import { readKeyFile } from '../../core/watermark/keyFile';
-import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
+import {
+  DATA_OPTIONS,
+  dataRef,
+  intOption,
+  numberOption,
+  parse,
+  UsageError,
+  utilityUsersOption,
+} from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -11,7 +19,7 @@ export async function overwriteCommand(args: string[], signal: AbortSignal): Pro
     out: { type: 'string' },
     scheme: { type: 'string' },
     key: { type: 'string' },
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     probes: { type: 'string' },
     alpha: { type: 'string' },
@@ -35,7 +43,7 @@ export async function overwriteCommand(args: string[], signal: AbortSignal): Pro
     model,
     out,
     scheme: scheme as OverwriteScheme,
-    data: values.data,
+    data: dataRef(values),
     utilityUsers: utilityUsersOption(values['utility-users']),
     seed: intOption(values.seed, 'seed'),
     ownerKey,

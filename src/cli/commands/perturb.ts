@@ -1,7 +1,15 @@
 import { noiseAttack, pruneAttack, type PerturbResult } from '../../core/attack/perturb';
 import { quantizeAttack } from '../../core/attack/quantize';
 import { perturbLines, type PerturbKind } from '../../core/report/resultText';
-import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
+import {
+  DATA_OPTIONS,
+  dataRef,
+  intOption,
+  numberOption,
+  parse,
+  UsageError,
+  utilityUsersOption,
+} from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
@@ -12,7 +20,7 @@ export async function perturbCommand(
   signal: AbortSignal,
 ): Promise<void> {
   const { values, positionals } = parse(args, {
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     out: { type: 'string' },
     fraction: { type: 'string' },
@@ -40,7 +48,7 @@ export async function perturbCommand(
   const common = {
     model,
     out,
-    data: values.data,
+    data: dataRef(values),
     utilityUsers: utilityUsersOption(values['utility-users']),
     seed: intOption(values.seed, 'seed'),
     signal,

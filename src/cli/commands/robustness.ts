@@ -2,7 +2,16 @@ import { ATTACK_KINDS, robustnessSweep, type AttackKind } from '../../core/attac
 import { sidecarPath } from '../../core/onnx/sidecar';
 import { reportLines } from '../../core/report/text';
 import { readKeyFile } from '../../core/watermark/keyFile';
-import { intOption, numberOption, parse, UsageError, utilityUsersOption } from '../args';
+import {
+  DATA_OPTIONS,
+  dataInputs,
+  dataRef,
+  intOption,
+  numberOption,
+  parse,
+  UsageError,
+  utilityUsersOption,
+} from '../args';
 import { writeHtmlReport } from '../htmlReport';
 import { printJson, printLines, stepPrinter } from '../output';
 import { checkOutput } from '../targets';
@@ -11,7 +20,7 @@ import { checkOutput } from '../targets';
 export async function robustnessCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     key: { type: 'string' },
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     attacks: { type: 'string' },
     probes: { type: 'string' },
@@ -29,7 +38,7 @@ export async function robustnessCommand(args: string[], signal: AbortSignal): Pr
   const unknown = attacks?.filter((a) => !kinds.includes(a)) ?? [];
   if (unknown.length > 0)
     throw new UsageError(`--attacks takes ${kinds.join(', ')}; "${unknown.join(', ')}" is not one`);
-  const inputs = [model, sidecarPath(model), values.key, values.data];
+  const inputs = [model, sidecarPath(model), values.key, ...dataInputs(values)];
   if (values['report-html'])
     await checkOutput(values['report-html'], inputs, values.force ?? false, '--report-html');
   const key = await readKeyFile(values.key);
@@ -37,7 +46,7 @@ export async function robustnessCommand(args: string[], signal: AbortSignal): Pr
   const report = await robustnessSweep({
     model,
     key,
-    data: values.data,
+    data: dataRef(values),
     utilityUsers: utilityUsersOption(values['utility-users']),
     attacks: attacks as AttackKind[] | undefined,
     probes: intOption(values.probes, 'probes'),

@@ -1,13 +1,13 @@
 import { stripAttack } from '../../core/attack/strip';
 import { stripLines } from '../../core/report/resultText';
-import { intOption, parse, utilityUsersOption } from '../args';
+import { DATA_OPTIONS, dataRef, intOption, parse, utilityUsersOption } from '../args';
 import { printJson, printLines, stepPrinter } from '../output';
 import { attackPaths } from '../targets';
 
 /** attack strip: remove the post-processing after MODEL's scoring layer. */
 export async function stripCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     'utility-users': { type: 'string' },
     out: { type: 'string' },
     seed: { type: 'string' },
@@ -19,7 +19,7 @@ export async function stripCommand(args: string[], signal: AbortSignal): Promise
   const r = await stripAttack({
     model,
     out,
-    data: values.data,
+    data: dataRef(values),
     utilityUsers: utilityUsersOption(values['utility-users']),
     seed: intOption(values.seed, 'seed'),
     signal,

@@ -6,7 +6,15 @@ import { reportLines } from '../../core/report/text';
 import { GREW_DEFAULTS } from '../../core/watermark/grew';
 import { readKeyFile } from '../../core/watermark/keyFile';
 import { verifyWithKeys } from '../../core/watermark/verify';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import {
+  DATA_OPTIONS,
+  dataInputs,
+  dataRef,
+  intOption,
+  numberOption,
+  parse,
+  UsageError,
+} from '../args';
 import { writeHtmlReport } from '../htmlReport';
 import { printJson, printLines, stepPrinter } from '../output';
 import { checkOutput } from '../targets';
@@ -14,7 +22,7 @@ import { checkOutput } from '../targets';
 export async function verifyCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     key: { type: 'string', multiple: true },
-    data: { type: 'string' },
+    ...DATA_OPTIONS,
     probes: { type: 'string' },
     'top-k': { type: 'string' },
     'null-keys': { type: 'string' },
@@ -42,7 +50,7 @@ export async function verifyCommand(args: string[], signal: AbortSignal): Promis
   if (endpoint !== undefined && values.key.length > 1)
     throw new UsageError('verify --endpoint takes one --key (each key spends queries)');
   const model = endpoint ?? positionals[0];
-  const inputs = [model, ...values.key, values.data];
+  const inputs = [model, ...values.key, ...dataInputs(values)];
   if (endpoint === undefined) inputs.push(sidecarPath(model));
   if (values['report-html'])
     await checkOutput(values['report-html'], inputs, values.force ?? false, '--report-html');
@@ -50,7 +58,7 @@ export async function verifyCommand(args: string[], signal: AbortSignal): Promis
   for (const file of values.key) keys.push(await readKeyFile(file));
   const quiet = values.json ?? false;
   const common = {
-    data: values.data,
+    data: dataRef(values),
     probes: intOption(values.probes, 'probes') ?? GREW_DEFAULTS.probes,
     topK: intOption(values['top-k'], 'top-k'),
     nullKeys: intOption(values['null-keys'], 'null-keys'),

@@ -8,7 +8,7 @@
  * original on the data's histories (or on sequences sampled from the original without data).
  */
 import * as path from 'node:path';
-import { readItemSequences } from '../data/interactions';
+import { dataFile, readItemSequences, type DataRef } from '../data/interactions';
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, writeModel, type LoadedModel, type onnx } from '../onnx/model';
@@ -36,7 +36,7 @@ export interface CopyAttackOptions {
   model: string;
   out: string;
   /** Interaction file: leave-one-out utility before/after, and its histories as overlap probes. */
-  data?: string;
+  data?: DataRef;
   /** Seeds the attack's randomness and the probes sampled from the model (default 1). */
   seed?: number;
   /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
@@ -98,10 +98,12 @@ export async function copyAttack<T>(
 
   progress({ message: 'Reading the model' });
   const { model, adapter } = await openModel(options.model);
-  const sequences = options.data ? await readItemSequences(options.data, adapter, signal) : null;
+  const sequences = options.data
+    ? await readItemSequences(options.data, adapter, signal, progress)
+    : null;
   if (sequences && !hasHeldOutItem(sequences)) {
     throw new RecMarkError(
-      `${options.data} has no user with at least 2 interactions to measure utility on.`,
+      `${dataFile(options.data!)} has no user with at least 2 interactions to measure utility on.`,
       'data-invalid',
     );
   }

@@ -29,7 +29,7 @@
  * the attack and reports it.
  */
 import { throwIfAborted } from '../errors';
-import { readItemSequences } from '../data/interactions';
+import { readItemSequences, type DataRef } from '../data/interactions';
 import { encodeModel, writeModel } from '../onnx/model';
 import { openModel } from '../onnx/open';
 import { ScoringSession } from '../onnx/session';
@@ -99,7 +99,7 @@ export interface ExtractOptions {
   /** Listwise at every position: a sequence's draws share one row (default true; surrogate.ts). */
   mergeDraws?: boolean;
   /** Interaction data for the utility comparison (never used for training). */
-  data?: string;
+  data?: DataRef;
   /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
   utilityUsers?: UtilityUsers;
   /** Sees the synthetic sequences and the victim's lists (training ones first): for analysis. */
@@ -191,7 +191,9 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   checkInt('top-k', topK, 2, adapter.numItems - 1);
   const length = options.length ?? Math.min(adapter.seqLen, EXTRACT_DEFAULTS.maxLength);
   checkInt('length', length, 1, adapter.numItems - 1);
-  const data = options.data ? await readItemSequences(options.data, adapter, signal) : null;
+  const data = options.data
+    ? await readItemSequences(options.data, adapter, signal, progress)
+    : null;
   timer.lap('load');
 
   // Query the black box.

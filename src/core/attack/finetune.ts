@@ -7,7 +7,7 @@
  * green and penalty vectors are buffers, not parameters, and stay as they were.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { readItemSequences } from '../data/interactions';
+import { dataFile, readItemSequences, type DataRef } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, writeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
@@ -43,7 +43,7 @@ export const FINETUNE_DEFAULTS = {
 
 export interface FinetuneOptions {
   model: string;
-  data: string;
+  data: DataRef;
   out: string;
   epochs?: number;
   lr?: number;
@@ -95,12 +95,12 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
   checkUtilityUsers(options.utilityUsers);
   progress({ message: 'Reading the model and the data' });
   const { model, adapter } = await openModel(options.model);
-  const sequences = await readItemSequences(options.data, adapter, options.signal);
+  const sequences = await readItemSequences(options.data, adapter, options.signal, progress);
   // A user needs a held-out item and at least one (prefix → next) pair before it.
   const usable = sequences.filter((s) => s.length >= 3);
   if (usable.length === 0) {
     throw new RecMarkError(
-      `${options.data} has no user with at least 3 interactions to fine-tune on.`,
+      `${dataFile(options.data!)} has no user with at least 3 interactions to fine-tune on.`,
       'data-invalid',
     );
   }

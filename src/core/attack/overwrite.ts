@@ -9,6 +9,7 @@
  * carries only its key id and the evidence the thief's own audit found.
  */
 import * as path from 'node:path';
+import type { DataRef } from '../data/interactions';
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { AuditReport, UtilityRow } from '../report/report';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
@@ -27,7 +28,7 @@ export interface OverwriteOptions {
   /** The thief's scheme. */
   scheme: OverwriteScheme;
   /** The thief's interaction data (GREW probes and utility, AOW utility); optional for both. */
-  data?: string;
+  data?: DataRef;
   seed?: number;
   /** Users the thief's utility is measured on (default: a seeded sample, UTILITY_USERS_DEFAULT). */
   utilityUsers?: UtilityUsers;

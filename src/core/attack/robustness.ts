@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
-import { readItemSequences } from '../data/interactions';
+import { readItemSequences, type DataRef } from '../data/interactions';
 import { ScoringSession } from '../onnx/session';
 import { openModel } from '../onnx/open';
 import { robustnessSection } from '../report/figures';
@@ -234,7 +234,7 @@ class Reference {
 
   static async of(
     model: string,
-    data: string | undefined,
+    data: DataRef | undefined,
     seed: number,
     users: UtilityUsers | undefined,
     signal?: AbortSignal,

@@ -7,7 +7,7 @@ import { RecMarkError } from '../errors';
 import { limits, PROFILE_MAX_BYTES, raiseHint } from '../limits';
 import { jsonFaultWhere, readInputFile } from '../util/files';
 import { formatBytes } from './body';
-import { insideFolder } from './idMap';
+import { insideFolder } from '../data/idMap';
 import { parseJsonPath } from './jsonPath';
 import { PROFILE_DEFAULTS, PROFILE_LIMITS, type EndpointProfile } from './profile';
 import {

@@ -1,7 +1,7 @@
 /** Using a profile: the request for one item sequence, the response paths and the id map. */
 import * as path from 'node:path';
 import { RecMarkError } from '../errors';
-import { readIdMap, type IdMap, type ServiceId } from './idMap';
+import { readIdMap, type IdMap, type ServiceId } from '../data/idMap';
 import { parseJsonPath, type PathStep } from './jsonPath';
 import type { EndpointProfile } from './profile';
 import { isObject } from './profileChecks';
@@ -68,10 +68,12 @@ export function responsePaths(profile: EndpointProfile): ResponsePaths {
 
 export async function loadIdMap(profile: EndpointProfile): Promise<IdMap | null> {
   if (!profile.idMap) return null;
-  return readIdMap(
-    profile.idMap.file,
-    { model: profile.idMap.modelColumn, service: profile.idMap.serviceColumn },
-    path.basename(profile.file || 'endpoint profile'),
-    profile.file ? path.dirname(profile.file) : undefined,
-  );
+  return readIdMap({
+    file: profile.idMap.file,
+    columns: { model: profile.idMap.modelColumn, service: profile.idMap.serviceColumn },
+    label: path.basename(profile.file || 'endpoint profile'),
+    code: 'endpoint-profile',
+    fix: 'fix "idMap.file" (a path relative to the profile)',
+    confineTo: profile.file ? path.dirname(profile.file) : undefined,
+  });
 }

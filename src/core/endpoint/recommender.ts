@@ -12,7 +12,7 @@ import type { RankObservation, RankQuery, Recommender, RecommendOptions } from '
 import type { CachedAnswer } from './cache';
 import { requestHash } from './cache';
 import type { EndpointClient, EndpointTask } from './client';
-import type { IdMap, ServiceId } from './idMap';
+import type { IdMap, ServiceId } from '../data/idMap';
 import { evaluateJsonPath } from './jsonPath';
 import type { EndpointProfile } from './profile';
 import { asksForK, prepareRequest, type ResponsePaths } from './profileRequest';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { RecMarkError } from '../errors';
-import { readInteractions } from '../data/interactions';
+import { readData } from '../data/interactions';
 import type { ProbeTally } from '../recommender';
 import type { AuditReport, EndpointSection, ReportModel } from '../report/report';
 import { noProgress, StepTimer } from '../util/progress';
@@ -17,7 +17,7 @@ import { NOT_AN_ITEM, type AowKey, type GrewKey, type WatermarkKey } from '../wa
 import { AnswerCache, cacheTrust } from './cache';
 import { EndpointClient, percentile } from './client';
 import { limits } from '../limits';
-import type { IdMap } from './idMap';
+import type { IdMap } from '../data/idMap';
 import type { EndpointProfile } from './profile';
 import { readProfile } from './profileParser';
 import { loadIdMap, responsePaths } from './profileRequest';
@@ -137,7 +137,7 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
   const isItem = new Set(itemIds);
   const data = options.data
     ? (
-        await readInteractions(options.data, {
+        await readData(options.data, {
           isItem: (id) => isItem.has(id),
           signal: options.signal,
         })

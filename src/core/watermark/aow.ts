@@ -5,7 +5,7 @@
  * aowAudit.ts. Used by the CLI and VS Code alike.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { readItemSequences } from '../data/interactions';
+import { dataFile, readItemSequences, type DataRef } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
@@ -64,7 +64,7 @@ export interface EmbedAowOptions {
   model: string;
   out: string;
   keyOut?: string;
-  data?: string;
+  data?: DataRef;
   length?: number;
   bottomM?: number;
   ratio?: number;
@@ -172,7 +172,9 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   checkAowFits(adapter.numItems, length, bottomM, options.bottomM !== undefined);
   // The default pool shrinks to what a small catalogue has left; an explicit one is checked above.
   bottomM = Math.min(bottomM, adapter.numItems - length);
-  const sequences = options.data ? await readItemSequences(options.data, adapter, signal) : null;
+  const sequences = options.data
+    ? await readItemSequences(options.data, adapter, signal, progress)
+    : null;
   timer.lap('load');
 
   const secret = options.secret ?? newSecret();
@@ -223,7 +225,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   }
   if (utilityExamples.length === 0)
     throw new RecMarkError(
-      `${options.data} has no user with at least 3 interactions to keep utility with.`,
+      `${dataFile(options.data!)} has no user with at least 3 interactions to keep utility with.`,
       'data-invalid',
     );
 

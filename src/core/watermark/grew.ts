@@ -4,7 +4,7 @@
  * statistics, verdict) is grewAudit.ts. Used by the CLI and the VS Code commands alike.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { readItemSequences } from '../data/interactions';
+import { dataFile, readItemSequences, type DataRef } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { encodeModel, type LoadedModel, type onnx } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
@@ -70,7 +70,7 @@ export interface EmbedGrewOptions {
   model: string;
   out: string;
   keyOut?: string;
-  data?: string;
+  data?: DataRef;
   mode?: GrewMode;
   gamma?: number;
   /** Bias strength; default 1 when served, 2 as the teacher of the weights (GREW_WEIGHTS_DEFAULTS). */
@@ -215,10 +215,12 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
   const { model, adapter } = opened;
   const card = await modelCard(opened);
   checkGrewFits(adapter.numItems, { gamma, kc, protectHead, clusters: options.clusters });
-  const data = options.data ? await readItemSequences(options.data, adapter, options.signal) : null;
+  const data = options.data
+    ? await readItemSequences(options.data, adapter, options.signal, progress)
+    : null;
   if (data && !hasHeldOutItem(data)) {
     throw new RecMarkError(
-      `${options.data} has no user with two or more interactions, so utility before and after ` +
+      `${dataFile(options.data!)} has no user with two or more interactions, so utility before and after ` +
         'cannot be measured; pass a data file with real histories, or leave out --data.',
       'data-invalid',
     );

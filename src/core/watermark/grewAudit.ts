@@ -4,7 +4,7 @@
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
-import { readItemSequences } from '../data/interactions';
+import { readItemSequences, type DataRef } from '../data/interactions';
 import type { Adapter } from '../onnx/adapter';
 import { openModel } from '../onnx/open';
 import { ScoringSession } from '../onnx/session';
@@ -37,7 +37,7 @@ export const GREW_AUDIT_DEFAULTS = {
 export interface VerifyGrewOptions {
   model: string;
   key: GrewKey;
-  data?: string;
+  data?: DataRef;
   probes?: number;
   topK?: number;
   nullKeys?: number;
@@ -57,7 +57,9 @@ export async function verifyGrew(options: VerifyGrewOptions): Promise<AuditRepor
   const { adapter } = opened;
   const card = await modelCard(opened);
   checkKeyFitsModel(key, adapter);
-  const data = options.data ? await readItemSequences(options.data, adapter, options.signal) : null;
+  const data = options.data
+    ? await readItemSequences(options.data, adapter, options.signal, progress)
+    : null;
   timer.lap('load');
   const session = await ScoringSession.open(card.file, adapter);
   try {

@@ -1,5 +1,6 @@
 /** RecMark: Run Robustness Sweep — attack a watermarked model every way a thief might, verify after each. */
 import * as vscode from 'vscode';
+import type { DataRef } from '../../core/data/interactions';
 import * as notify from '../notify';
 import { robustnessSweep } from '../../core/attack/robustness';
 import type { WatermarkKey } from '../../core/watermark/key';
@@ -38,7 +39,7 @@ async function runSweep(
   context: vscode.ExtensionContext,
   model: vscode.Uri,
   key: WatermarkKey,
-  data: string | undefined,
+  data: DataRef | undefined,
 ): Promise<void> {
   const s = settings();
   const report = await withCancellableProgress(

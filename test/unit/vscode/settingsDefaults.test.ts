@@ -45,7 +45,11 @@ const MIRRORS: Record<string, { expected: unknown; core: string }> = {
   'recmark.seed': { expected: DEFAULT_SEED, core: 'DEFAULT_SEED (core/util/random.ts)' },
   'recmark.dataFile': {
     expected: '',
-    core: 'none: empty means no data (the core option is `data?: string`, unset)',
+    core: 'none: empty means no data (the core option is `data?: DataRef`, unset)',
+  },
+  'recmark.idMapFile': {
+    expected: '',
+    core: 'none: empty means item ids are model indices (DataRef without idMap)',
   },
   'recmark.utilityUsers': {
     expected: UTILITY_USERS_DEFAULT,

@@ -541,6 +541,7 @@ test('the manifest: limited support, and every other command and menu entry need
   const untrusted = manifest.capabilities.untrustedWorkspaces;
   assert.equal(untrusted.supported, 'limited');
   assert.ok(untrusted.restrictedConfigurations?.includes('recmark.dataFile'));
+  assert.ok(untrusted.restrictedConfigurations?.includes('recmark.idMapFile'));
   const commands = manifest.contributes.commands;
   assert.ok(commands.length >= 10);
   for (const c of commands) {
