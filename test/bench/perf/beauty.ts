@@ -1,8 +1,8 @@
 /**
- * The Amazon Beauty interactions (../shared/datasets/amazon-beauty/beauty.txt: `user item` lines,
+ * The Amazon Beauty interactions (BENCH_BEAUTY, beauty.txt: `user item` lines,
  * each user's items in time order) cut to the bench's catalogue: the numItems most frequent items,
  * renumbered 1..numItems by frequency (ties by original id), every other item dropped, users
- * with at least three kept items. Benches may read ../shared; tests never do.
+ * with at least three kept items. Benches read it where BENCH_BEAUTY says; tests never do.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -7,8 +7,8 @@
  * BENCH_TOPK (20), BENCH_TRAIN_STEPS / _EPOCHS / _FRACTION (training caps of the cached model:
  * 60 steps, 1 epoch, a quarter of the users), BENCH_EXTRACT_SEQUENCES
  * (3000), BENCH_GREW_STEPS / BENCH_GREW_TARGET_Z (GREW's step cap and z_w target; defaults GREW's
- * own, 30 and 1 when quick), BENCH_BEAUTY (path
- * of beauty.txt; default ../shared/datasets/amazon-beauty/beauty.txt from the repository root).
+ * own, 30 and 1 when quick), BENCH_BEAUTY (path of the Amazon Beauty `user item` file,
+ * beauty.txt; the bench is skipped without it).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -79,9 +79,8 @@ export function benchSettings(): BenchSettings {
     extractSequences: num('BENCH_EXTRACT_SEQUENCES', 3000, 200),
     grewSteps: optional('BENCH_GREW_STEPS', 30),
     grewTargetZ: optional('BENCH_GREW_TARGET_Z', 1),
-    beauty:
-      process.env.BENCH_BEAUTY ??
-      path.join(ROOT, '..', 'shared', 'datasets', 'amazon-beauty', 'beauty.txt'),
+    // The repository reads nothing outside itself: the data's place is the caller's to give.
+    beauty: process.env.BENCH_BEAUTY ?? '',
     cacheDir: path.join(ROOT, '.cache', 'bench'),
   };
 }
