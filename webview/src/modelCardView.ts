@@ -12,13 +12,9 @@ function bytes(n: number): string {
 export function renderModelCard(card: ModelCard, copy: (text: string) => void): HTMLElement {
   const source = (key: string): string => card.sources[key] ?? 'detected';
   const adapterRows: string[][] = [
-    ['Sequence input', `${card.input}  ${card.inputType}[batch, ${card.seqLen}]`, source('input')],
+    ['Sequence input', `${card.input}  ${card.inputType}${card.inputShape}`, source('input')],
     ['Length input', card.lengthInput ?? '—', card.lengthInput ? 'detected' : '—'],
-    [
-      'Score output',
-      `${card.output}  ${card.outputRank === 2 ? '[batch, N]' : '[batch, T, N]'}`,
-      source('output'),
-    ],
+    ['Score output', `${card.output}  ${card.outputShape}`, source('output')],
     [
       'Real items',
       `${number(card.numItems)} of ${number(card.scoreWidth)} ids`,

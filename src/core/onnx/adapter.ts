@@ -19,6 +19,11 @@ export type FieldSource = 'detected' | 'sidecar' | 'default';
 export interface Adapter {
   /** The item-id sequence input, int64 or int32 [batch, T]. */
   input: string;
+  /**
+   * The input's declared batch when the export fixed it (e.g. 1), else null: every run then
+   * has exactly that many rows (feeds.ts pads a short batch). Absent in hand-built adapters.
+   */
+  fixedBatch?: number | null;
   inputType: 'int64' | 'int32';
   /** Optional [batch] input carrying the number of real items (RecBole-style exports). */
   lengthInput: string | null;
@@ -65,6 +70,7 @@ export function detectAdapter(model: LoadedModel, sidecar: Sidecar | null = null
     sc[key] !== undefined ? 'sidecar' : fallback;
   return {
     input,
+    fixedBatch: typeof inputShape?.[0] === 'number' ? inputShape[0] : null,
     inputType,
     lengthInput,
     output,

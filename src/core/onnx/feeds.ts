@@ -6,6 +6,24 @@ import { RecMarkError } from '../errors';
 import type { Adapter } from './adapter';
 import { ortIdTensor, type OrtFeeds } from './ort';
 
+/** Rows per run: the requested count, or the export's fixed batch (which it must be). */
+export function runBatchSize(adapter: Adapter, requested: number): number {
+  return adapter.fixedBatch ?? requested;
+}
+
+/**
+ * A batch as the model must run it: a static-batch export gets its last rows filled with copies
+ * of the first history (their scores are never read), so a short final batch still fits.
+ */
+export function fillFixedBatch(
+  adapter: Adapter,
+  batch: readonly (readonly number[])[],
+): readonly (readonly number[])[] {
+  const fixed = adapter.fixedBatch;
+  if (!fixed || batch.length >= fixed || batch.length === 0) return batch;
+  return [...batch, ...Array.from({ length: fixed - batch.length }, () => batch[0]!)];
+}
+
 /**
  * The model's input tensors for a batch of histories (`encodeBatch`, then the adapter's input and
  * length tensors in its integer type). onnxruntime must be loaded (`loadOrt` in ./ort) first.

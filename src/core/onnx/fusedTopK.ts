@@ -17,6 +17,7 @@ import { SCORE_BATCH_BYTES } from '../limits';
 import { makeAttr, type AttrValue } from './attributes';
 import type { Adapter } from './adapter';
 import { DataType, int64Tensor } from './graph';
+import { fillFixedBatch, runBatchSize } from './feeds';
 import { decodeModel, defaultOpset, encodeModel, graphOf, onnx, readModel } from './model';
 import {
   createSession,
@@ -218,11 +219,14 @@ export class FusedTopK {
     const ids = adapter.itemIds;
     const lists: Int32Array[] = new Array(sequences.length);
     // onnxruntime still holds a [batch, N] score tensor, so the score path's memory cap applies.
-    const batchSize = Math.max(
-      1,
-      Math.min(
-        options.batchSize ?? this.defaultBatchSize,
-        Math.floor(SCORE_BATCH_BYTES / (4 * adapter.scoreWidth)),
+    const batchSize = runBatchSize(
+      adapter,
+      Math.max(
+        1,
+        Math.min(
+          options.batchSize ?? this.defaultBatchSize,
+          Math.floor(SCORE_BATCH_BYTES / (4 * adapter.scoreWidth)),
+        ),
       ),
     );
     for (let start = 0; start < sequences.length; start += batchSize) {
@@ -232,7 +236,8 @@ export class FusedTopK {
       // Room for the history items the JS filter will drop (each at most once).
       const room = excluded ? Math.max(...excluded.map((set) => set.size)) : 0;
       const K = Math.min(ids.length, k + room);
-      const feeds = this.host.feeds(batch);
+      const run = fillFixedBatch(adapter, batch);
+      const feeds = this.host.feeds(run);
       feeds[FUSED_TOPK.k] = ortIdTensor('int64', [K], [1]);
       const out = await runSession(
         this.session,
@@ -240,7 +245,7 @@ export class FusedTopK {
         [FUSED_TOPK.indices, FUSED_TOPK.unusable, FUSED_TOPK.shape],
         ORT_FAILURES.score,
       );
-      checkScoreShape(adapter, out[FUSED_TOPK.shape].data as BigInt64Array, batch.length);
+      checkScoreShape(adapter, out[FUSED_TOPK.shape].data as BigInt64Array, run.length);
       const flags = out[FUSED_TOPK.unusable].data as Uint8Array;
       if (flags.some((f) => f !== 0)) {
         // Rare: NaN or flat rows rank in JS over full rows, which also reports their problem.

@@ -10,7 +10,6 @@ import { RecMarkError } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
 import { modelFeeds } from './feeds';
-import { GraphIndex } from './graph';
 import { LAST_POSITION_INPUT, probeValues, rewriteLastPosition } from './lastPosition';
 import { decodeModel, encodeModel, graphOf, onnx, readModel } from './model';
 import {
@@ -75,7 +74,7 @@ export async function openLastPosition(
   if (options.lastPosition === false) return allPositions('last-position rewrite turned off');
   try {
     const proto = typeof model === 'string' ? (await readModel(model)).proto : decodeModel(model);
-    const fixedBatch = declaredBatch(proto, adapter);
+    const fixedBatch = adapter.fixedBatch ?? null;
     if (fixedBatch !== null && fixedBatch !== 1) {
       return allPositions(`the input has a fixed batch of ${fixedBatch}`);
     }
@@ -115,12 +114,6 @@ export async function openLastPosition(
     // Opening the original reports a model's own problems as before; this only notes them.
     return allPositions(`rewrite failed: ${(err as Error).message.split('\n')[0]}`);
   }
-}
-
-/** The input's fixed batch size, or null when it is symbolic or undeclared. */
-function declaredBatch(proto: onnx.IModelProto, adapter: Adapter): number | null {
-  const dim = new GraphIndex(graphOf(proto)).shape(adapter.input)?.[0];
-  return typeof dim === 'number' ? dim : null;
 }
 
 /**

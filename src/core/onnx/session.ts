@@ -5,7 +5,7 @@
 import { RecMarkError, throwIfAborted } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
-import { modelFeeds } from './feeds';
+import { fillFixedBatch, modelFeeds, runBatchSize } from './feeds';
 import { FusedTopK } from './fusedTopK';
 import {
   openLastPosition,
@@ -120,14 +120,18 @@ export class ScoringSession {
     const { outputRank } = this.layout;
     // Large catalogues (and [batch, T, N] outputs) get smaller batches, so one output fits memory.
     const rowBytes = 4 * width * (outputRank === 3 ? seqLen : 1);
-    const batchSize = Math.max(
-      1,
-      Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, Math.floor(SCORE_BATCH_BYTES / rowBytes)),
+    const batchSize = runBatchSize(
+      this.adapter,
+      Math.max(
+        1,
+        Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, Math.floor(SCORE_BATCH_BYTES / rowBytes)),
+      ),
     );
     for (let start = 0; start < sequences.length; start += batchSize) {
       throwIfAborted(options.signal);
       const batch = sequences.slice(start, start + batchSize);
-      const { feeds, lastPositions } = this.encode(batch);
+      const run = fillFixedBatch(this.adapter, batch);
+      const { feeds, lastPositions } = this.encode(run);
       const result = await runSession(
         this.session,
         feeds,
@@ -142,7 +146,7 @@ export class ScoringSession {
           'model-unsupported',
         );
       }
-      const expected = outputRank === 2 ? [batch.length, width] : [batch.length, seqLen, width];
+      const expected = outputRank === 2 ? [run.length, width] : [run.length, seqLen, width];
       if (out.dims.length !== expected.length || out.dims.some((d, i) => d !== expected[i])) {
         throw new RecMarkError(
           `Output "${this.adapter.output}" has shape [${out.dims.join(', ')}], expected ` +

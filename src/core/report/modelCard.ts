@@ -24,6 +24,9 @@ export interface ModelCard {
   lengthInput: string | null;
   output: string;
   outputRank: 2 | 3;
+  /** The input's and output's shapes as shown, e.g. "[batch, 50]", or "[1, 50]" for a static export. */
+  inputShape: string;
+  outputShape: string;
   /** Real items: score columns minus pad and mask. */
   numItems: number;
   scoreWidth: number;
@@ -94,6 +97,7 @@ export function describeModel(model: LoadedModel, adapter: Adapter, sha256: stri
     lengthInput: adapter.lengthInput,
     output: adapter.output,
     outputRank: adapter.outputRank,
+    ...shapes(adapter),
     numItems: adapter.numItems,
     scoreWidth: adapter.scoreWidth,
     seqLen: adapter.seqLen,
@@ -108,6 +112,13 @@ export function describeModel(model: LoadedModel, adapter: Adapter, sha256: stri
     operators,
     servedHead: servedHeadNote(servedGrewHead(model.proto)),
   };
+}
+
+/** Shapes as a reader checks them against the export: a fixed batch shows as its number. */
+function shapes(adapter: Adapter): { inputShape: string; outputShape: string } {
+  const batch = adapter.fixedBatch ? String(adapter.fixedBatch) : 'batch';
+  const score = adapter.outputRank === 2 ? 'N' : 'T, N';
+  return { inputShape: `[${batch}, ${adapter.seqLen}]`, outputShape: `[${batch}, ${score}]` };
 }
 
 /** What a served GREW head is, in one line (the terminal and the model view say the same). */
@@ -128,12 +139,9 @@ export function formatModelCard(card: ModelCard): string {
     ['SHA-256', card.sha256],
     ['Producer', `${card.producer || 'unknown'}, IR ${card.irVersion}, opset ${card.opset}`],
     ['Parameters', card.parameters.toLocaleString('en-US')],
-    ['Input', `${card.input} ${card.inputType}[batch, ${card.seqLen}]${src('input')}`],
+    ['Input', `${card.input} ${card.inputType}${card.inputShape}${src('input')}`],
     ['Length input', card.lengthInput ?? 'none'],
-    [
-      'Output',
-      `${card.output} ${card.outputRank === 2 ? '[batch, N]' : '[batch, T, N]'} over ${card.scoreWidth} ids${src('output')}`,
-    ],
+    ['Output', `${card.output} ${card.outputShape} over ${card.scoreWidth} ids${src('output')}`],
     ['Items', `${card.numItems.toLocaleString('en-US')} real items${src('numItems')}`],
     ['Padding', `${card.padding}, pad id ${card.padId}${src('padding')}`],
     ['Mask token', `${card.maskId ?? 'none'}${src('maskId')}`],

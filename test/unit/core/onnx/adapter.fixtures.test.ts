@@ -49,3 +49,14 @@ for (const file of models) {
     assert.ok(card.parameters > 0);
   });
 }
+
+test('a static batch-1 export shows its fixed batch, a dynamic one "batch"', async () => {
+  const fixed = (
+    await inspectModel(path.join(FIXTURES, 'variants', 'sasrec_static_batch1_opset17.onnx'))
+  ).card;
+  assert.equal(fixed.inputShape, '[1, 50]');
+  assert.equal(fixed.outputShape, '[1, T, N]');
+  const dynamic = (await inspectModel(path.join(FIXTURES, 'sasrec_opset17.onnx'))).card;
+  assert.equal(dynamic.inputShape, '[batch, 50]');
+  assert.equal(dynamic.outputShape, '[batch, N]');
+});

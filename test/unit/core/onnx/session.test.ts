@@ -15,8 +15,14 @@ const ITEMS = 40;
 const DIM = 6;
 const T = 8;
 
-async function tinySession() {
+/** The tiny model, optionally exported with a fixed batch (input and output dim 0). */
+async function tinySession(fixedBatch?: number) {
   const proto = tinyModel({ items: ITEMS, dim: DIM, seqLen: T, seed: 3 });
+  if (fixedBatch !== undefined) {
+    const g = graphOf(proto);
+    for (const v of [...g.input, ...g.output])
+      v.type!.tensorType!.shape!.dim![0] = { dimValue: fixedBatch };
+  }
   const file = path.join(tempDir(), 'tiny.onnx');
   writeFileSync(file, encodeModel(proto));
   const model = await readModel(file);
@@ -74,6 +80,36 @@ test('batched scores match the graph computed by hand, for any batch size', asyn
     const want = topK(expected(rows.subarray(i * T, (i + 1) * T)), adapter.itemIds, 5);
     assert.deepEqual([...lists[i]], [...want]);
     assert.ok(!lists[i].includes(0));
+  });
+  await session.release();
+});
+
+test('a static-batch export runs in full batches of its size, the last one filled', async () => {
+  const { session, adapter, expected } = await tinySession(3);
+  assert.equal(adapter.fixedBatch, 3);
+  const rand = mulberry32(5);
+  // 7 histories: batches of 3, 3 and 1 (+2 filler rows whose scores are never passed on).
+  const seqs = Array.from({ length: 7 }, () =>
+    Array.from({ length: 1 + Math.floor(rand() * 10) }, () => 1 + Math.floor(rand() * ITEMS)),
+  );
+  const rows = encodeBatch(adapter, seqs).rows;
+  const seen: number[] = [];
+  await session.forEachScores(
+    seqs,
+    (i, scores) => {
+      const want = expected(rows.subarray(i * T, (i + 1) * T));
+      for (let j = 0; j <= ITEMS; j++) assert.ok(Math.abs(scores[j] - want[j]) < 1e-4);
+      seen.push(i);
+    },
+    { batchSize: 64 },
+  );
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6]);
+  assert.ok(await session.fusedTopKActive());
+  const lists = await session.topK(seqs, 4, { batchSize: 64 });
+  assert.equal(lists.length, 7);
+  seqs.forEach((_, i) => {
+    const want = topK(expected(rows.subarray(i * T, (i + 1) * T)), adapter.itemIds, 4);
+    assert.deepEqual([...lists[i]], [...want]);
   });
   await session.release();
 });
