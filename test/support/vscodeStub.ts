@@ -44,6 +44,8 @@ export interface Recorded {
   ui: string[];
   /** Every progress message reported under withProgress. */
   progress: string[];
+  /** The file each save dialog proposed (its defaultUri), or '' without one. */
+  saveDefaults: string[];
   executed: string[];
   clipboard: string[];
   /** Message handlers the host registered on webviews: call them to play the webview. */
@@ -59,6 +61,7 @@ export const recorded: Recorded = {
   html: [],
   ui: [],
   progress: [],
+  saveDefaults: [],
   executed: [],
   clipboard: [],
   webviewHandlers: [],
@@ -77,10 +80,25 @@ export const answers = {
   message: [] as (string | undefined)[],
 };
 
+/** What an editor tab shows: RecMark's model view (custom) or a text editor. */
+export class TabInputCustom {
+  constructor(
+    readonly uri: Uri,
+    readonly viewType: string,
+  ) {}
+}
+export class TabInputText {
+  constructor(readonly uri: Uri) {}
+}
+
 export const state = {
   trusted: true,
   folders: [] as string[],
   config: {} as Record<string, unknown>,
+  /** What workspace.findFiles finds (absolute paths). */
+  files: [] as string[],
+  /** The active editor tab's input (undefined: no editor open). */
+  activeTab: undefined as TabInputCustom | TabInputText | undefined,
 };
 
 const disposable = { dispose: (): void => undefined };
@@ -146,6 +164,8 @@ const folderOf = (uri: Uri) => {
 
 export const vscode = {
   Uri,
+  TabInputCustom,
+  TabInputText,
   ViewColumn: { Active: -1 },
   ProgressLocation: { Notification: 15 },
   ExtensionMode: { Production: 1, Development: 2, Test: 3 },
@@ -174,7 +194,7 @@ export const vscode = {
     }),
     findFiles: async () => {
       recorded.ui.push('findFiles');
-      return [];
+      return state.files.map((f) => Uri.file(f));
     },
     createFileSystemWatcher: () => ({
       onDidChange: () => disposable,
@@ -207,13 +227,18 @@ export const vscode = {
         throw new Error(`the test answered an invalid value: ${value}`);
       return value;
     },
-    showSaveDialog: async () => {
+    showSaveDialog: async (options?: { defaultUri?: Uri }) => {
       recorded.ui.push('showSaveDialog');
+      recorded.saveDefaults.push(options?.defaultUri?.fsPath ?? '');
       return answers.saveDialog.shift();
     },
     showOpenDialog: async () => {
       recorded.ui.push('showOpenDialog');
       return answers.openDialog.shift();
+    },
+    get tabGroups() {
+      const input = state.activeTab;
+      return { activeTabGroup: { activeTab: input ? { input } : undefined } };
     },
     showQuickPick: async (items: readonly { label: string }[]) => {
       recorded.ui.push('showQuickPick');
@@ -301,6 +326,7 @@ export function resetRecorded(): void {
     recorded.html,
     recorded.ui,
     recorded.progress,
+    recorded.saveDefaults,
     recorded.executed,
     recorded.clipboard,
   ])

@@ -162,7 +162,8 @@ before(async () => {
 
   // Export Key: the one place the secret leaves SecretStorage.
   answers.quickPick.push((items) => items[0]);
-  answers.message.push('Export');
+  // Inside the workspace, so Export warns that it can be committed; the test saves there anyway.
+  answers.message.push('Export', 'Save Here Anyway');
   answers.saveDialog.push(Uri.file(path.join(ws, 'exported.wmkey.json')));
   await exportKeyCommand(store);
   keyFiles.push(path.join(ws, 'exported.wmkey.json'));

@@ -1,7 +1,9 @@
 /** Import, export and pick watermark keys (SecretStorage inside VS Code, files outside). */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { allowReplace } from '../../core/util/files';
+import { addGitignoreLine, KEY_FILE_PATTERN } from '../../core/util/gitignore';
 import * as notify from '../notify';
 import type { WatermarkKey } from '../../core/watermark/key';
 import { readKeyFile, writeKeyFile } from '../../core/watermark/keyFile';
@@ -43,18 +45,47 @@ export async function exportKeyCommand(store: KeyStore): Promise<void> {
     'Export',
   );
   if (confirm !== 'Export') return;
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  // Outside the workspace by default: a key file in a repository gets committed.
   const target = await vscode.window.showSaveDialog({
-    title: 'Export the key file',
-    defaultUri: folder ? vscode.Uri.joinPath(folder, `${key.keyId}.wmkey.json`) : undefined,
+    title: 'Export the key file (keep it outside your repositories)',
+    defaultUri: vscode.Uri.joinPath(vscode.Uri.file(os.homedir()), `${key.keyId}.wmkey.json`),
     filters: { 'RecMark keys': ['json'] },
   });
   if (!target) return;
+  if (!(await confirmInsideWorkspace(target))) return;
   // The save dialog asked before replacing an existing file.
   allowReplace(target.fsPath);
   await writeKeyFile(target.fsPath, key, true);
   log.info(`Exported key ${key.keyId} to a file (mode 0600).`);
   void notify.showInformationMessage(`Key ${key.keyId} exported (readable only by you).`);
+}
+
+const IGNORE = `Save and Add "${KEY_FILE_PATTERN}" to .gitignore`;
+const SAVE_ANYWAY = 'Save Here Anyway';
+
+/**
+ * A key file inside a workspace folder can be committed: say so, and offer the .gitignore line
+ * (added to that folder's .gitignore). False when the user backs out.
+ */
+async function confirmInsideWorkspace(target: vscode.Uri): Promise<boolean> {
+  const folder = vscode.workspace.getWorkspaceFolder(target);
+  if (!folder) return true;
+  const answer = await notify.showWarningMessage(
+    `${path.basename(target.fsPath)} would be inside the workspace folder "${folder.name}", where it can be committed and pushed with the repository. Anyone holding it can verify and forge this watermark.`,
+    { modal: true },
+    IGNORE,
+    SAVE_ANYWAY,
+  );
+  if (answer === IGNORE) {
+    const added = await addGitignoreLine(folder.uri.fsPath, KEY_FILE_PATTERN);
+    log.info(
+      added
+        ? `Added "${KEY_FILE_PATTERN}" to ${folder.name}/.gitignore.`
+        : `${folder.name}/.gitignore already ignores "${KEY_FILE_PATTERN}".`,
+    );
+    return true;
+  }
+  return answer === SAVE_ANYWAY;
 }
 
 export async function forgetKeyCommand(store: KeyStore): Promise<void> {
@@ -78,6 +109,7 @@ export async function pickStoredKey(
   offerImport = true,
   offerAll = false,
 ): Promise<Picked | undefined> {
+  // The store lists the key added last first: Enter picks the key just made or imported.
   const keys = store.list();
   if (keys.length === 0) {
     if (!offerImport) {
@@ -95,7 +127,7 @@ export async function pickStoredKey(
     value: k,
   }));
   if (offerAll && keys.length > 1)
-    items.unshift({
+    items.push({
       label: `$(checklist) All ${keys.length} stored keys`,
       description: 'one report, strongest evidence first',
       value: 'all',

@@ -1,4 +1,7 @@
-/** Choose an .onnx checkpoint: the active one, else a quick pick over the workspace, else a file dialog. */
+/**
+ * Choose an .onnx checkpoint: a quick pick over the workspace with the model open in the active
+ * editor first (Enter takes it), else a file dialog.
+ */
 import * as vscode from 'vscode';
 import { sidecarPath } from '../../core/onnx/sidecar';
 import { checkOutputPath } from '../../core/util/files';
@@ -13,14 +16,30 @@ export async function pickModel(title: string): Promise<vscode.Uri | undefined> 
     });
     return picked?.[0];
   }
+  const open = activeModel();
   const items = files
-    .map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri }))
+    .map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri, description: '' }))
     .sort((a, b) => a.label.localeCompare(b.label));
+  const current = open ? items.findIndex((item) => item.uri.fsPath === open.fsPath) : -1;
+  if (current >= 0) {
+    const [item] = items.splice(current, 1);
+    items.unshift({ ...item!, description: 'open in the editor' });
+  }
   const choice = await vscode.window.showQuickPick(items, {
     title,
     placeHolder: 'ONNX checkpoint',
   });
   return choice?.uri;
+}
+
+/** The .onnx shown in the active editor tab (RecMark's model view or a text tab), if any. */
+function activeModel(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri =
+    input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
+      ? input.uri
+      : undefined;
+  return uri && /\.onnx$/i.test(uri.fsPath) ? uri : undefined;
 }
 
 /**
