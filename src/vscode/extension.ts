@@ -9,6 +9,7 @@ import { KeyStore } from './keyStore';
 import { log } from './log';
 import { ModelEditorProvider } from './modelEditor';
 import * as notify from './notify';
+import { ReportPanel } from './reportPanel';
 import { testApi, testObservers, type RecMarkTestApi } from './testApi';
 
 /**
@@ -44,6 +45,7 @@ function guarded(name: string, fn: (uri?: vscode.Uri) => unknown, trusted: boole
 export function activate(context: vscode.ExtensionContext): RecMarkTestApi | undefined {
   const host: CommandHost = { context, keys: new KeyStore(context) };
   context.subscriptions.push(ModelEditorProvider.register(context));
+  context.subscriptions.push(ReportPanel.registerSerializer(context.extensionUri));
   for (const [id, { handler, plain }] of Object.entries(COMMANDS)) {
     const call = (uri?: vscode.Uri) => handler(host, uri);
     const registered = plain ? call : guarded(commandTitle(id), call, commandNeedsTrust(id));

@@ -4,12 +4,16 @@
  */
 import type { ModelCard } from '../core/report/modelCard';
 import type { AuditReport } from '../core/report/report';
+import { isAuditReport } from '../core/report/store';
 
 export type HostMessage =
   /** The inline `.onnx` view: the model card and, when one exists, the latest report for it. */
   | { type: 'modelCard'; card: ModelCard; report?: AuditReport }
-  /** The report panel. */
-  | { type: 'report'; report: AuditReport }
+  /**
+   * The report panel: the report, the buttons to offer (no Re-run after a reload), and the state
+   * the webview keeps (setState) so VS Code can restore the panel after a window reload.
+   */
+  | { type: 'report'; report: AuditReport; actions: WebviewAction[]; state: PanelState }
   | { type: 'error'; message: string; fix?: string };
 
 export type WebviewAction = 'exportHtml' | 'exportJson' | 'rerun';
@@ -17,7 +21,30 @@ export type WebviewAction = 'exportHtml' | 'exportJson' | 'rerun';
 export type WebviewMessage =
   { type: 'ready' } | { type: 'copy'; text: string } | { type: 'action'; action: WebviewAction };
 
-const ACTIONS: readonly WebviewAction[] = ['exportHtml', 'exportJson', 'rerun'];
+export const ACTIONS: readonly WebviewAction[] = ['exportHtml', 'exportJson', 'rerun'];
+
+/** What a report panel's webview keeps across window reloads (no secrets: a report holds none). */
+export interface PanelState {
+  report: AuditReport;
+  /** The audited model's path (or endpoint profile's): one panel per model. */
+  modelKey: string;
+}
+
+/**
+ * Validate the state VS Code hands back when it restores a panel: it came from the webview, so
+ * it is untrusted like any message; a fresh object with the validated fields, or null.
+ */
+export function parsePanelState(value: unknown): PanelState | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const own = (key: string): unknown =>
+    Object.prototype.hasOwnProperty.call(value, key)
+      ? (value as Record<string, unknown>)[key]
+      : undefined;
+  const report = own('report');
+  const modelKey = own('modelKey');
+  if (!isAuditReport(report) || typeof modelKey !== 'string' || modelKey.length > 4096) return null;
+  return { report, modelKey };
+}
 
 /**
  * Validate a message from the webview: it is untrusted input like any other. Only the object's

@@ -1,71 +1,136 @@
-/** The audit report panel: renders one AuditReport and handles export and re-run requests. */
+/**
+ * Audit report panels: one tab per audited model (a new report on the same model reuses its
+ * tab, another model gets its own), each restored after a window reload from the state its
+ * webview keeps. Renders one AuditReport and handles export and re-run requests.
+ */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import * as notify from './notify';
 import { reportToHtml } from '../core/report/html';
 import type { AuditReport } from '../core/report/report';
-import { reportFileName, REPORTS_DIR } from '../core/report/store';
+import { freeExportName } from '../core/report/store';
 import { writeFileAtomic } from '../core/util/files';
 import { log } from './log';
-import { parseWebviewMessage, type HostMessage, type WebviewMessage } from './protocol';
+import {
+  ACTIONS,
+  parsePanelState,
+  parseWebviewMessage,
+  type HostMessage,
+  type WebviewMessage,
+} from './protocol';
+import { reportsRoot } from './settings';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
-/** What crossed the panel's message channel; observed only by the in-host test suite. */
+/** What crossed a panel's message channel; observed only by the in-host test suite. */
 export type PanelEvent =
   | { kind: 'received'; type: WebviewMessage['type'] }
   | { kind: 'ignored' }
   | { kind: 'posted'; type: HostMessage['type']; delivered: boolean };
 
+export interface ShowOptions {
+  /** The audited model's path (or endpoint profile's): one tab per key. */
+  modelKey: string;
+  /** The workspace folder exports default to. */
+  root?: string;
+  /** Repeats the audit that produced the report; absent after a reload. */
+  rerun?: () => Promise<void>;
+}
+
 export class ReportPanel {
   static readonly viewType = 'recmark.report';
-  private static current: ReportPanel | undefined;
+  private static readonly panels = new Map<string, ReportPanel>();
+  private static lastShown: ReportPanel | undefined;
   /** Set only in ExtensionMode.Test (see testApi.ts). */
   static observer: ((event: PanelEvent) => void) | undefined;
 
-  /** Feed a raw message to the open panel as if its webview had sent it (tests only). */
+  /** Feed a raw message to the panel shown last as if its webview had sent it (tests only). */
   static async deliver(raw: unknown): Promise<void> {
-    await ReportPanel.current?.onMessage(raw);
+    await ReportPanel.lastShown?.onMessage(raw);
+  }
+
+  /** Show a report in its model's tab (created if none is open), scrolled to the top. */
+  static show(extensionUri: vscode.Uri, report: AuditReport, options: ShowOptions): void {
+    const panel =
+      ReportPanel.panels.get(options.modelKey) ??
+      new ReportPanel(
+        extensionUri,
+        options.modelKey,
+        vscode.window.createWebviewPanel(
+          ReportPanel.viewType,
+          'RecMark audit',
+          vscode.ViewColumn.Active,
+          {
+            ...webviewOptions(extensionUri),
+            retainContextWhenHidden: true,
+          },
+        ),
+      );
+    panel.display(report, options.root, options.rerun);
+    panel.panel.reveal(vscode.ViewColumn.Active);
+  }
+
+  /** Restores report panels after a window reload (VS Code hands back each webview's state). */
+  static registerSerializer(extensionUri: vscode.Uri): vscode.Disposable {
+    return vscode.window.registerWebviewPanelSerializer(ReportPanel.viewType, {
+      deserializeWebviewPanel: async (webviewPanel, raw: unknown) => {
+        const state = parsePanelState(raw);
+        const key = state?.modelKey ?? `unrestorable-${Date.now()}`;
+        const panel = new ReportPanel(extensionUri, key, webviewPanel);
+        if (state) {
+          const root = path.isAbsolute(key) ? reportsRoot(vscode.Uri.file(key)) : undefined;
+          panel.display(state.report, root, undefined);
+        } else {
+          panel.pending = {
+            type: 'error',
+            message: 'This audit report could not be restored after the reload.',
+            fix: 'Its JSON copy is under .recmark/reports; run Verify Watermark again to see it here.',
+          };
+        }
+      },
+    });
   }
 
   private report: AuditReport | undefined;
+  private root: string | undefined;
   private rerun: (() => Promise<void>) | undefined;
+  /** Shown when the webview is ready (a restored panel that could not be read). */
+  private pending: HostMessage | undefined;
   private ready = false;
 
-  /** Show a report, reusing the open panel. `rerun` repeats the audit that produced it. */
-  static show(
-    extensionUri: vscode.Uri,
-    report: AuditReport,
-    root: string | undefined,
-    rerun?: () => Promise<void>,
-  ): void {
-    if (!ReportPanel.current) ReportPanel.current = new ReportPanel(extensionUri);
-    const panel = ReportPanel.current;
-    panel.report = report;
-    panel.root = root;
-    panel.rerun = rerun;
-    panel.panel.title = `Audit: ${report.model.fileName}`;
-    panel.panel.reveal(vscode.ViewColumn.Active);
-    if (panel.ready) void panel.post({ type: 'report', report });
+  private constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly modelKey: string,
+    private readonly panel: vscode.WebviewPanel,
+  ) {
+    ReportPanel.panels.set(modelKey, this);
+    ReportPanel.lastShown = this;
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'recmark.svg');
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'RecMark audit');
+    panel.onDidDispose(() => {
+      if (ReportPanel.panels.get(modelKey) === this) ReportPanel.panels.delete(modelKey);
+      if (ReportPanel.lastShown === this) ReportPanel.lastShown = undefined;
+    });
+    panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw));
   }
 
-  private root: string | undefined;
-  private readonly panel: vscode.WebviewPanel;
+  private display(report: AuditReport, root: string | undefined, rerun?: () => Promise<void>) {
+    this.report = report;
+    this.root = root;
+    this.rerun = rerun;
+    this.pending = undefined;
+    ReportPanel.lastShown = this;
+    this.panel.title = `Audit: ${report.model.fileName}`;
+    if (this.ready) void this.post(this.reportMessage(report));
+  }
 
-  private constructor(private readonly extensionUri: vscode.Uri) {
-    this.panel = vscode.window.createWebviewPanel(
-      ReportPanel.viewType,
-      'RecMark audit',
-      vscode.ViewColumn.Active,
-      {
-        ...webviewOptions(extensionUri),
-        retainContextWhenHidden: true,
-      },
-    );
-    this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'recmark.svg');
-    this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, 'RecMark audit');
-    this.panel.onDidDispose(() => {
-      ReportPanel.current = undefined;
-    });
-    this.panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw));
+  private reportMessage(report: AuditReport): HostMessage {
+    return {
+      type: 'report',
+      report,
+      actions: ACTIONS.filter((a) => a !== 'rerun' || this.rerun !== undefined),
+      state: { report, modelKey: this.modelKey },
+    };
   }
 
   private async post(message: HostMessage): Promise<boolean> {
@@ -84,7 +149,8 @@ export class ReportPanel {
     ReportPanel.observer?.({ kind: 'received', type: msg.type });
     if (msg.type === 'ready') {
       this.ready = true;
-      if (this.report) await this.post({ type: 'report', report: this.report });
+      if (this.report) await this.post(this.reportMessage(this.report));
+      else if (this.pending) await this.post(this.pending);
       return;
     }
     if (msg.type === 'copy') {
@@ -103,13 +169,13 @@ export class ReportPanel {
   }
 
   private async export(report: AuditReport, ext: 'html' | 'json'): Promise<void> {
-    const defaultDir = this.root ? vscode.Uri.file(`${this.root}/${REPORTS_DIR}`) : undefined;
-    if (defaultDir) await vscode.workspace.fs.createDirectory(defaultDir);
+    // The workspace folder, under a name no saved report or earlier export has.
+    const defaultUri = this.root
+      ? vscode.Uri.file(path.join(this.root, await freeExportName(this.root, report, ext)))
+      : undefined;
     const target = await vscode.window.showSaveDialog({
       title: ext === 'html' ? 'Export the audit report as HTML' : 'Export the audit report as JSON',
-      defaultUri: defaultDir
-        ? vscode.Uri.joinPath(defaultDir, reportFileName(report, ext))
-        : undefined,
+      defaultUri,
       filters: ext === 'html' ? { 'HTML report': ['html'] } : { 'JSON report': ['json'] },
     });
     if (!target) return;

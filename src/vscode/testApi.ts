@@ -45,7 +45,8 @@ export function testApi(
     errors,
     keys,
     reportPanel: {
-      show: (report) => ReportPanel.show(context.extensionUri, report, undefined),
+      show: (report) =>
+        ReportPanel.show(context.extensionUri, report, { modelKey: report.model.fileName }),
       deliver: (raw) => ReportPanel.deliver(raw),
       events,
     },

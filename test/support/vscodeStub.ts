@@ -52,6 +52,8 @@ export interface Recorded {
   webviewHandlers: Handler[];
   commands: Map<string, (...args: unknown[]) => unknown>;
   editorProviders: Map<string, unknown>;
+  /** Webview panel serializers (restore after reload), by view type. */
+  panelSerializers: Map<string, unknown>;
 }
 
 export const recorded: Recorded = {
@@ -67,6 +69,7 @@ export const recorded: Recorded = {
   webviewHandlers: [],
   commands: new Map(),
   editorProviders: new Map(),
+  panelSerializers: new Map(),
 };
 
 /** Queued answers; an empty queue answers `undefined` (the user pressed Escape). */
@@ -257,6 +260,10 @@ export const vscode = {
     createWebviewPanel: () => {
       recorded.ui.push('createWebviewPanel');
       return panel();
+    },
+    registerWebviewPanelSerializer: (viewType: string, serializer: unknown) => {
+      recorded.panelSerializers.set(viewType, serializer);
+      return disposable;
     },
     registerCustomEditorProvider: (viewType: string, provider: unknown) => {
       recorded.editorProviders.set(viewType, provider);

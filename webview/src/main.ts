@@ -12,7 +12,11 @@ import { renderError, renderModelCard } from './modelCardView';
 import { renderReport } from './reportView';
 import { el } from './toolkit';
 
-declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
+declare function acquireVsCodeApi(): {
+  postMessage(message: WebviewMessage): void;
+  /** Kept by VS Code across reloads and handed to the host's panel serializer. */
+  setState(state: unknown): void;
+};
 
 /** Must match REPORT_ELEMENT_ID in src/core/report/html.ts. */
 const REPORT_ELEMENT_ID = 'recmark-report';
@@ -75,13 +79,17 @@ function startInVsCode(): void {
         break;
       }
       case 'report': {
-        const { report } = msg;
+        const { report, actions, state } = msg;
         show(() =>
           renderReport(report, {
             onCopy: copy,
+            actions,
             onAction: (action) => vscode.postMessage({ type: 'action', action }),
           }),
         );
+        // A new report reads from its verdict, whatever the previous one was scrolled to.
+        window.scrollTo(0, 0);
+        vscode.setState(state);
         break;
       }
       case 'error': {

@@ -1,6 +1,6 @@
 /**
- * The audit report (DESIGN.md §4b), top to bottom: verdict, evidence, robustness (after a
- * sweep), utility, model card, parameters and timings, actions. One column, two on wide panels.
+ * The audit report (DESIGN.md §4b), top to bottom: actions toolbar, verdict, evidence, robustness (after a
+ * sweep), utility, model card, parameters and timings. One column, two on wide panels.
  * The same view renders in the report panel, under the model card of the inline `.onnx` view, and
  * in the HTML export.
  */
@@ -18,6 +18,8 @@ import { utilityTable, utilityUsersNote } from './utilityView';
 export interface ReportViewOptions {
   /** Export / re-run buttons are shown only when there is someone to handle them. */
   onAction?(action: WebviewAction): void;
+  /** Which of them to offer (default: all); a restored panel cannot re-run. */
+  actions?: readonly WebviewAction[];
   /** Copy to the clipboard (the host does it in VS Code; the browser API in the export). */
   onCopy?(text: string): void;
   /** Rendered inside another view (the model card): no page title, headings one level down. */
@@ -57,6 +59,7 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
       ),
     );
   }
+  if (options.onAction) root.append(actionBar(options.onAction, options.actions));
   root.append(verdictBanner(report));
   if (report.keyChecks && report.keyChecks.length > 1) {
     root.append(keysCheckedPanel(report.keyChecks, heading, ids('keys')));
@@ -107,7 +110,6 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
   );
   root.append(panels);
 
-  if (options.onAction) root.append(actionBar(options.onAction));
   return root;
 }
 
@@ -369,7 +371,11 @@ function timingsTable(report: AuditReport): HTMLElement {
   return table;
 }
 
-function actionBar(onAction: (action: WebviewAction) => void): HTMLElement {
+/** The report's actions, in a toolbar at the top (it stays in view while the report scrolls). */
+function actionBar(
+  onAction: (action: WebviewAction) => void,
+  offered: readonly WebviewAction[] = ['exportHtml', 'exportJson', 'rerun'],
+): HTMLElement {
   const action = (label: string, a: WebviewAction, primary = false): HTMLElement => {
     const node = el(
       'button',
@@ -379,12 +385,15 @@ function actionBar(onAction: (action: WebviewAction) => void): HTMLElement {
     node.addEventListener('click', () => onAction(a));
     return node;
   };
+  const buttons: [string, WebviewAction, boolean][] = [
+    ['Export HTML', 'exportHtml', true],
+    ['Export JSON', 'exportJson', false],
+    ['Re-run', 'rerun', false],
+  ];
   return el(
     'div',
-    { class: 'rm-actions', role: 'group', 'aria-label': 'Report actions' },
-    action('Export HTML', 'exportHtml', true),
-    action('Export JSON', 'exportJson'),
-    action('Re-run', 'rerun'),
+    { class: 'rm-actions', role: 'toolbar', 'aria-label': 'Report actions' },
+    ...buttons.filter(([, a]) => offered.includes(a)).map(([label, a, p]) => action(label, a, p)),
   );
 }
 

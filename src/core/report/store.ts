@@ -28,11 +28,31 @@ export async function saveReport(root: string, report: AuditReport): Promise<str
   return file;
 }
 
-export function reportFileName(report: AuditReport, ext: 'json' | 'html'): string {
-  return `${stem(report)}.${ext}`;
+/**
+ * The name an export proposes in `dir`: `<model>-<scheme>-<time>-export.<ext>`, numbered past
+ * any file already there, so it never names a saved report (those live in REPORTS_DIR without
+ * "-export") nor an earlier export.
+ */
+export async function freeExportName(
+  dir: string,
+  report: AuditReport,
+  ext: 'json' | 'html',
+): Promise<string> {
+  const base = `${stem(report)}-export`;
+  const nameFor = (n: number): string => (n === 1 ? `${base}.${ext}` : `${base}-${n}.${ext}`);
+  // Bounded: a folder that cannot be read answers "taken" for every name.
+  for (let n = 1; n <= 1000; n++) {
+    const taken = await fs.lstat(path.join(dir, nameFor(n))).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+    );
+    if (!taken) return nameFor(n);
+  }
+  return nameFor(1);
 }
 
-function looksLikeReport(value: unknown): value is AuditReport {
+/** The shape every saved or restored report must have before anything reads it. */
+export function isAuditReport(value: unknown): value is AuditReport {
   const r = value as AuditReport;
   return (
     typeof r === 'object' &&
@@ -59,7 +79,7 @@ export async function latestReportFor(root: string, sha256: string): Promise<Aud
       const stat = await fs.stat(path.join(dir, name));
       if (stat.size > 50 * 1024 * 1024) continue;
       const parsed: unknown = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8'));
-      if (!looksLikeReport(parsed) || parsed.model.sha256 !== sha256) continue;
+      if (!isAuditReport(parsed) || parsed.model.sha256 !== sha256) continue;
       if (!best || parsed.createdAt > best.createdAt) best = parsed;
     } catch {
       // A damaged or foreign file in the folder is not this view's problem.

@@ -21,5 +21,5 @@ export async function saveAndShowReport(
   }
   // The same lines `recmark verify` prints, so the log holds the evidence, not just the verdict.
   for (const line of reportLines(report)) log.info(line);
-  ReportPanel.show(context.extensionUri, report, root, rerun);
+  ReportPanel.show(context.extensionUri, report, { modelKey: model.fsPath, root, rerun });
 }

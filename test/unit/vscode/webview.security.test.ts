@@ -297,7 +297,11 @@ test('both hosts send every webview message through the validator and ignore mal
   state.trusted = true;
   const report = { kind: 'recmark-audit', model: { fileName: 'm.onnx' } } as AuditReport;
   let reruns = 0;
-  ReportPanel.show(Uri.file(ROOT) as never, report, tempDir(), async () => void reruns++);
+  ReportPanel.show(Uri.file(ROOT) as never, report, {
+    modelKey: 'm.onnx',
+    root: tempDir(),
+    rerun: async () => void reruns++,
+  });
   const panelHandler = recorded.webviewHandlers.at(-1)!;
   for (const value of malformed) await panelHandler(value);
   await new Promise((r) => setTimeout(r, 50));

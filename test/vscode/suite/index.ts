@@ -60,8 +60,9 @@ const onnxRuntimeLoaded = (): boolean =>
 
 test('nothing activates RecMark before it is needed', async () => {
   assert.equal(extension().isActive, false);
-  // VS Code derives the activation events from the contributions (commands, custom editor).
-  assert.deepEqual(extension().packageJSON.activationEvents, []);
+  // VS Code derives the activation events from the contributions (commands, custom editor);
+  // the one declared is a report panel restored after a reload, which has no contribution.
+  assert.deepEqual(extension().packageJSON.activationEvents, ['onWebviewPanel:recmark.report']);
 });
 
 test('running a RecMark command activates it, without loading onnxruntime', async () => {
