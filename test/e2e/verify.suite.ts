@@ -3,6 +3,9 @@
  *   1. Explorer context menu → Verify Watermark on a GREW-watermarked copy → no key stored yet, so
  *      the open dialog (code-server's simple file dialog) imports the key file → report PRESENT,
  *      with drawn charts, saved as JSON under .recmark/reports/.
+ *   1b. Palette → Verify Watermark on the same copy → the same tab, at the top; Export JSON
+ *      proposes a fresh name in the workspace folder; after Developer: Reload Window the tab is
+ *      restored with its report.
  *   2. Palette → Verify Watermark → the original model → the stored key → ABSENT.
  *   2b. Palette → Embed GREW Watermark on the original, with a workspace data file set for this
  *      step only → "In the weights" (offered first) → δ
@@ -147,7 +150,7 @@ export async function expectChartsDrawn(e2e: E2E, scope: string): Promise<Canvas
   );
 }
 
-/** The report panel shows the audit of `file` with `verdict` (the panel is reused per audit). */
+/** The report panel shows the audit of `file` with `verdict` (one tab per audited model). */
 export async function expectReport(e2e: E2E, file: string, verdict: string): Promise<void> {
   const { page } = e2e;
   await page.locator('.tab.active', { hasText: `Audit: ${file}` }).waitFor({ timeout: 90_000 });
@@ -283,6 +286,66 @@ export const verifySuite: Suite = {
           // The rest of the report, scrolled into view.
           await webview(page).locator('.rm-columns').scrollIntoViewIfNeeded({ timeout: 10_000 });
           await e2e.screenshot('report-present-lower');
+        }));
+
+      test('a second report on the same model opens at the top of its tab; export names are fresh; the panel survives a reload', () =>
+        e2e.step('report-panel', async () => {
+          needs('reportedMarked', 'a second report on the same model');
+          const { page, workspace } = e2e;
+          const scrollY = () =>
+            webview(page)
+              .locator('body')
+              .evaluate(() => window.scrollY);
+          // The first report was left scrolled down (its lower half was photographed).
+          await webview(page).locator('.rm-columns').scrollIntoViewIfNeeded({ timeout: 10_000 });
+          assert.ok((await scrollY()) > 0, 'the first report is scrolled down');
+
+          await runCommand(page, 'RecMark: Verify Watermark');
+          await choose(page, 'Verify a watermark in which model?', MARKED);
+          await choose(page, 'Verify with which key?', new RegExp(KEY_FILE.replace(/\./g, '\\.')));
+          await notification(page, `RecMark: verifying ${MARKED}`)
+            .first()
+            .waitFor({ timeout: 20_000 });
+          await waitFor(
+            'the second report (two saved)',
+            async () => (savedReports(workspace).length > 1 ? true : undefined),
+            120_000,
+          );
+          await expectReport(e2e, MARKED, 'PRESENT');
+          await waitFor(
+            'the report at the top',
+            async () => ((await scrollY()) === 0 ? true : undefined),
+            10_000,
+          );
+          const tabs = page.locator('.tab', { hasText: `Audit: ${MARKED}` });
+          assert.equal(await tabs.count(), 1, 'the model has one report tab');
+          // Actions sit in a toolbar above the verdict.
+          const toolbar = webview(page).locator('[role="toolbar"]', { hasText: 'Export JSON' });
+          await toolbar.waitFor({ timeout: 10_000 });
+          await clearNotifications(page);
+          await e2e.screenshot('report-second-top');
+
+          // Export JSON proposes the workspace folder, under a name no saved report has.
+          await toolbar.locator('button', { hasText: 'Export JSON' }).click();
+          const dialog = await quickInputTitled(page, 'Export the audit report as JSON');
+          const proposed = await settledDialogValue(dialog);
+          await e2e.screenshot('export-json-dialog');
+          await page.keyboard.press('Escape');
+          assert.equal(path.dirname(proposed), workspace);
+          assert.match(path.basename(proposed), /-export\.json$/);
+          const savedNames = readdirSync(path.join(workspace, '.recmark', 'reports'));
+          assert.ok(!savedNames.includes(path.basename(proposed)), proposed);
+
+          // After a window reload the tab is back with its report (no re-run offered).
+          await runCommand(page, 'Developer: Reload Window');
+          const restored = page.locator('.tab', { hasText: `Audit: ${MARKED}` });
+          await restored.waitFor({ timeout: 120_000 });
+          await restored.click({ timeout: 20_000 });
+          await expectReport(e2e, MARKED, 'PRESENT');
+          const buttons = webview(page).locator('[role="toolbar"] button');
+          await buttons.first().waitFor({ timeout: 20_000 });
+          assert.deepEqual(await buttons.allInnerTexts(), ['Export HTML', 'Export JSON']);
+          await e2e.screenshot('report-restored');
         }));
 
       test('Palette → Verify Watermark on the original, with the stored key, reports ABSENT', () =>
