@@ -18,6 +18,7 @@ import { noiseAttack } from '../../src/core/attack/perturb';
 import { RecMarkError } from '../../src/core/errors';
 import { embedGrew } from '../../src/core/watermark/grew';
 import { fixture, ROOT, tempDir } from '../support/helpers';
+import { cliNodeArgs } from '../support/cli';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const isRoot = process.getuid?.() === 0;
@@ -82,7 +83,7 @@ function cli(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args],
+      [...cliNodeArgs(), ...args],
       { cwd: ROOT, ...options },
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),

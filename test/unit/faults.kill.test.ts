@@ -22,6 +22,7 @@ import { readKeyFile } from '../../src/core/watermark/keyFile';
 import { keyFromJson } from '../../src/core/watermark/keyJson';
 import { verifyWithKeys } from '../../src/core/watermark/verify';
 import { fixture, ROOT, tempDir } from '../support/helpers';
+import { cliNodeArgs } from '../support/cli';
 import { movielensInteractionFile } from '../support/movielens';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -53,14 +54,10 @@ function interrupt(
   when: (step: string) => boolean,
   sig: 'SIGKILL' | 'SIGINT' | 'SIGTERM',
 ): Promise<Interrupted> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let pending = '';

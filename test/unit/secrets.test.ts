@@ -26,6 +26,7 @@ import { before, test } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { readKeyFile } from '../../src/core/watermark/keyFile';
 import { fixture, ROOT, tempDir } from '../support/helpers';
+import { cliNodeArgs } from '../support/cli';
 import { movielensInteractionFile } from '../support/movielens';
 import { answers, extensionContext, install, recorded, state, Uri } from '../support/vscodeStub';
 
@@ -40,7 +41,7 @@ function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) =>
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args],
+      [...cliNodeArgs(), ...args],
       { cwd: ROOT, maxBuffer: 64 << 20 },
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),

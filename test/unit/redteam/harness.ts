@@ -10,9 +10,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { ROOT, tempDir } from '../../support/helpers';
+import { cliNodeArgs } from '../../support/cli';
 
 /** The ten areas of issue 15; the corpus must cover every one. */
 export const AREAS = [
@@ -79,11 +79,7 @@ export async function runRedTeam(c: RedTeamCase): Promise<RedTeamResult> {
       process.execPath,
       [
         `--max-old-space-size=${heap}`,
-        '--import',
-        'tsx',
-        '--import',
-        pathToFileURL(path.join(__dirname, 'maxRss.ts')).href,
-        path.join(ROOT, 'src', 'cli', 'main.ts'),
+        ...cliNodeArgs([path.join(__dirname, 'maxRss.mjs')]),
         ...c.args,
       ],
       {

@@ -27,6 +27,7 @@ import {
 import { embedGrew } from '../../../../src/core/watermark/grew';
 import { fillDiskWhileWriting } from './faults/fullDisk';
 import { fixture, ROOT, tempDir } from '../../../support/helpers';
+import { cliNodeArgs } from '../../../support/cli';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const mode = (file: string): number => statSync(file).mode & 0o777;
@@ -217,11 +218,7 @@ test('the CLI reports a full disk as one line and exit 2, leaving nothing behind
       execFile(
         process.execPath,
         [
-          '--import',
-          'tsx',
-          '--import',
-          path.join(__dirname, 'faults', 'fullDisk.ts'),
-          path.join(ROOT, 'src', 'cli', 'main.ts'),
+          ...cliNodeArgs([path.join(__dirname, 'faults', 'fullDisk.ts')]),
           ...['attack', 'prune', model, '--out', path.join(dir, 'pruned.onnx')],
           ...['--fraction', '0.5', '--json'],
         ],
