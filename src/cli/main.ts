@@ -12,7 +12,8 @@ import { inspectCommand } from './commands/inspect';
 import { robustnessCommand } from './commands/robustness';
 import { verifyCommand } from './commands/verify';
 import { print, printErr } from './output';
-import { commandUsage, USAGE } from './usage';
+import { didYouMean } from './suggest';
+import { COMMAND_WORDS, commandUsage, USAGE } from './usage';
 
 /**
  * Run one command and return its exit code; bad input throws (a RecMarkError), so tests can
@@ -58,7 +59,7 @@ export async function run(
       await robustnessCommand(rest, signal);
       return 0;
     default:
-      throw new UsageError(`unknown command "${command}"`);
+      throw new UsageError(`unknown command "${command}"${didYouMean(command, COMMAND_WORDS)}`);
   }
 }
 

@@ -26,9 +26,12 @@ export async function attackPaths(
 ): Promise<{ model: string; out: string }> {
   const [model, ...extra] = positionals;
   if (!model || extra.length > 0)
-    throw new UsageError(`attack ${verb} takes exactly one MODEL path`);
+    throw new UsageError(`attack ${verb} takes exactly one MODEL path`, `attack ${verb}`);
   if (!values.out)
-    throw new UsageError(`attack ${verb} needs --out ${options.outName ?? 'OUT.onnx'}`);
+    throw new UsageError(
+      `attack ${verb} needs --out ${options.outName ?? 'OUT.onnx'}`,
+      `attack ${verb}`,
+    );
   const inputs = [model, sidecarPath(model), ...dataInputs(values), ...(options.inputs ?? [])];
   await checkOutput(values.out, inputs, values.force ?? false);
   return { model, out: values.out };

@@ -17,6 +17,7 @@ import { openModel } from '../onnx/open';
 import { robustnessSection } from '../report/figures';
 import type { AuditReport, RobustnessRow } from '../report/report';
 import { noProgress, type Progress } from '../util/progress';
+import { DEFAULT_SEED } from '../util/random';
 import {
   checkUtilityUsers,
   measureUtility,
@@ -275,7 +276,7 @@ class Reference {
 export async function robustnessSweep(options: SweepOptions): Promise<AuditReport> {
   const progress = options.progress ?? noProgress;
   const { signal } = options;
-  const seed = options.seed ?? 1;
+  const seed = options.seed ?? DEFAULT_SEED;
   const plan = (options.plan ?? DEFAULT_PLAN).filter(
     (a) => !options.attacks || options.attacks.includes(a.attack),
   );

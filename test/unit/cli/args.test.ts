@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { UsageError, utilityUsersOption } from '../../../src/cli/args';
-import { USAGE } from '../../../src/cli/usage';
+import { commandHelp, type OptionTable } from '../../../src/cli/spec';
+import { COMMANDS, USAGE } from '../../../src/cli/usage';
 import { encodeModel } from '../../../src/core/onnx/model';
 import { UTILITY_USERS_DEFAULT } from '../../../src/core/utility';
 import { runCli, tempDir } from '../../support/helpers';
@@ -28,11 +29,20 @@ test('--utility-users takes a positive whole number or "all"; unset keeps the de
   }
 });
 
-test('the help lists --utility-users on every verb that takes --data to measure utility', () => {
-  const entries = USAGE.split('\n\n').filter((e) => /^\s+(embed|attack|robustness) /.test(e));
-  const measuring = entries.filter((e) => e.includes('--data FILE'));
+test('every verb that measures utility on --data takes --utility-users, with the core default', () => {
+  const measuring = COMMANDS.filter(
+    (c) => /^(embed|attack|robustness)\b/.test(c.name) && 'data' in c.options,
+  );
   assert.ok(measuring.length >= 9, String(measuring.length));
-  for (const e of measuring) assert.match(e, /--utility-users 5000\|all/, e.split('\n')[0]);
+  for (const c of measuring) {
+    const option = (c.options as OptionTable)['utility-users'];
+    assert.ok(option?.type === 'string', c.name);
+    assert.equal(option.byDefault, UTILITY_USERS_DEFAULT, c.name);
+    assert.match(
+      commandHelp(c),
+      new RegExp(`--utility-users N\\|all .*\\(default: ${UTILITY_USERS_DEFAULT}\\)`),
+    );
+  }
   assert.ok(USAGE.includes(`at most ${UTILITY_USERS_DEFAULT.toLocaleString('en-US')} users`));
 });
 
