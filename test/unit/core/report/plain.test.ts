@@ -12,7 +12,9 @@ import {
   zNote,
   zText,
 } from '../../../../src/core/report/plain';
+import { grewEmbedLines } from '../../../../src/core/report/resultText';
 import { normalSf } from '../../../../src/core/stats/tests';
+import type { EmbedGrewResult } from '../../../../src/core/watermark/grew';
 
 const p = (x: number) => ({ value: x, log10: Math.log10(x) });
 
@@ -82,4 +84,21 @@ test('parameters have human labels; an unknown key shows as it is', () => {
   // No label is camelCase: people read these.
   for (const label of Object.values(PARAMETER_LABELS))
     assert.doesNotMatch(label, /^[a-z]+[A-Z]/, label);
+});
+
+test('an embed names the GREW parameters with the same labels', () => {
+  const lines = grewEmbedLines({
+    out: 'm.onnx',
+    keyOut: 'm.wmkey.json',
+    key: { keyId: 'abc', gamma: 0.5, delta: 2, kc: 50, protectHead: 10, numItems: 3650 },
+    numClusters: 43,
+    training: null,
+    evidence: { z: 9.28, pValueText: '< 1e-300', probes: 1000, probeSource: 'sampled', topK: 20 },
+    utility: [],
+  } as unknown as EmbedGrewResult);
+  assert.equal(
+    lines[2],
+    'GREW:              Green fraction γ 0.5 · Bias strength δ 2 · Candidate set Kc 50 · Protected head 10 · 43 clusters over 3650 items',
+  );
+  assert.match(lines[4], /^Evidence: {10}z_w = 9\.28, p < 1e-300 on 1000 sampled probes/);
 });
