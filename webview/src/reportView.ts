@@ -4,7 +4,8 @@
  * The same view renders in the report panel, under the model card of the inline `.onnx` view, and
  * in the HTML export.
  */
-import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/report';
+import { parameterLabel } from '../../src/core/report/labels';
+import type { AuditReport, KeyCheck, ReportDetail, Verdict } from '../../src/core/report/report';
 import type { WebviewAction } from '../../src/vscode/protocol';
 import { aowHitsText, renderAowEvidence } from './aowEvidence';
 import { bytes, dateTime, duration, int, num, percent, probability } from './format';
@@ -59,7 +60,7 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
   }
   root.append(verdictBanner(report));
   if (report.keyChecks && report.keyChecks.length > 1) {
-    root.append(keysCheckedPanel(report.keyChecks, heading, ids('keys')));
+    root.append(keysCheckedPanel(report.keyChecks, report.correction, heading, ids('keys')));
   }
 
   const evidenceId = ids('evidence');
@@ -79,6 +80,9 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
       ),
     );
   root.append(evidence);
+
+  const details = report.explanation?.details ?? [];
+  if (details.length > 0) root.append(detailsPanel(details, heading, ids('details')));
 
   if (report.robustness) {
     const robustnessId = ids('robustness');
@@ -135,9 +139,16 @@ function verdictBanner(report: AuditReport): HTMLElement {
         { class: 'rm-banner-meta' },
         chip('Scheme', SCHEME_TEXT[report.scheme]),
         chip('p', report.pValueText),
-        chip('α', probability(report.alpha)),
+        // Core states α as compared (corrected for several keys); older reports carry α alone.
+        chip('α', report.explanation?.alphaText ?? probability(report.alpha)),
       ),
+      ...(report.explanation
+        ? [el('p', { class: 'rm-p-sentence' }, report.explanation.pSentence)]
+        : []),
       el('p', { class: 'rm-sentence' }, ...withPowers(report.sentence)),
+      ...(report.explanation?.decidedBy
+        ? [el('p', { class: 'rm-decided-by' }, report.explanation.decidedBy)]
+        : []),
     ),
     ...keyFigures(report),
   );
@@ -168,9 +179,7 @@ function keyFigures(report: AuditReport): HTMLElement[] {
         figure(
           'Evidence',
           f ? `z = ${num(f.zDecision, 1)}` : '—',
-          f
-            ? `std. deviations ${f.zDecision >= 0 ? 'above' : 'below'} chance`
-            : 'not in this report',
+          f ? (f.zDecisionNote ?? 'std. deviations from chance') : 'not in this report',
         ),
         figure('Probes', int(g.probes), `top-${g.topK} lists`),
       ),
@@ -207,6 +216,7 @@ function keyFigures(report: AuditReport): HTMLElement[] {
  */
 function keysCheckedPanel(
   checks: KeyCheck[],
+  correction: AuditReport['correction'],
   heading: (text: string, id: string) => HTMLElement,
   id: string,
 ): HTMLElement {
@@ -241,10 +251,36 @@ function keysCheckedPanel(
     el(
       'p',
       { class: 'rm-note' },
-      `${checks.length} keys were checked on this model, strongest evidence first. The verdict and the evidence are for the first key. Each p-value is for its own key: with ${checks.length} keys, the chance that some unrelated key looks significant is up to ${checks.length} times its p-value.`,
+      `${checks.length} keys were checked on this model, strongest evidence first. The verdict and the evidence are for the first key. ` +
+        (correction
+          ? `Each verdict is corrected for the ${correction.keys} keys tried: its p-value is compared with α / ${correction.keys} = ${probability(correction.alpha)} (Bonferroni), so trying more keys cannot make an unrelated model look watermarked.`
+          : `Each p-value is for its own key: with ${checks.length} keys, the chance that some unrelated key looks significant is up to ${checks.length} times its p-value.`),
     ),
   );
   section.classList.add('rm-keys');
+  return section;
+}
+
+/** The supporting statistics core explained: each value with one line saying what it means. */
+function detailsPanel(
+  details: ReportDetail[],
+  heading: (text: string, id: string) => HTMLElement,
+  id: string,
+): HTMLElement {
+  const rows = details.map((d) => [
+    d.decides
+      ? el('span', {}, d.label, el('strong', { class: 'rm-decides' }, ' (decides)'))
+      : d.label,
+    d.value,
+    d.meaning,
+  ]);
+  const section = panel(
+    heading,
+    id,
+    'Details',
+    dataTable('Details', ['Statistic', 'Value', 'What it means'], rows, [false, false, false]),
+  );
+  section.classList.add('rm-details');
   return section;
 }
 
@@ -263,7 +299,12 @@ function chip(name: string, value: string): HTMLElement {
   return el(
     'span',
     { class: 'rm-chip' },
-    el('span', { class: 'rm-chip-name' }, name === 'Scheme' ? '' : `${name} = `),
+    // A clamped p ("< 1e-300") carries its own relation.
+    el(
+      'span',
+      { class: 'rm-chip-name' },
+      name === 'Scheme' ? '' : value.startsWith('<') ? `${name} ` : `${name} = `,
+    ),
     value,
   );
 }
@@ -353,7 +394,7 @@ function parametersTable(report: AuditReport): HTMLElement {
   if (entries.length === 0) return el('p', { class: 'rm-note' }, 'No parameters recorded.');
   return keyValueTable(
     'Parameters',
-    entries.map(([key, value]) => [key, el('code', {}, String(value))]),
+    entries.map(([key, value]) => [parameterLabel(key), el('code', {}, String(value))]),
   );
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../../../../src/core/report/plain';
 import { grewEmbedLines } from '../../../../src/core/report/resultText';
 import { normalSf } from '../../../../src/core/stats/tests';
+import { pClause as webviewPClause } from '../../../../webview/src/format';
 import type { EmbedGrewResult } from '../../../../src/core/watermark/grew';
 
 const p = (x: number) => ({ value: x, log10: Math.log10(x) });
@@ -101,4 +102,9 @@ test('an embed names the GREW parameters with the same labels', () => {
     'GREW:              Green fraction γ 0.5 · Bias strength δ 2 · Candidate set Kc 50 · Protected head 10 · 43 clusters over 3650 items',
   );
   assert.match(lines[4], /^Evidence: {10}z_w = 9\.28, p < 1e-300 on 1000 sampled probes/);
+});
+
+test("the webview's p clause reads as core's (it cannot import core's)", () => {
+  for (const text of ['< 1e-300', '6.3e-21', '0.034', '—'])
+    assert.equal(webviewPClause(text), pClause(text), text);
 });
