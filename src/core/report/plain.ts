@@ -99,17 +99,17 @@ export function shareText(fraction: number): string {
 /**
  * Where rank r (1 = first) of n sits: "top 0.027%" (r / n of the catalogue ranks at or above it)
  * in the upper half, "bottom 2.3%" ((n − r + 1) / n ranks at or below it) in the lower. A censored
- * rank (only known to be > r − 1, an endpoint's top-m list) reads "below the top 5.5%".
+ * rank (only known to be > r − 1, an endpoint's top-m list) reads "below top 5.5%".
  */
 export function rankPosition(rank: number, n: number, censored = false): string {
   const items = Math.max(1, n);
-  if (censored) return `below the top ${shareText((rank - 1) / items)}`;
+  if (censored) return `below top ${shareText((rank - 1) / items)}`;
   return rank <= (items + 1) / 2
     ? `top ${shareText(rank / items)}`
     : `bottom ${shareText((items - rank + 1) / items)}`;
 }
 
-/** "rank 3,568 of 3,650 (bottom 2.3%)"; censored: "rank > 200 of 3,650 (below the top 5.5%)". */
+/** "rank 3,568 of 3,650 (bottom 2.3%)"; censored: "rank > 200 of 3,650 (below top 5.5%)". */
 export function rankText(rank: number, n: number, censored = false): string {
   const r = censored ? `> ${count(rank - 1)}` : count(rank);
   return `rank ${r} of ${count(n)} (${rankPosition(rank, n, censored)})`;

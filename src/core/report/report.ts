@@ -181,7 +181,7 @@ export interface AowFigures {
    * (r − 1) / N, the share it is known to lie below.
    */
   rankShares: number[];
-  /** Per step, for people: "top 0.027%", "bottom 2.3%", "below the top 5.5%" (plain.ts). */
+  /** Per step, for people: "top 0.027%", "bottom 2.3%", "below top 5.5%" (plain.ts). */
   rankPositions?: string[];
   /** Per step: is the target's rank (as recorded) 1, and at most 10. */
   rankedFirst: boolean[];

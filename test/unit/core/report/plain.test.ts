@@ -66,7 +66,7 @@ test('ranks read "top x%" in the upper half and "bottom x%" in the lower (rank 1
   assert.equal(rankPosition(3011, 3650), 'bottom 18%');
   assert.equal(rankPosition(1, 1), 'top 100%');
   // An endpoint's top-200 list without the target: only "rank > 200" is known.
-  assert.equal(rankText(201, 3650, true), 'rank > 200 of 3,650 (below the top 5.5%)');
+  assert.equal(rankText(201, 3650, true), 'rank > 200 of 3,650 (below top 5.5%)');
 });
 
 test('empirical p-values read as plain numbers', () => {
