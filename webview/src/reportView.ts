@@ -142,7 +142,7 @@ function verdictBanner(report: AuditReport): HTMLElement {
         // Core states α as compared (corrected for several keys); older reports carry α alone.
         chip('α', report.explanation?.alphaText ?? probability(report.alpha)),
       ),
-      ...(report.explanation
+      ...(report.explanation?.pSentence
         ? [el('p', { class: 'rm-p-sentence' }, report.explanation.pSentence)]
         : []),
       el('p', { class: 'rm-sentence' }, ...withPowers(report.sentence)),

@@ -21,12 +21,20 @@ export function explainReport(r: AuditReport): ReportExplanation {
     ? ` With ${c.keys} keys tried, it is compared with α / ${c.keys} (Bonferroni).`
     : '';
   return {
-    pSentence: r.noEvidence !== undefined ? `No p-value: ${r.noEvidence}.` : pSentence(p),
+    pSentence: r.noEvidence !== undefined ? '' : pSentence(p),
     decidedBy: r.noEvidence !== undefined ? '' : decidedBy(r) + perKey,
     alphaText: c
       ? `${alphaText(c.alpha)} (${alphaText(r.alpha)} corrected for ${c.keys} keys tried)`
       : alphaText(r.alpha),
-    details: r.grew ? grewDetails(r.grew) : r.aow ? aowDetails(r.aow) : [],
+    // Nothing tested, nothing to detail (a zero-trial z is not a statistic).
+    details:
+      r.noEvidence !== undefined
+        ? []
+        : r.grew
+          ? grewDetails(r.grew)
+          : r.aow
+            ? aowDetails(r.aow)
+            : [],
   };
 }
 

@@ -390,7 +390,10 @@ export interface KeyCorrection {
 
 /** What the report's statistics mean, in words the CLI prints and the webview draws as they are. */
 export interface ReportExplanation {
-  /** "p = 6.3e-21: a model without this watermark would show evidence this strong about once in 1.6e20 audits." */
+  /**
+   * "p = 6.3e-21: a model without this watermark would show evidence this strong about once in
+   * 1.6e20 audits."; empty when there was nothing to test (the verdict's sentence says why).
+   */
   pSentence: string;
   /** Which statistic the deciding p comes from (and any correction for several keys). */
   decidedBy: string;

@@ -61,8 +61,9 @@ export function reportLines(r: AuditReport): string[] {
   const c = r.correction;
   const alpha = `α = ${alphaText(c?.alpha ?? r.alpha)}${c ? `, corrected for ${c.keys} keys tried` : ''}`;
   const lines = [
-    `${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, ${r.noEvidence !== undefined ? 'no p-value' : pClause(r.pValueText)}, ${alpha})`,
-    x.pSentence,
+    `${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, ${pClause(r.pValueText)}, ${alpha})`,
+    // No evidence has no p to explain: the sentence says why ("No verdict: …").
+    ...(x.pSentence ? [x.pSentence] : []),
     r.sentence,
   ];
   if (x.decidedBy) lines.push(x.decidedBy);

@@ -163,7 +163,9 @@ test('no evidence: no p-value is claimed and nothing is detailed as if it were',
     timings: [],
   });
   const lines = reportLines(r);
-  assert.match(lines[0], /^INCONCLUSIVE {2}\(AOW, no p-value, α = 1\.0e-4\)$/);
-  assert.equal(lines[1], 'No p-value: every row was NaN.');
+  assert.match(lines[0], /^INCONCLUSIVE {2}\(AOW, p = —, α = 1\.0e-4\)$/);
+  assert.equal(lines[1], 'No verdict: every row was NaN.');
+  assert.equal(r.explanation?.pSentence, '');
+  assert.equal(r.explanation?.decidedBy, '');
   assert.ok(!lines.includes('Details'));
 });
