@@ -79,10 +79,10 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
         `This ${report.scheme.toUpperCase()} report carries no chart data; the verdict above rests on the p-value alone.`,
       ),
     );
-  root.append(evidence);
-
+  // The supporting statistics, explained, close the evidence they support.
   const details = report.explanation?.details ?? [];
-  if (details.length > 0) root.append(detailsPanel(details, heading, ids('details')));
+  if (details.length > 0) evidence.append(detailsPanel(details, level + 1, ids('details')));
+  root.append(evidence);
 
   if (report.robustness) {
     const robustnessId = ids('robustness');
@@ -262,11 +262,7 @@ function keysCheckedPanel(
 }
 
 /** The supporting statistics core explained: each value with one line saying what it means. */
-function detailsPanel(
-  details: ReportDetail[],
-  heading: (text: string, id: string) => HTMLElement,
-  id: string,
-): HTMLElement {
+function detailsPanel(details: ReportDetail[], level: number, id: string): HTMLElement {
   const rows = details.map((d) => [
     d.decides
       ? el('span', {}, d.label, el('strong', { class: 'rm-decides' }, ' (decides)'))
@@ -274,14 +270,12 @@ function detailsPanel(
     d.value,
     d.meaning,
   ]);
-  const section = panel(
-    heading,
-    id,
-    'Details',
+  return el(
+    'section',
+    { class: 'rm-panel rm-details', 'aria-labelledby': id },
+    el(`h${level}`, { id }, 'Details'),
     dataTable('Details', ['Statistic', 'Value', 'What it means'], rows, [false, false, false]),
   );
-  section.classList.add('rm-details');
-  return section;
 }
 
 /** "1 in 10^12" with a real superscript. */
