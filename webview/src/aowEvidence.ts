@@ -156,6 +156,10 @@ function rankFigure(a: AowEvidence, f: AowFigures, p: Palette): HTMLElement {
     a.ranks.map((r, i) => `step ${i + 1}: ${int(r)}`).join(', ') +
     `. A random ranking puts a target at rank ${int(median)} on average.`;
 
+  // Core words each rank ("top 0.027%", "bottom 2.3%"); older reports carry only the share.
+  const position = (i: number): string =>
+    f.rankPositions?.[i] ??
+    `${a.censored?.[i] ? 'below top' : 'top'} ${percentSmall(f.rankShares[i] ?? Number.NaN)}`;
   const decades: number[] = [];
   for (let v = 1; v < n; v *= 10) decades.push(v);
   const ticks = [...decades, n];
@@ -218,7 +222,7 @@ function rankFigure(a: AowEvidence, f: AowFigures, p: Palette): HTMLElement {
           callbacks: {
             title: (items) => `Step ${items[0]?.label ?? ''}`,
             label: (item) =>
-              `Rank ${int(Number(item.raw))} of ${int(n)} (top ${percentSmall(f.rankShares[item.dataIndex] ?? Number.NaN)})`,
+              `Rank ${int(Number(item.raw))} of ${int(n)} (${position(item.dataIndex)})`,
           },
         },
       },
@@ -240,7 +244,7 @@ function rankFigure(a: AowEvidence, f: AowFigures, p: Palette): HTMLElement {
     String(i + 1),
     i === 0 ? 'w1 (1 item)' : `w1…w${i + 1} (${i + 1} items)`,
     censored(i) ? `> ${int(r - 1)} of ${int(n)}` : `${int(r)} of ${int(n)}`,
-    `${censored(i) ? 'below top' : 'top'} ${percentSmall(f.rankShares[i] ?? Number.NaN)}`,
+    position(i),
     mark(f.rankedFirst[i] ?? false),
     ...(top10 ? [mark(f.rankedTop10[i] ?? false)] : []),
   ]);

@@ -63,3 +63,8 @@ function minus(text: string): string {
   if (/^-0(\.0*)?$/.test(text)) return text.slice(1);
   return text.startsWith('-') ? `−${text.slice(1)}` : text;
 }
+
+/** "p = 0.034", or "p < 1e-300" for a p-value core clamped (its text carries the relation). */
+export function pClause(text: string): string {
+  return text.startsWith('<') ? `p ${text}` : `p = ${text}`;
+}

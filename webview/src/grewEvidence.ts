@@ -14,7 +14,7 @@ import {
   type Palette,
   type ReportDatasets,
 } from './charts';
-import { int, num, percent, probability } from './format';
+import { int, num, pClause, percent, probability } from './format';
 import { figure, unavailableFigure } from './figure';
 import { el } from './toolkit';
 import { dataTable, keyValueTable } from './tables';
@@ -322,7 +322,10 @@ function statsPanel(g: GrewEvidence, f: GrewFigures | undefined, level: number):
     keyValueTable('Test statistics', [
       ['Popularity-aware z (z_w)', `${num(g.z)}${mark('z')}`],
       ['Null-key z (z_null)', `${num(g.zNull)}${mark('zNull')}`],
-      ['Classic z (KGW)', `${num(g.zClassic)}  (p = ${g.pClassicText ?? probability(g.pClassic)})`],
+      [
+        'Classic z (KGW)',
+        `${num(g.zClassic)}  (${pClause(g.pClassicText ?? probability(g.pClassic))})`,
+      ],
       [
         'Empirical p',
         probability(g.pEmpirical) +

@@ -4,7 +4,8 @@
  * The same view renders in the report panel, under the model card of the inline `.onnx` view, and
  * in the HTML export.
  */
-import type { AuditReport, KeyCheck, Verdict } from '../../src/core/report/report';
+import { parameterLabel } from '../../src/core/report/labels';
+import type { AuditReport, KeyCheck, ReportDetail, Verdict } from '../../src/core/report/report';
 import type { WebviewAction } from '../../src/vscode/protocol';
 import { aowHitsText, renderAowEvidence } from './aowEvidence';
 import { bytes, dateTime, duration, int, num, percent, probability } from './format';
@@ -62,7 +63,7 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
   if (options.onAction) root.append(actionBar(options.onAction, options.actions));
   root.append(verdictBanner(report));
   if (report.keyChecks && report.keyChecks.length > 1) {
-    root.append(keysCheckedPanel(report.keyChecks, heading, ids('keys')));
+    root.append(keysCheckedPanel(report.keyChecks, report.correction, heading, ids('keys')));
   }
 
   const evidenceId = ids('evidence');
@@ -81,6 +82,9 @@ export function renderReport(report: AuditReport, options: ReportViewOptions = {
         `This ${report.scheme.toUpperCase()} report carries no chart data; the verdict above rests on the p-value alone.`,
       ),
     );
+  // The supporting statistics, explained, close the evidence they support.
+  const details = report.explanation?.details ?? [];
+  if (details.length > 0) evidence.append(detailsPanel(details, level + 1, ids('details')));
   root.append(evidence);
 
   if (report.robustness) {
@@ -137,9 +141,16 @@ function verdictBanner(report: AuditReport): HTMLElement {
         { class: 'rm-banner-meta' },
         chip('Scheme', SCHEME_TEXT[report.scheme]),
         chip('p', report.pValueText),
-        chip('α', probability(report.alpha)),
+        // Core states α as compared (corrected for several keys); older reports carry α alone.
+        chip('α', report.explanation?.alphaText ?? probability(report.alpha)),
       ),
+      ...(report.explanation?.pSentence
+        ? [el('p', { class: 'rm-p-sentence' }, report.explanation.pSentence)]
+        : []),
       el('p', { class: 'rm-sentence' }, ...withPowers(report.sentence)),
+      ...(report.explanation?.decidedBy
+        ? [el('p', { class: 'rm-decided-by' }, report.explanation.decidedBy)]
+        : []),
     ),
     ...keyFigures(report),
   );
@@ -170,9 +181,7 @@ function keyFigures(report: AuditReport): HTMLElement[] {
         figure(
           'Evidence',
           f ? `z = ${num(f.zDecision, 1)}` : '—',
-          f
-            ? `std. deviations ${f.zDecision >= 0 ? 'above' : 'below'} chance`
-            : 'not in this report',
+          f ? (f.zDecisionNote ?? 'std. deviations from chance') : 'not in this report',
         ),
         figure('Probes', int(g.probes), `top-${g.topK} lists`),
       ),
@@ -209,6 +218,7 @@ function keyFigures(report: AuditReport): HTMLElement[] {
  */
 function keysCheckedPanel(
   checks: KeyCheck[],
+  correction: AuditReport['correction'],
   heading: (text: string, id: string) => HTMLElement,
   id: string,
 ): HTMLElement {
@@ -243,11 +253,31 @@ function keysCheckedPanel(
     el(
       'p',
       { class: 'rm-note' },
-      `${checks.length} keys were checked on this model, strongest evidence first. The verdict and the evidence are for the first key. Each p-value is for its own key: with ${checks.length} keys, the chance that some unrelated key looks significant is up to ${checks.length} times its p-value.`,
+      `${checks.length} keys were checked on this model, strongest evidence first. The verdict and the evidence are for the first key. ` +
+        (correction
+          ? `Each verdict is corrected for the ${correction.keys} keys tried: its p-value is compared with α / ${correction.keys} = ${probability(correction.alpha)} (Bonferroni), so trying more keys cannot make an unrelated model look watermarked.`
+          : `Each p-value is for its own key: with ${checks.length} keys, the chance that some unrelated key looks significant is up to ${checks.length} times its p-value.`),
     ),
   );
   section.classList.add('rm-keys');
   return section;
+}
+
+/** The supporting statistics core explained: each value with one line saying what it means. */
+function detailsPanel(details: ReportDetail[], level: number, id: string): HTMLElement {
+  const rows = details.map((d) => [
+    d.decides
+      ? el('span', {}, d.label, el('strong', { class: 'rm-decides' }, ' (decides)'))
+      : d.label,
+    d.value,
+    d.meaning,
+  ]);
+  return el(
+    'section',
+    { class: 'rm-panel rm-details', 'aria-labelledby': id },
+    el(`h${level}`, { id }, 'Details'),
+    dataTable('Details', ['Statistic', 'Value', 'What it means'], rows, [false, false, false]),
+  );
 }
 
 /** "1 in 10^12" with a real superscript. */
@@ -265,7 +295,12 @@ function chip(name: string, value: string): HTMLElement {
   return el(
     'span',
     { class: 'rm-chip' },
-    el('span', { class: 'rm-chip-name' }, name === 'Scheme' ? '' : `${name} = `),
+    // A clamped p ("< 1e-300") carries its own relation.
+    el(
+      'span',
+      { class: 'rm-chip-name' },
+      name === 'Scheme' ? '' : value.startsWith('<') ? `${name} ` : `${name} = `,
+    ),
     value,
   );
 }
@@ -355,7 +390,7 @@ function parametersTable(report: AuditReport): HTMLElement {
   if (entries.length === 0) return el('p', { class: 'rm-note' }, 'No parameters recorded.');
   return keyValueTable(
     'Parameters',
-    entries.map(([key, value]) => [key, el('code', {}, String(value))]),
+    entries.map(([key, value]) => [parameterLabel(key), el('code', {}, String(value))]),
   );
 }
 

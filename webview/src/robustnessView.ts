@@ -26,7 +26,7 @@ import {
   type Palette,
   type ReportDatasets,
 } from './charts';
-import { duration, num, percentSmall, probability, signed } from './format';
+import { duration, num, pClause, percentSmall, probability, signed } from './format';
 import { unavailableFigure } from './figure';
 import { dataTable } from './tables';
 import { el } from './toolkit';
@@ -210,7 +210,7 @@ function evidenceFigure(
             title: (items) => labels[items[0]?.dataIndex ?? 0] ?? '',
             label: (item) => {
               const r = rows[item.dataIndex];
-              return `${STATE_TEXT[state(r)].word}: p = ${r.pValueText} (−log10 p = ${num(evidence(r), 1)}${isCapped(r) ? ', beyond the axis' : ''})`;
+              return `${STATE_TEXT[state(r)].word}: ${pClause(r.pValueText)} (−log10 p = ${num(evidence(r), 1)}${isCapped(r) ? ', beyond the axis' : ''})`;
             },
           },
         },

@@ -5,6 +5,7 @@
  */
 import { extent, histogramBins, mean, shares } from '../stats/histogram';
 import { binomialPmf } from '../stats/tests';
+import { rankPosition, zNote } from './plain';
 import type {
   AowEvidence,
   AowFigures,
@@ -27,9 +28,11 @@ export function grewFigures(g: Omit<GrewEvidence, 'figures'>): GrewFigures {
   const k = g.topK;
   const trials = Math.max(1, g.trials);
   const hasNull = g.nullPerProbeGreen.length > 0;
+  const zDecision = Math.min(g.z, g.zNull);
   return {
-    zDecision: Math.min(g.z, g.zNull),
+    zDecision,
     decidedBy: g.zNull < g.z ? 'zNull' : 'z',
+    zDecisionNote: zNote(zDecision, 1),
     greenRate: g.greenHits / trials,
     expectedGreenRate: g.expectedHits / trials,
     nullKeysReached: g.nullGreenHits.filter((x) => x >= g.greenHits).length,
@@ -84,6 +87,7 @@ export function aowFigures(a: Omit<AowEvidence, 'figures'>): AowFigures {
     bestRank: a.ranks.length > 0 ? Math.min(...a.ranks) : null,
     randomMedianRank: (n + 1) / 2,
     rankShares: a.ranks.map((r, i) => (a.censored?.[i] ? (r - 1) / n : r / n)),
+    rankPositions: a.ranks.map((r, i) => rankPosition(r, n, a.censored?.[i] ?? false)),
     rankedFirst: a.ranks.map((r) => r <= 1),
     rankedTop10: a.ranks.map((r) => r <= 10),
     fisherDegreesOfFreedom: 2 * steps,

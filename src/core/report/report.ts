@@ -3,8 +3,9 @@
  * and the HTML export embeds. It never holds a secret: keys appear by key id only.
  */
 import type { HistogramBin } from '../stats/histogram';
-import { formatPValue, type PValue } from '../stats/tests';
+import type { PValue } from '../stats/tests';
 import type { ModelCard } from './modelCard';
+import { alphaText, pClause, pValueText } from './plain';
 
 export type Verdict = 'present' | 'absent' | 'inconclusive';
 export type Scheme = 'grew' | 'aow';
@@ -30,14 +31,14 @@ export function verdictSentence(
 ): string {
   const evidence =
     scheme === 'grew' ? 'this much green-item bias' : 'this much of the watermark sequence';
+  // The p-value's own sentence (plain.ts pSentence) gives the number; this one says what it decides.
   if (verdict === 'present') {
-    const exponent = Math.max(1, Math.floor(-p.log10));
-    return `The chance that an unrelated model shows ${evidence} is below 1 in 10^${exponent}.`;
+    return `A model without this watermark would almost never show ${evidence}: the watermark is there.`;
   }
   if (verdict === 'inconclusive') {
-    return `The model shows some ${scheme === 'grew' ? 'green-item bias' : 'watermark recall'} (p = ${formatPValue(p)}), but not enough to decide at α = ${formatPValue({ value: alpha, log10: Math.log10(alpha) })}; audit with more probes.`;
+    return `The model shows some ${scheme === 'grew' ? 'green-item bias' : 'watermark recall'} (${pClause(pValueText(p))}), but not enough to decide at α = ${alphaText(alpha)}; audit with more probes.`;
   }
-  return `The model shows no more ${scheme === 'grew' ? 'green-item bias' : 'watermark recall'} than an unrelated model would (p = ${formatPValue(p)}).`;
+  return `The model shows no more ${scheme === 'grew' ? 'green-item bias' : 'watermark recall'} than an unrelated model would (${pClause(pValueText(p))}).`;
 }
 
 /** The model-card fields a report carries (the card also has adapter sources and operators). */
@@ -96,6 +97,8 @@ export interface GrewFigures {
   /** The verdict's z: the more conservative of z and zNull, and which of the two it is. */
   zDecision: number;
   decidedBy: 'z' | 'zNull';
+  /** The words beside zDecision at one decimal: "std. deviations above chance", "at chance". */
+  zDecisionNote?: string;
   /** G / T, and E[G] / T under no watermark (T counted as at least 1). */
   greenRate: number;
   expectedGreenRate: number;
@@ -178,6 +181,8 @@ export interface AowFigures {
    * (r − 1) / N, the share it is known to lie below.
    */
   rankShares: number[];
+  /** Per step, for people: "top 0.027%", "bottom 2.3%", "below top 5.5%" (plain.ts). */
+  rankPositions?: string[];
   /** Per step: is the target's rank (as recorded) 1, and at most 10. */
   rankedFirst: boolean[];
   rankedTop10: boolean[];
@@ -367,6 +372,44 @@ export interface AuditReport {
   keyChecks?: KeyCheck[];
   /** Present when the suspect was a live endpoint rather than a checkpoint. */
   endpoint?: EndpointSection;
+  /**
+   * Present when several keys were checked: the verdict compares the deciding p with α / keys
+   * (Bonferroni), so trying more keys cannot make an unrelated model look watermarked.
+   */
+  correction?: KeyCorrection;
+  /** The deciding p and the supporting statistics for people (report/explain.ts); absent from older saved reports. */
+  explanation?: ReportExplanation;
+}
+
+export interface KeyCorrection {
+  /** Keys checked on this model (a key that could not be checked tests nothing). */
+  keys: number;
+  /** α / keys: what each key's p-value is compared with. */
+  alpha: number;
+}
+
+/** What the report's statistics mean, in words the CLI prints and the webview draws as they are. */
+export interface ReportExplanation {
+  /**
+   * "p = 6.3e-21: a model without this watermark would show evidence this strong about once in
+   * 1.6e20 audits."; empty when there was nothing to test (the verdict's sentence says why).
+   */
+  pSentence: string;
+  /** Which statistic the deciding p comes from (and any correction for several keys). */
+  decidedBy: string;
+  /** α as compared: "1.0e-4", or "5.0e-5 (1.0e-4 corrected for 2 keys tried)". */
+  alphaText: string;
+  /** The supporting statistics, each with what it means. */
+  details: ReportDetail[];
+}
+
+export interface ReportDetail {
+  label: string;
+  value: string;
+  /** One line: what the number says, and whether it decides. */
+  meaning: string;
+  /** True for the statistic the deciding p-value comes from. */
+  decides?: boolean;
 }
 
 /**
@@ -391,7 +434,7 @@ export function reportVerdict(scheme: Scheme, p: PValue, alpha: number, noEviden
     verdict,
     pValue: p.value,
     log10PValue: p.log10,
-    pValueText: formatPValue(p),
+    pValueText: pValueText(p),
     alpha,
     sentence: verdictSentence(verdict, scheme, p, alpha),
   };

@@ -10,6 +10,8 @@ import type { PerturbResult } from '../attack/perturb';
 import type { StripResult } from '../attack/strip';
 import type { EmbedAowResult } from '../watermark/aow';
 import type { EmbedGrewResult } from '../watermark/grew';
+import { parameterLabel } from './labels';
+import { pClause, zValue } from './plain';
 import { fmt, utilityLines } from './text';
 import { utilityRow } from './report';
 
@@ -22,7 +24,7 @@ export function aowEmbedLines(r: EmbedAowResult): string[] {
     `Key file:          ${r.keyOut} (key id ${r.key.keyId}; keep it private)`,
     `AOW:               ${r.key.L} items (start ${r.key.start}, each from the ${r.key.M} lowest-scored), ranks in the original ${r.ranksBefore.join(', ')} of ${r.card.numItems}`,
     `Training:          ${r.training.steps} steps (${r.training.loss === 'kl' ? 'distillation' : 'cross-entropy on the data'}), ${r.training.watermarkExamples.toLocaleString('en-US')} of ${r.training.examples.toLocaleString('en-US')} examples are watermark prefixes`,
-    `Evidence:          ranks ${r.evidence.ranks.join(', ')} → ${r.evidence.verdict}, p = ${r.evidence.pValueText}`,
+    `Evidence:          ranks ${r.evidence.ranks.join(', ')} → ${r.evidence.verdict}, ${pClause(r.evidence.pValueText)}`,
     ...utilityLines(r.utility),
   ];
 }
@@ -31,11 +33,11 @@ export function grewEmbedLines(result: EmbedGrewResult): string[] {
   return [
     `Watermarked model: ${result.out}`,
     `Key file:          ${result.keyOut} (key id ${result.key.keyId}; keep it private)`,
-    `GREW:              γ=${result.key.gamma}, δ=${result.key.delta}, Kc=${result.key.kc}, top ${result.key.protectHead} protected, ${result.numClusters} clusters over ${result.key.numItems} items`,
+    `GREW:              ${(['gamma', 'delta', 'kc', 'protectHead'] as const).map((k) => `${parameterLabel(k)} ${result.key[k]}`).join(' · ')} · ${result.numClusters} clusters over ${result.key.numItems} items`,
     result.training
       ? `In the weights:    ${result.training.steps} training steps; the graph is the original's, only weight values changed`
       : 'Served head:       appended after the score output; anyone holding the file can remove it (use it only for a model you serve yourself)',
-    `Evidence:          z_w = ${result.evidence.z.toFixed(2)}, p = ${result.evidence.pValueText} on ${result.evidence.probes} ${result.evidence.probeSource} probes, top-${result.evidence.topK} (raise δ for more, lower it for less change)`,
+    `Evidence:          z_w = ${zValue(result.evidence.z, 2)}, ${pClause(result.evidence.pValueText)} on ${result.evidence.probes} ${result.evidence.probeSource} probes, top-${result.evidence.topK} (raise δ for more, lower it for less change)`,
     ...utilityLines(result.utility),
   ];
 }
@@ -101,13 +103,13 @@ export function stripLines(r: StripResult): string[] {
 export function overwriteLines(r: OverwriteResult): string[] {
   const lines = [
     `Overwritten model: ${r.out}`,
-    `Thief's ${r.scheme.toUpperCase()}:      key id ${r.thief.keyId} (the key was not kept), their own audit: ${r.thief.summary}, p = ${r.thief.pValueText}`,
+    `Thief's ${r.scheme.toUpperCase()}:      key id ${r.thief.keyId} (the key was not kept), their own audit: ${r.thief.summary}, ${pClause(r.thief.pValueText)}`,
     `Top-10 overlap:    ${fmt(r.topKOverlap)} with the input`,
     ...utilityLines(r.utility.filter((u) => !u.metric.startsWith('Top-10 overlap'))),
   ];
   if (r.owner)
     lines.push(
-      `Owner's watermark: ${r.owner.verdict.toUpperCase()} (${r.owner.scheme.toUpperCase()}, key ${r.owner.keyId}, p = ${r.owner.pValueText})`,
+      `Owner's watermark: ${r.owner.verdict.toUpperCase()} (${r.owner.scheme.toUpperCase()}, key ${r.owner.keyId}, ${pClause(r.owner.pValueText)})`,
     );
   return lines;
 }

@@ -3,7 +3,9 @@
  * in, lines out; the caller escapes them for its terminal or log (core/util/terminalSafe).
  */
 import { endpointLines } from '../endpoint/format';
-import { formatPValue } from '../stats/tests';
+import { explainReport } from './explain';
+import { parameterLabel } from './labels';
+import { alphaText, pClause } from './plain';
 import type { AuditReport, UtilityRow, UtilityUsersCount } from './report';
 
 /** A metric value as every before/after line shows it. */
@@ -49,28 +51,26 @@ export function utilityLines(rows: readonly UtilityRow[]): string[] {
   return lines;
 }
 
-/** The verdict, the evidence of each scheme, the robustness rows, other keys and what was audited. */
+/**
+ * The verdict with its one deciding p-value and what it means; the supporting statistics under
+ * "Details", each with what it says; then robustness rows, other keys, parameters and the model.
+ */
 export function reportLines(r: AuditReport): string[] {
+  // Saved reports from before the explanation was recorded are explained the same way here.
+  const x = r.explanation ?? explainReport(r);
+  const c = r.correction;
+  const alpha = `α = ${alphaText(c?.alpha ?? r.alpha)}${c ? `, corrected for ${c.keys} keys tried` : ''}`;
   const lines = [
-    `${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, p = ${r.pValueText}, α = ${formatPValue({ value: r.alpha, log10: Math.log10(r.alpha) })})`,
+    `${r.verdict.toUpperCase()}  (${r.scheme.toUpperCase()}, ${pClause(r.pValueText)}, ${alpha})`,
+    // No evidence has no p to explain: the sentence says why ("No verdict: …").
+    ...(x.pSentence ? [x.pSentence] : []),
     r.sentence,
   ];
-  if (r.grew) {
-    const g = r.grew;
-    lines.push(
-      `green hits ${g.greenHits} of ${g.trials} (expected ${g.expectedHits.toFixed(0)} ± ${g.sdHits.toFixed(0)}), ${g.probes} probes (${g.probeSource}), top-${g.topK}, ${g.distinctItems} distinct items`,
-      `z_w = ${g.z.toFixed(2)}   z_null = ${g.zNull.toFixed(2)} (${g.nullKeys} null keys, empirical p = ${g.pEmpirical.toPrecision(2)})   classic z = ${g.zClassic.toFixed(2)}`,
-    );
-  }
-  if (r.aow) {
-    const a = r.aow;
-    lines.push(
-      `ranks of the ${a.length - 1} watermark steps among ${a.numItems} items: ${a.ranks.map((r, i) => (a.censored?.[i] ? `> ${r - 1}` : r)).join(', ')}`,
-      a.ks
-        .map((k) => `R@${k} ${(a.recall[k] * 100).toFixed(0)}% (p ${a.pBinomialText[k]})`)
-        .join('  '),
-      `Fisher X = ${a.fisherStatistic.toFixed(1)}, p = ${a.pFisherText}`,
-    );
+  if (x.decidedBy) lines.push(x.decidedBy);
+  if (x.details.length > 0) {
+    lines.push('Details');
+    for (const d of x.details)
+      lines.push(`  ${d.label}: ${d.value}${d.decides ? '  ← decides' : ''}`, `      ${d.meaning}`);
   }
   for (const row of r.robustness?.rows ?? []) {
     const m = row.metric;
@@ -84,13 +84,22 @@ export function reportLines(r: AuditReport): string[] {
     lines.push(
       row.error
         ? `${row.label.padEnd(46)} not run: ${row.error}`
-        : `${row.label.padEnd(46)} ${row.verdict.toUpperCase().padEnd(12)} p = ${row.pValueText.padEnd(8)} ${metric}${fidelity}`,
+        : `${row.label.padEnd(46)} ${row.verdict.toUpperCase().padEnd(12)} ${pClause(row.pValueText).padEnd(12)} ${metric}${fidelity}`,
     );
     if (row.note && !row.error) lines.push(`${''.padEnd(46)} ${row.note}`);
   }
   for (const c of r.keyChecks ?? [])
     lines.push(
-      `key ${c.keyId} (${c.scheme}): ${c.error ? `not checked: ${c.error}` : `${c.verdict}, p = ${c.pValueText}`}`,
+      `key ${c.keyId} (${c.scheme}): ${c.error ? `not checked: ${c.error}` : `${c.verdict}, ${pClause(c.pValueText)}`}`,
+    );
+  if (c)
+    lines.push(
+      `Corrected for ${c.keys} keys tried: each key's p is compared with α / ${c.keys} = ${alphaText(c.alpha)} (Bonferroni).`,
+    );
+  const parameters = Object.entries(r.parameters);
+  if (parameters.length > 0)
+    lines.push(
+      `Parameters: ${parameters.map(([k, v]) => `${parameterLabel(k)} ${String(v)}`).join(' · ')}`,
     );
   if (r.endpoint) lines.push(...endpointLines(r.endpoint), `key id ${r.keyId}`);
   else

@@ -14,6 +14,7 @@ import {
   type RankObservation,
   type Recommender,
 } from '../recommender';
+import { withExplanation } from '../report/explain';
 import { modelCard } from '../report/modelCard';
 import {
   DEFAULT_ALPHA,
@@ -121,7 +122,11 @@ export async function auditAow(
   if (usable.length === 0) {
     const why = unusableRowsText(unusable, unusable.size, 'watermark prefix', 'watermark prefixes');
     const none = { value: Number.NaN, log10: Number.NaN };
-    return { ...common, ...reportVerdict('aow', none, alpha, why), timings: timer.steps };
+    return withExplanation({
+      ...common,
+      ...reportVerdict('aow', none, alpha, why),
+      timings: timer.steps,
+    });
   }
   const stats = aowStatistics(
     usable.map((o) => o.rank),
@@ -132,5 +137,5 @@ export async function auditAow(
   const verdict = reportVerdict('aow', stats.pValue, alpha);
   if (unusable.size > 0)
     verdict.sentence += ` ${unusableRowsText(unusable, answered.length, 'watermark prefix', 'watermark prefixes')}.`;
-  return { ...common, ...verdict, timings: timer.steps, aow: stats.evidence };
+  return withExplanation({ ...common, ...verdict, timings: timer.steps, aow: stats.evidence });
 }

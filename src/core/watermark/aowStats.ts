@@ -5,7 +5,8 @@
  */
 import { aowFigures, hitsAt } from '../report/figures';
 import type { AowEvidence } from '../report/report';
-import { binomialSf, fisherCombination, formatPValue, type PValue } from '../stats/tests';
+import { pValueText } from '../report/plain';
+import { binomialSf, fisherCombination, type PValue } from '../stats/tests';
 
 /** The cut-offs the AOW paper reports. */
 export const AOW_KS = [1, 5, 10, 20, 100] as const;
@@ -58,7 +59,7 @@ export function aowStatistics(
     chance[k] = k / numItems;
     const p = binomialSf(hits, n, k / numItems);
     pBinomial[k] = p.value;
-    pBinomialText[k] = formatPValue(p);
+    pBinomialText[k] = pValueText(p);
     pValues.push(p);
   }
   const fisher = fisherCombination(ranks.map((r, i) => (censored[i] ? 1 : r / numItems)));
@@ -81,7 +82,7 @@ export function aowStatistics(
     pBinomialText,
     fisherStatistic: fisher.statistic,
     pFisher: fisher.pValue.value,
-    pFisherText: formatPValue(fisher.pValue),
+    pFisherText: pValueText(fisher.pValue),
     combination:
       `The verdict uses the smallest of ${tests} p-values (binomial at K = ${ks.join(', ')} ` +
       `and Fisher's), multiplied by ${tests} (Bonferroni), so checking several cut-offs cannot ` +

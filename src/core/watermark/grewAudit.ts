@@ -10,7 +10,9 @@ import { openModel } from '../onnx/open';
 import { ScoringSession } from '../onnx/session';
 import { unusableRowsText, type RowProblem } from '../onnx/topk';
 import { asRecommender, type ProbeTally, type Recommender } from '../recommender';
+import { withExplanation } from '../report/explain';
 import { grewEvidence } from '../report/figures';
+import { pValueText } from '../report/plain';
 import { modelCard } from '../report/modelCard';
 import {
   DEFAULT_ALPHA,
@@ -19,7 +21,6 @@ import {
   type AuditReport,
   type ReportModel,
 } from '../report/report';
-import { formatPValue } from '../stats/tests';
 import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { DEFAULT_SEED } from '../util/random';
 import { checkRange } from '../util/validate';
@@ -183,7 +184,7 @@ export async function auditGrew(
   );
   if (lists.length > 0 && unusable.size > 0)
     verdict.sentence += ` ${unusableRowsText(unusable, answered.length, 'probe')}.`;
-  return {
+  return withExplanation({
     kind: 'recmark-audit',
     version: 1,
     createdAt: new Date().toISOString(),
@@ -207,7 +208,7 @@ export async function auditGrew(
       zClassic: stats.zClassic,
       pEmpirical: stats.pEmpirical,
       pClassic: stats.pValueClassic.value,
-      pClassicText: formatPValue(stats.pValueClassic),
+      pClassicText: pValueText(stats.pValueClassic),
       greenHits: stats.greenHits,
       trials: stats.trials,
       expectedHits: stats.expectedHits,
@@ -223,7 +224,7 @@ export async function auditGrew(
       greenRateByRank: stats.greenRateByRank,
       nullGreenHits: stats.nullGreenHits,
     }),
-  };
+  });
 }
 
 /** Why GREW has nothing to test, if so: every row unusable, or no listed item the key knows. */

@@ -3,6 +3,7 @@
  * it. Several keys on one model give one report: the strongest evidence, with every key listed.
  */
 import { CancelledError, RecMarkError } from '../errors';
+import { correctForKeys } from '../report/multiKey';
 import type { AuditReport, KeyCheck } from '../report/report';
 import { verifyAow } from './aowAudit';
 import { verifyGrew, type VerifyGrewOptions } from './grewAudit';
@@ -17,9 +18,10 @@ export async function verifyWithKey(options: VerifyOptions): Promise<AuditReport
 }
 
 /**
- * Check every key; the report is that of the key with the smallest p-value, and `keyChecks`
- * lists them all. A key that does not fit the model (another catalogue) is listed with its
- * error; only if no key fits does the first error propagate.
+ * Check every key; the report is that of the key with the smallest p-value, its verdict corrected
+ * for the number of keys checked (report/multiKey.ts), and `keyChecks` lists them all. A key that
+ * does not fit the model (another catalogue) is listed with its error; only if no key fits does
+ * the first error propagate.
  */
 export async function verifyWithKeys(
   options: Omit<VerifyOptions, 'key'> & { keys: readonly WatermarkKey[] },
@@ -64,5 +66,5 @@ export async function verifyWithKeys(
     pValueText: r.pValueText,
     log10PValue: r.log10PValue,
   }));
-  return { ...reports[0], keyChecks: [...checks, ...failed] };
+  return correctForKeys(reports[0], checks, failed);
 }

@@ -1,5 +1,6 @@
 /** RecMark: Embed AOW Watermark — fine-tune a copy of a model to memorise a secret sequence. */
 import * as vscode from 'vscode';
+import { pClause } from '../../core/report/plain';
 import * as notify from '../notify';
 import { embedAow } from '../../core/watermark/aow';
 import type { KeyStore } from '../keyStore';
@@ -56,7 +57,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
   );
   for (const line of utilityLines(r.utility)) log.info(line);
   const choice = await notify.showInformationMessage(
-    `Watermarked model written to ${vscode.workspace.asRelativePath(out)}: all ${r.key.L - 1} watermark steps rank first (p = ${r.evidence.pValueText}) after ${r.training.steps} fine-tuning steps; ${utility}. Key ${r.key.keyId} is in VS Code's secret storage.`,
+    `Watermarked model written to ${vscode.workspace.asRelativePath(out)}: all ${r.key.L - 1} watermark steps rank first (${pClause(r.evidence.pValueText)}) after ${r.training.steps} fine-tuning steps; ${utility}. Key ${r.key.keyId} is in VS Code's secret storage.`,
     'Verify Now',
     'Export Key…',
   );

@@ -1,5 +1,6 @@
 /** RecMark: Embed GREW Watermark — pick a model, write a watermarked copy, keep the key secret. */
 import * as vscode from 'vscode';
+import { pClause } from '../../core/report/plain';
 import * as notify from '../notify';
 import { embedGrew, GREW_DEFAULTS, type GrewMode } from '../../core/watermark/grew';
 import { GREW_WEIGHTS_DEFAULTS } from '../../core/watermark/grewWeights';
@@ -83,7 +84,7 @@ export async function embedGrewCommand(store: KeyStore, uri?: vscode.Uri): Promi
       ? `trained into the weights in ${result.training?.steps ?? 0} steps`
       : 'as a served head (removable by anyone holding the file)';
   const choice = await notify.showInformationMessage(
-    `Watermarked model written to ${vscode.workspace.asRelativePath(out)}, ${where}: evidence z = ${result.evidence.z.toFixed(1)} (p = ${result.evidence.pValueText}) on ${result.evidence.probes} probes; top-10 overlap with the original ${(result.topKOverlap * 100).toFixed(1)}%. Key ${result.key.keyId} is in VS Code's secret storage.`,
+    `Watermarked model written to ${vscode.workspace.asRelativePath(out)}, ${where}: evidence z = ${result.evidence.z.toFixed(1)} (${pClause(result.evidence.pValueText)}) on ${result.evidence.probes} probes; top-10 overlap with the original ${(result.topKOverlap * 100).toFixed(1)}%. Key ${result.key.keyId} is in VS Code's secret storage.`,
     'Verify Now',
     'Export Key…',
   );

@@ -8,6 +8,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { pClause } from '../../core/report/plain';
 import * as notify from '../notify';
 import { ENDPOINT_CACHE_DIR } from '../../core/endpoint/cache';
 import { PROFILE_SUFFIX, profileTemplate } from '../../core/endpoint/profile';
@@ -184,7 +185,7 @@ async function runAudit(
     context,
     profileUri,
     report,
-    `Verified endpoint ${e.name} with key ${report.keyId}: ${report.verdict} (p = ${report.pValueText}); ` +
+    `Verified endpoint ${e.name} with key ${report.keyId}: ${report.verdict} (${pClause(report.pValueText)}); ` +
       `${e.queries.spent} queries spent, ${e.probes.lost} of ${e.probes.wanted} probes lost`,
     () => runAudit(context, profileUri, key, secrets),
   );

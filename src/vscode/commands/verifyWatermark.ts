@@ -1,5 +1,6 @@
 /** Verify Watermark — check a suspect checkpoint against a stored key and show the report. */
 import * as vscode from 'vscode';
+import { pClause } from '../../core/report/plain';
 import type { WatermarkKey } from '../../core/watermark/key';
 import { verifyWithKeys } from '../../core/watermark/verify';
 import type { KeyStore } from '../keyStore';
@@ -57,12 +58,16 @@ async function runVerification(
         progress,
       }),
   );
-  const checked = keys.length > 1 ? ` (${keys.length} keys checked)` : '';
+  const c = report.correction;
+  const checked =
+    keys.length > 1
+      ? ` (${keys.length} keys checked${c ? `; verdict corrected for ${c.keys} keys tried` : ''})`
+      : '';
   await saveAndShowReport(
     context,
     model,
     report,
-    `Verified ${report.model.fileName} with key ${report.keyId}${checked}: ${report.verdict} (p = ${report.pValueText})`,
+    `Verified ${report.model.fileName} with key ${report.keyId}${checked}: ${report.verdict} (${pClause(report.pValueText)})`,
     () => runVerification(context, model, keys),
   );
 }

@@ -5,12 +5,14 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
+import { withExplanation } from '../../../../src/core/report/explain';
 import { aowFigures, grewEvidence, robustnessSection } from '../../../../src/core/report/figures';
 import {
   REPORT_ELEMENT_ID,
   reportToHtml,
   type ReportAssets,
 } from '../../../../src/core/report/html';
+import { correctForKeys } from '../../../../src/core/report/multiKey';
 import {
   reportVerdict,
   utilityRow,
@@ -30,7 +32,7 @@ import { percentSmall } from '../../../../webview/src/format';
 
 /** A GREW audit as `recmark verify` writes it, with small chart arrays. */
 function sampleReport(fileName = 'sasrec_ml1m_suspect.onnx'): AuditReport {
-  return {
+  return withExplanation({
     kind: 'recmark-audit',
     version: 1,
     createdAt: '2026-05-14T09:41:07.512Z',
@@ -85,7 +87,7 @@ function sampleReport(fileName = 'sasrec_ml1m_suspect.onnx'): AuditReport {
       nullGreenHits: [19, 21, 20, 22, 18, 20],
     }),
     utility: [utilityRow('Recall@10', 0.2431, 0.2417), utilityRow('NDCG@10', 0.1302, 0.1295)],
-  };
+  });
 }
 
 const assets = {
@@ -293,7 +295,7 @@ function aowReport(ranks: number[]): AuditReport {
   delete report.utility;
   // Smuggled, as described above SECRET_SEQUENCE.
   (aow as AowEvidence & { sequence?: number[] }).sequence = SECRET_SEQUENCE;
-  return report;
+  return withExplanation(report);
 }
 
 const watermarkedAow = (): AuditReport => aowReport([1, 1, 1, 1]);
@@ -301,7 +303,7 @@ const cleanAow = (): AuditReport => aowReport([1830, 212, 3011, 77]);
 
 function multiKeyReport(): AuditReport {
   const report = watermarkedAow();
-  const checks: KeyCheck[] = [
+  const [first, second, failed]: KeyCheck[] = [
     {
       keyId: report.keyId,
       scheme: 'aow',
@@ -325,8 +327,8 @@ function multiKeyReport(): AuditReport {
       error: 'The key was made for a catalogue of 3,706 items; this model has 3,650.',
     },
   ];
-  report.keyChecks = checks;
-  return report;
+  // Two keys were checked (the third could not be): the verdict meets α / 2.
+  return correctForKeys(report, [first, second], [failed]);
 }
 
 const CHROMIUM = process.env.RECMARK_CHROMIUM ?? '/usr/bin/chromium';
@@ -512,6 +514,13 @@ test(
     assert.match(combined[0][1], /^65\.6 \s*\(χ² with 8 degrees of freedom/);
     assert.ok(r.visible.includes(report.aow!.combination));
 
+    // The deciding p with its sentence, and the Details core explained, drawn as they are.
+    assert.ok(r.visible.includes(report.explanation!.pSentence));
+    assert.match(report.explanation!.pSentence, /^p = .*: a model without this watermark/);
+    const details = table(r, 'Details');
+    assert.deepEqual(details.at(-1)?.slice(0, 2), ['Step 4', 'rank 1 of 3,650 (top 0.027%)']);
+    assert.equal(details.length, report.explanation!.details.length);
+
     // One report, one key: no keys-checked panel.
     assert.ok(!r.visible.includes('Keys checked'));
   },
@@ -532,9 +541,9 @@ test(
     assert.deepEqual(
       table(r, 'Rank of each watermark step').map((row) => [row[2], row[3], row[4], row[5]]),
       [
-        ['1,830 of 3,650', 'top 50%', '—', '—'],
+        ['1,830 of 3,650', 'bottom 50%', '—', '—'],
         ['212 of 3,650', 'top 5.8%', '—', '—'],
-        ['3,011 of 3,650', 'top 82%', '—', '—'],
+        ['3,011 of 3,650', 'bottom 18%', '—', '—'],
         ['77 of 3,650', 'top 2.1%', '—', '—'],
       ],
     );
@@ -578,6 +587,10 @@ test(
       ],
     ]);
     assert.match(r.visible, /3 keys were checked on this model, strongest evidence first/);
+    // The verdict is corrected for the keys tried, and the report says so.
+    assert.deepEqual(report.correction, { keys: 2, alpha: 5e-5 });
+    assert.match(r.visible, /Each verdict is corrected for the 2 keys tried: .*α \/ 2 = 5e-5/);
+    assert.ok(r.visible.includes('α = 5.0e-5 (1.0e-4 corrected for 2 keys tried)'));
     // The evidence below is still the first key's.
     assert.equal(r.canvases.length, 2);
     assert.match(r.visible, /RECALL@1\s+4\/4/i);
@@ -629,6 +642,22 @@ test(
     // 31 of 40 green, E[G] = 20.1 of 40; the verdict's z is the smaller, z_null = 6.94.
     assert.match(r.visible, /GREEN RATE\s+77\.5%\s+expected 50\.3%/i);
     assert.match(r.visible, /EVIDENCE\s+z = 6\.9\s+std\. deviations above chance/i);
+    // Details: each supporting statistic with what it means; the deciding one marked.
+    assert.deepEqual(
+      table(r, 'Details')
+        .slice(0, 3)
+        .map((row) => row.slice(0, 2)),
+      [
+        ['z_w (popularity-aware)', 'z = 7.21 std. deviations above chance'],
+        ['z_null (null keys) (decides)', 'z = 6.94 std. deviations above chance'],
+        ['Empirical p (null keys)', '0.14 (0 of 6 null keys reached G)'],
+      ],
+    );
+    // Parameters read with their labels.
+    assert.deepEqual(
+      table(r, 'Parameters').map((row) => row[0]),
+      ['Probes', 'Top-k list length', 'Null keys', 'Seed', 'Green fraction γ', 'Probe source'],
+    );
     assert.deepEqual(table(r, 'Test statistics').slice(0, 5), [
       ['Popularity-aware z (z_w)', '7.21'],
       ['Null-key z (z_null)', '6.94 (decides)'],
@@ -666,6 +695,7 @@ function withoutFigures(report: AuditReport): AuditReport {
   delete old.grew?.figures;
   delete old.aow?.figures;
   delete old.robustness?.figures;
+  delete old.explanation;
   return old;
 }
 
