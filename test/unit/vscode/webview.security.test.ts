@@ -428,7 +428,7 @@ function hostileReport(): AuditReport {
 
 /** What VS Code defines in a webview before the extension's script runs. */
 const API =
-  'window.acquireVsCodeApi = () => ({ postMessage: (m) => { window.__sent = (window.__sent || []).concat([m]); } });';
+  'window.acquireVsCodeApi = () => ({ postMessage: (m) => { window.__sent = (window.__sent || []).concat([m]); }, setState: (s) => { window.__state = s; } });';
 
 /**
  * The webview as VS Code hosts it (acquireVsCodeApi present), but without a CSP: the rendering
@@ -496,7 +496,7 @@ test(
 
     const r = await renderInVsCodeMode([
       { type: 'modelCard', card: hostileCard(), report: hostileReport() },
-      { type: 'report', report: hostileReport() },
+      { type: 'report', report: hostileReport(), actions: ['exportHtml'], state: {} },
       { type: 'error', message: EVIL, fix: EVIL_SVG },
     ]);
     assert.deepEqual(r.errors, []);
@@ -514,7 +514,9 @@ test(
     assert.equal(card.imgs + card.svgs + card.handlers, 0);
     assert.ok(card.text.includes(`${EVIL}.onnx`), 'the file name is shown as text');
     assert.ok(card.text.includes(EVIL_SVG), 'the producer is shown as text');
-    const shown = await renderInVsCodeMode([{ type: 'report', report: hostileReport() }]);
+    const shown = await renderInVsCodeMode([
+      { type: 'report', report: hostileReport(), actions: ['exportHtml'], state: {} },
+    ]);
     assert.equal(shown.pwned, undefined);
     assert.equal(shown.imgs + shown.svgs + shown.handlers, 0);
     assert.ok(shown.text.includes(`${EVIL}.onnx`));
