@@ -23,6 +23,15 @@ export type WebviewMessage =
 
 export const ACTIONS: readonly WebviewAction[] = ['exportHtml', 'exportJson', 'rerun'];
 
+/** A reader of a plain object's own fields (a polluted prototype supplies none), or null. */
+function ownFields(value: unknown): ((key: string) => unknown) | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  return (key) =>
+    Object.prototype.hasOwnProperty.call(value, key)
+      ? (value as Record<string, unknown>)[key]
+      : undefined;
+}
+
 /** What a report panel's webview keeps across window reloads (no secrets: a report holds none). */
 export interface PanelState {
   report: AuditReport;
@@ -35,11 +44,8 @@ export interface PanelState {
  * it is untrusted like any message; a fresh object with the validated fields, or null.
  */
 export function parsePanelState(value: unknown): PanelState | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const own = (key: string): unknown =>
-    Object.prototype.hasOwnProperty.call(value, key)
-      ? (value as Record<string, unknown>)[key]
-      : undefined;
+  const own = ownFields(value);
+  if (!own) return null;
   const report = own('report');
   const modelKey = own('modelKey');
   if (!isAuditReport(report) || typeof modelKey !== 'string' || modelKey.length > 4096) return null;
@@ -52,11 +58,8 @@ export function parsePanelState(value: unknown): PanelState | null {
  * object holding the validated fields alone.
  */
 export function parseWebviewMessage(value: unknown): WebviewMessage | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const own = (key: string): unknown =>
-    Object.prototype.hasOwnProperty.call(value, key)
-      ? (value as Record<string, unknown>)[key]
-      : undefined;
+  const own = ownFields(value);
+  if (!own) return null;
   const type = own('type');
   if (type === 'ready') return { type: 'ready' };
   const text = own('text');
