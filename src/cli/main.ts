@@ -95,8 +95,12 @@ if (require.main === module) {
   }
   // RecMark's own warnings (e.g. a key id replaced on load) are notes for the user, on one
   // escaped line; Node's default printer would add its pid and a --trace-warnings hint.
+  // Deprecations are left out: they come from bundled dependencies (protobufjs decodes an empty
+  // bytes field as `new Buffer(0)`, DEP0005 once it is outside node_modules), and a user can do
+  // nothing about them.
   process.removeAllListeners('warning');
   process.on('warning', (w: Error & { code?: string }) => {
+    if (w.name === 'DeprecationWarning') return;
     printErr(w.code?.startsWith('RECMARK_') ? `note: ${safeText(w.message)}` : safeText(`${w}`));
   });
   main(process.argv.slice(2), controller.signal).then((code) => {
