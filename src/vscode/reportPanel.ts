@@ -55,12 +55,12 @@ export class ReportPanel {
       new ReportPanel(
         extensionUri,
         options.modelKey,
+        // The webview's options are set in the constructor (a restored panel needs them too).
         vscode.window.createWebviewPanel(
           ReportPanel.viewType,
           'RecMark audit',
           vscode.ViewColumn.Active,
           {
-            ...webviewOptions(extensionUri),
             retainContextWhenHidden: true,
           },
         ),

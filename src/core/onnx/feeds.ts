@@ -3,12 +3,18 @@
  * appended, padding on the adapter's side) and the position whose scores predict the next item.
  */
 import { RecMarkError } from '../errors';
+import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
 import { ortIdTensor, type OrtFeeds } from './ort';
 
-/** Rows per run: the requested count, or the export's fixed batch (which it must be). */
-export function runBatchSize(adapter: Adapter, requested: number): number {
-  return adapter.fixedBatch ?? requested;
+/**
+ * Rows per run: the requested count, capped so one score output of `rowBytes` per row stays
+ * within SCORE_BATCH_BYTES, or the export's fixed batch (which it must be).
+ */
+export function runBatchSize(adapter: Adapter, requested: number, rowBytes: number): number {
+  return (
+    adapter.fixedBatch ?? Math.max(1, Math.min(requested, Math.floor(SCORE_BATCH_BYTES / rowBytes)))
+  );
 }
 
 /**

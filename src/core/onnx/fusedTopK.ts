@@ -13,7 +13,6 @@
  * K is an input tensor, so one graph serves every k (and the extra room exclusions need).
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { SCORE_BATCH_BYTES } from '../limits';
 import { makeAttr, type AttrValue } from './attributes';
 import type { Adapter } from './adapter';
 import { DataType, int64Tensor } from './graph';
@@ -221,13 +220,8 @@ export class FusedTopK {
     // onnxruntime still holds a [batch, N] score tensor, so the score path's memory cap applies.
     const batchSize = runBatchSize(
       adapter,
-      Math.max(
-        1,
-        Math.min(
-          options.batchSize ?? this.defaultBatchSize,
-          Math.floor(SCORE_BATCH_BYTES / (4 * adapter.scoreWidth)),
-        ),
-      ),
+      options.batchSize ?? this.defaultBatchSize,
+      4 * adapter.scoreWidth,
     );
     for (let start = 0; start < sequences.length; start += batchSize) {
       throwIfAborted(options.signal);

@@ -3,7 +3,6 @@
  * history becomes an input row; this module only batches, runs and slices score rows.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
-import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
 import { fillFixedBatch, modelFeeds, runBatchSize } from './feeds';
 import { FusedTopK } from './fusedTopK';
@@ -120,13 +119,7 @@ export class ScoringSession {
     const { outputRank } = this.layout;
     // Large catalogues (and [batch, T, N] outputs) get smaller batches, so one output fits memory.
     const rowBytes = 4 * width * (outputRank === 3 ? seqLen : 1);
-    const batchSize = runBatchSize(
-      this.adapter,
-      Math.max(
-        1,
-        Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, Math.floor(SCORE_BATCH_BYTES / rowBytes)),
-      ),
-    );
+    const batchSize = runBatchSize(this.adapter, options.batchSize ?? DEFAULT_BATCH_SIZE, rowBytes);
     for (let start = 0; start < sequences.length; start += batchSize) {
       throwIfAborted(options.signal);
       const batch = sequences.slice(start, start + batchSize);

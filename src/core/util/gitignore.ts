@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RecMarkError } from '../errors';
-import { allowReplace, writeFileAtomic } from './files';
+import { writeFileAtomic } from './files';
 
 /** The pattern that keeps RecMark key files out of a repository. */
 export const KEY_FILE_PATTERN = '*.wmkey.json';
@@ -27,11 +27,7 @@ export async function addGitignoreLine(folder: string, pattern: string): Promise
   if (text.split(/\r?\n/).some((line) => line.trim() === pattern)) return false;
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const sep = text === '' || text.endsWith('\n') ? '' : eol;
-  allowReplace(file);
-  await writeFileAtomic(
-    file,
-    `${text}${sep}${pattern}${eol}`,
-    stat ? { mode: stat.mode & 0o777 } : {},
-  );
+  const mode = stat ? stat.mode & 0o777 : undefined;
+  await writeFileAtomic(file, `${text}${sep}${pattern}${eol}`, { replace: true, mode });
   return true;
 }
