@@ -4,7 +4,7 @@
  * `printLines` escapes each line whole, so a newline inside a value cannot forge a line either.
  * `--json` is escaped too (bidi and C1 as \uXXXX, the same value to a JSON parser).
  */
-import type { Progress } from '../core/util/progress';
+import { ProgressPacer, type Progress } from '../core/util/progress';
 import { safeJson, safeLines, safeText } from '../core/util/terminalSafe';
 
 export function print(text: string): void {
@@ -21,21 +21,13 @@ export function printErr(text: string): void {
 }
 
 /**
- * Progress on stderr: one line per step, not per batch; a step whose message only counts up
- * ("step 120 of at most 1,500") prints at most every 2 s.
+ * Progress on stderr, one line per report that ProgressPacer lets through: each new step, and
+ * within a counted step ("120/500 probes, about 40 s left") at most one line every 2 s.
  */
-export function stepPrinter(): Progress {
-  let last = '';
-  let lastShape = '';
-  let lastAt = 0;
-  return ({ message }) => {
-    if (message === last) return;
-    const shape = message.replace(/[\d.,]+/g, '#');
-    const now = performance.now();
-    if (shape === lastShape && now - lastAt < 2000) return;
-    last = message;
-    lastShape = shape;
-    lastAt = now;
-    printErr(`… ${safeText(message)}`);
+export function stepPrinter(now?: () => number): Progress {
+  const pacer = new ProgressPacer(2000, now);
+  return (update) => {
+    const line = pacer.line(update);
+    if (line !== null) printErr(`… ${safeText(line)}`);
   };
 }

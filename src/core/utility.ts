@@ -154,12 +154,16 @@ export async function measureUtility(
     /** Users to measure (default UTILITY_USERS_DEFAULT). */
     users?: UtilityUsers;
     signal?: AbortSignal;
+    /** Users measured so far, of those sampled (leave-one-out, the long part). */
+    onProgress?: (done: number, total: number) => void;
   },
 ): Promise<ModelUtility> {
   const { signal } = options;
   const sample = sequences ? sampleUtilityUsers(sequences, options.users) : null;
   const measured = sample?.sequences ?? null;
-  const loo = measured ? await leaveOneOut(source, measured, options.ks, { signal }) : null;
+  const loo = measured
+    ? await leaveOneOut(source, measured, options.ks, { signal, onProgress: options.onProgress })
+    : null;
   let probes = options.probes ?? (measured ? heldOutHistories(measured) : null);
   if (!probes) {
     if (!options.sample) throw new Error('measureUtility: no data, probes or sample size');

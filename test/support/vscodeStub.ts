@@ -44,6 +44,8 @@ export interface Recorded {
   ui: string[];
   /** Every progress message reported under withProgress. */
   progress: string[];
+  /** The increment (percent) of each report, undefined when it carried none. */
+  increments: (number | undefined)[];
   /** The file each save dialog proposed (its defaultUri), or '' without one. */
   saveDefaults: string[];
   executed: string[];
@@ -63,6 +65,7 @@ export const recorded: Recorded = {
   html: [],
   ui: [],
   progress: [],
+  increments: [],
   saveDefaults: [],
   executed: [],
   clipboard: [],
@@ -249,11 +252,19 @@ export const vscode = {
     },
     withProgress: async <T>(
       _options: unknown,
-      task: (progress: { report: (v: { message?: string }) => void }, token: unknown) => Promise<T>,
+      task: (
+        progress: { report: (v: { message?: string; increment?: number }) => void },
+        token: unknown,
+      ) => Promise<T>,
     ): Promise<T> => {
       recorded.ui.push('withProgress');
       return task(
-        { report: (v) => void (v.message !== undefined && recorded.progress.push(v.message)) },
+        {
+          report: (v) => {
+            if (v.message !== undefined) recorded.progress.push(v.message);
+            recorded.increments.push(v.increment);
+          },
+        },
         { isCancellationRequested: false, onCancellationRequested: () => disposable },
       );
     },
@@ -333,6 +344,7 @@ export function resetRecorded(): void {
     recorded.html,
     recorded.ui,
     recorded.progress,
+    recorded.increments,
     recorded.saveDefaults,
     recorded.executed,
     recorded.clipboard,

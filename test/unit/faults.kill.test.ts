@@ -170,7 +170,11 @@ test('SIGKILL early in an AOW embed, Ctrl-C while it fine-tunes: exit 130, nothi
   expectKilled(t, killed, await assertNothingPartial(ws, { model: out, key }));
   assert.deepEqual(readdirSync(ws.dir), ['model.onnx']);
 
-  const r = await interrupt(args, (s) => s.startsWith('Fine-tuning: watermark ranks'), 'SIGINT');
+  const r = await interrupt(
+    args,
+    (s) => /^Fine-tuning until .*: [\d,]+ of at most [\d,]+ training steps/.test(s),
+    'SIGINT',
+  );
   expectCancelled(r);
   assert.deepEqual(await assertNothingPartial(ws, { model: out, key }), ['model.onnx']);
 });
@@ -207,7 +211,7 @@ test('SIGKILL while extraction trains its surrogate; Ctrl-C while a fine-tuning 
   const data = movielensInteractionFile();
   const f = await interrupt(
     ['attack', 'finetune', ws.model, '--data', data, '--out', tuned, '--fraction', '0.05'],
-    (s) => /^Epoch 1\/1, step \d+/.test(s),
+    (s) => /^Fine-tuning on \d+ users .*: \d+\/\d+ training steps, epoch 1\/1/.test(s),
     'SIGINT',
   );
   expectCancelled(f);

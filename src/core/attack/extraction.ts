@@ -33,7 +33,7 @@ import { readItemSequences, type DataRef } from '../data/interactions';
 import { encodeModel, writeModel } from '../onnx/model';
 import { openModel } from '../onnx/open';
 import { ScoringSession } from '../onnx/session';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { noProgress, stepCount, StepTimer, type Progress } from '../util/progress';
 import { checkInt, checkNumber, usageError } from '../util/validate';
 import {
   checkUtilityUsers,
@@ -203,24 +203,29 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   try {
     const total = (count + heldOutCount) * length;
     const message = `Querying the victim: ${count + heldOutCount} synthetic sequences × ${length} prefixes, top-${topK}`;
-    progress({ message, fraction: 0 });
+    const queried = (done: number): void =>
+      progress({ message, fraction: done / total, count: stepCount(done, total, 'queries') });
+    queried(0);
     q = await syntheticQueries(victim, {
       count: count + heldOutCount,
       length,
       topK,
       seed,
       signal,
-      onProgress: (done) => progress({ message, fraction: done / total }),
+      onProgress: queried,
     });
     timer.lap('queries');
     if (data) {
-      progress({ message: 'Measuring the victim on the data (leave-one-out)' });
+      const measuring = 'Measuring the victim on the data (leave-one-out)';
+      progress({ message: measuring });
       // A served list leaves out what the user has seen, and so do the overlap lists here.
       victimUtility = await measureUtility(victim, data, {
         ks: [10],
         excludeHistory: true,
         users: options.utilityUsers,
         signal,
+        onProgress: (done, of) =>
+          progress({ message: measuring, count: stepCount(done, of, 'users measured') }),
       });
       timer.lap('victim-utility');
     }
@@ -250,8 +255,10 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
     signal,
     onProgress: (p) =>
       progress({
-        message: `Training the surrogate (${p.positions === 'all' ? 'every position' : 'last position'}, ${lossKind}): epoch ${p.epoch}/${epochs}, step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`,
+        message: `Training the surrogate (${p.positions === 'all' ? 'every position' : 'last position'}, ${lossKind})`,
         fraction: p.step / p.totalSteps,
+        count: stepCount(p.step, p.totalSteps, 'training steps'),
+        detail: `epoch ${p.epoch}/${epochs}, loss ${p.loss.toFixed(4)}`,
       }),
   });
   const { result, positions } = trained;

@@ -16,7 +16,7 @@ import type { UtilityRow } from '../report/report';
 import { prefixExamples } from '../train/examples';
 import { train, type TrainResult } from '../train/trainer';
 import { evaluateLoss } from '../train/trainingSession';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { noProgress, stepCount, StepTimer, type Progress } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkNumber } from '../util/validate';
 import { trainedWeightNames } from '../train/weights';
@@ -128,9 +128,8 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
   const lossBefore = await evaluateLoss({ model: model.proto, ...lossOptions });
   timer.lap('before');
 
-  progress({
-    message: `Fine-tuning on ${chosen.length} users (${examples.length.toLocaleString('en-US')} examples)`,
-  });
+  const tuning = `Fine-tuning on ${chosen.length} users (${examples.length.toLocaleString('en-US')} examples)`;
+  progress({ message: tuning });
   const result: TrainResult = await train({
     model: model.proto,
     adapter,
@@ -147,8 +146,10 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     signal: options.signal,
     onProgress: (p) =>
       progress({
-        message: `Epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.totalSteps}: loss ${p.loss.toFixed(4)}`,
+        message: tuning,
         fraction: p.step / p.totalSteps,
+        count: stepCount(p.step, p.totalSteps, 'training steps'),
+        detail: `epoch ${p.epoch}/${p.epochs}, loss ${p.loss.toFixed(4)}`,
       }),
   });
   timer.lap('train');

@@ -287,6 +287,7 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
     (i: number, prefix: string): Progress =>
     (u) =>
       progress({
+        ...u,
         message: `${prefix}: ${u.message}`,
         fraction: (i + (u.fraction ?? 0)) / steps,
       });

@@ -9,7 +9,8 @@ import { RecMarkError } from '../errors';
 import { readData } from '../data/interactions';
 import type { ProbeTally } from '../recommender';
 import type { AuditReport, EndpointSection, ReportModel } from '../report/report';
-import { noProgress, StepTimer } from '../util/progress';
+import { formatCount as n } from '../util/format';
+import { noProgress, StepTimer, type Progress } from '../util/progress';
 import { auditAow } from '../watermark/aowAudit';
 import { GREW_DEFAULTS } from '../watermark/grew';
 import { auditGrew, type VerifyGrewOptions } from '../watermark/grewAudit';
@@ -181,6 +182,14 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
   const recommender = new EndpointRecommender(profile, client, paths, itemIds, idMap, salt);
   const model = endpointModel(profile, itemIds.length);
   const tally: ProbeTally = { wanted: 0, answered: 0 };
+  // Counted steps also say what the queries cost: answers, and requests against the budget.
+  const queryProgress: Progress = (u) => {
+    if (!u.count) return progress(u);
+    const { spent, answered, fromCache } = client.stats;
+    const requests =
+      budget === null ? `${n(spent)} requests sent` : `${n(spent)} of ${n(budget)} requests spent`;
+    progress({ ...u, detail: `${n(answered + fromCache)} answered, ${requests}` });
+  };
   let report: AuditReport;
   try {
     if (key.scheme === 'grew') {
@@ -196,18 +205,23 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
           seed: options.seed,
           alpha: options.alpha,
           signal: options.signal,
-          progress,
+          progress: queryProgress,
           tally,
         },
         timer,
       );
     } else {
-      progress({ message: `Asking the endpoint to continue ${key.L - 1} watermark prefixes` });
       report = await auditAow(
         recommender,
         model,
         key as AowKey,
-        { alpha: options.alpha, signal: options.signal, tally },
+        {
+          alpha: options.alpha,
+          signal: options.signal,
+          tally,
+          progress: queryProgress,
+          asking: `Asking the endpoint to continue ${key.L - 1} watermark prefixes`,
+        },
         timer,
       );
     }

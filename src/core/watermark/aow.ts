@@ -15,7 +15,7 @@ import { DEFAULT_ALPHA, type AuditReport, type UtilityRow } from '../report/repo
 import { oneHotTeacher, prefixExamples, type TrainExample } from '../train/examples';
 import { train } from '../train/trainer';
 import { trainedWeightNames, writeWeights } from '../train/weights';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { noProgress, stepCount, StepTimer, type Progress } from '../util/progress';
 import { checkInt, usageError } from '../util/validate';
 import { DEFAULT_SEED, Rng } from '../util/random';
 import {
@@ -243,9 +243,17 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   const batchSize = AOW_DEFAULTS.batchSize;
   const epochs = Math.max(1, Math.ceil((maxSteps * batchSize) / examples.length));
   let ranks: number[] = [];
-  progress({
-    message: `Fine-tuning until every prefix predicts its watermark item (${examples.length.toLocaleString('en-US')} examples)`,
-  });
+  const tuning = `Fine-tuning until every prefix predicts its watermark item (${examples.length.toLocaleString('en-US')} examples)`;
+  // Training stops once every prefix ranks its item first: maxSteps is a cap.
+  const trainingProgress = (step: number): void =>
+    progress({
+      message: tuning,
+      fraction: step / maxSteps,
+      count: stepCount(step, maxSteps, 'training steps', true),
+      detail:
+        ranks.length > 0 ? `watermark ranks ${ranks.join(', ')} (all must reach 1)` : undefined,
+    });
+  progress({ message: tuning });
   const result = await train({
     model: model.proto,
     adapter,
@@ -259,15 +267,13 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     lr,
     seed,
     signal,
+    onProgress: (p) => trainingProgress(p.step),
     checkpoint: {
       every: AOW_DEFAULTS.checkEvery,
       check: async (step, weights) => {
         if (step < minSteps) return false;
         ranks = await ranksWith(model.proto, weights, adapter, sequence, signal);
-        progress({
-          message: `Fine-tuning: watermark ranks ${ranks.join(', ')} (all must reach 1)`,
-          fraction: step / maxSteps,
-        });
+        trainingProgress(step);
         return ranks.every((r) => r === 1);
       },
     },

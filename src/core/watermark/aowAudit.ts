@@ -23,7 +23,7 @@ import {
   type AuditReport,
   type ReportModel,
 } from '../report/report';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { noProgress, stepCount, StepTimer, type Progress } from '../util/progress';
 import { usageError } from '../util/validate';
 import { aowStatistics } from './aowStats';
 import type { AowKey } from './key';
@@ -61,8 +61,8 @@ export async function verifyAow(options: VerifyAowOptions): Promise<AuditReport>
   timer.lap('load');
   const session = await ScoringSession.open(card.file, adapter);
   try {
-    progress({ message: `Asking the model to continue ${options.key.L - 1} watermark prefixes` });
-    return await auditAow(session, reportModel(card), options.key, options, timer);
+    const asking = `Asking the model to continue ${options.key.L - 1} watermark prefixes`;
+    return await auditAow(session, reportModel(card), options.key, { ...options, asking }, timer);
   } finally {
     await session.release();
   }
@@ -76,7 +76,14 @@ export async function auditAow(
   source: ScoringSession | Recommender,
   model: ReportModel,
   key: AowKey,
-  options: { alpha?: number; signal?: AbortSignal; tally?: ProbeTally },
+  options: {
+    alpha?: number;
+    signal?: AbortSignal;
+    tally?: ProbeTally;
+    progress?: Progress;
+    /** The step's name in progress ("Asking the endpoint to continue ..."). */
+    asking?: string;
+  },
   timer: StepTimer,
 ): Promise<AuditReport> {
   const alpha = options.alpha ?? DEFAULT_ALPHA;
@@ -85,9 +92,18 @@ export async function auditAow(
   const recommender = asRecommender(source);
   const sequence = key.sequence;
   const unusable = new Map<number, RowProblem>();
+  const progress = options.progress ?? noProgress;
+  const asking = options.asking ?? `Asking for ${key.L - 1} watermark continuations`;
+  const asked = (done: number): void =>
+    progress({ message: asking, count: stepCount(done, key.L - 1, 'prefixes') });
+  asked(0);
   const observed = await recommender.targetRanks(
     sequence.slice(1).map((target, i) => ({ history: sequence.slice(0, i + 1), target })),
-    { signal: options.signal, onUnusableRow: (i, problem) => unusable.set(i, problem) },
+    {
+      signal: options.signal,
+      onUnusableRow: (i, problem) => unusable.set(i, problem),
+      onProgress: asked,
+    },
   );
   timer.lap('queries');
   const answered = observed.filter((o): o is RankObservation => o !== null);

@@ -21,7 +21,13 @@ import {
   overlapWith,
   type UtilityUsers,
 } from '../utility';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import {
+  noProgress,
+  stepCount,
+  StepTimer,
+  type Progress,
+  type ProgressUpdate,
+} from '../util/progress';
 import { DEFAULT_SEED } from '../util/random';
 import { checkInt, checkRange } from '../util/validate';
 import { auditGrew, GREW_AUDIT_DEFAULTS } from './grewAudit';
@@ -375,10 +381,14 @@ async function trainWeights(
       await original.release();
     }
   }
-  const label = (p: WeightsProgress): string =>
-    `Training the watermark into the weights: step ${p.step.toLocaleString('en-US')} of at most ` +
-    `${p.maxSteps.toLocaleString('en-US')}` +
-    (p.z === null ? '' : `, evidence z_w = ${p.z.toFixed(1)} (target ${options.targetZ})`);
+  // Training stops once the evidence reaches the target: maxSteps is a cap.
+  const trainingProgress = (p: WeightsProgress): ProgressUpdate => ({
+    message: 'Training the watermark into the weights',
+    fraction: 0.1 + (0.9 * p.step) / p.maxSteps,
+    count: stepCount(p.step, p.maxSteps, 'training steps', true),
+    detail:
+      p.z === null ? undefined : `evidence z_w = ${p.z.toFixed(1)} (target ${options.targetZ})`,
+  });
   return trainGrewIntoWeights({
     proto: model.proto,
     adapter,
@@ -392,7 +402,7 @@ async function trainWeights(
     maxSteps: options.maxSteps,
     seed,
     signal,
-    onProgress: (p) => progress({ message: label(p), fraction: 0.1 + (0.9 * p.step) / p.maxSteps }),
+    onProgress: (p) => progress(trainingProgress(p)),
   });
 }
 

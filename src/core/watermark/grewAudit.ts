@@ -21,7 +21,7 @@ import {
   type AuditReport,
   type ReportModel,
 } from '../report/report';
-import { noProgress, StepTimer, type Progress } from '../util/progress';
+import { noProgress, stepCount, StepTimer, type Progress } from '../util/progress';
 import { DEFAULT_SEED } from '../util/random';
 import { checkRange } from '../util/validate';
 import type { GrewKey } from './key';
@@ -148,12 +148,18 @@ export async function auditGrew(
           onProgress: (f) => progress({ message: sampling, fraction: f * 0.5 }),
         });
   timer.lap('probes');
-  progress({ message: `Querying top-${topK} for ${probes.length} probes`, fraction: 0.5 });
+  const querying = `Querying top-${topK}`;
+  const queried = (done: number): void =>
+    progress({
+      message: querying,
+      fraction: 0.5 + (0.45 * done) / Math.max(1, probes.length),
+      count: stepCount(done, probes.length, 'probes'),
+    });
+  queried(0);
   const unusable = new Map<number, RowProblem>();
   const answers = await recommender.topK(probes, topK, {
     signal: options.signal,
-    onProgress: (done, total) =>
-      progress({ message: `Querying top-${topK}`, fraction: 0.5 + (0.45 * done) / total }),
+    onProgress: queried,
     onUnusableRow: (i, problem) => unusable.set(i, problem),
   });
   timer.lap('queries');

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ScoringSession } from '../../../src/core/onnx/session';
 import type { Recommender } from '../../../src/core/recommender';
+import { inspectModel } from '../../../src/core/report/modelCard';
 import {
   checkUtilityUsers,
   leaveOneOutRows,
@@ -14,6 +16,7 @@ import {
   sampleUtilityUsers,
   UTILITY_USERS_DEFAULT,
 } from '../../../src/core/utility';
+import { fixture } from '../../support/helpers';
 
 /** `users` users of 3 items; user i's last item is i % 7 (so a recommender can hit or miss it). */
 const data = (users: number): number[][] =>
@@ -130,4 +133,35 @@ test('the next-item NDCG row samples users too and carries both intervals', asyn
   assert.ok(row.beforeCi95 && row.afterCi95 && row.ci95);
   assert.ok(row.beforeCi95[0] <= row.before && row.before <= row.beforeCi95[1]);
   assert.ok(row.afterCi95[0] <= row.after && row.after <= row.afterCi95[1]);
+});
+
+test('leave-one-out on a checkpoint reports users measured, n/N up to all of them', async () => {
+  const model = fixture('gru4rec.onnx');
+  const { adapter } = await inspectModel(model);
+  const session = await ScoringSession.open(model, adapter);
+  try {
+    const ids = adapter.itemIds;
+    const users = Array.from({ length: 300 }, (_v, i) => [
+      ids[i % 50],
+      ids[(i * 7) % 90],
+      ids[i % 11],
+    ]);
+    const reports: [number, number][] = [];
+    await measureUtility(session, users, {
+      ks: [10],
+      users: 'all',
+      onProgress: (done, total) => void reports.push([done, total]),
+    });
+    assert.ok(reports.length >= 2, `one report per batch: ${JSON.stringify(reports)}`);
+    assert.ok(reports.every(([, total]) => total === 300));
+    const done = reports.map(([d]) => d);
+    assert.deepEqual(
+      done,
+      [...done].sort((a, b) => a - b),
+      'counts only go up',
+    );
+    assert.equal(done.at(-1), 300);
+  } finally {
+    await session.release();
+  }
 });

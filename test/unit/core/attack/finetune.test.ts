@@ -204,16 +204,21 @@ test('cancelling a fine-tune at any step writes nothing', async () => {
   const model = fixture('gru4rec.onnx');
   const before = sha(model);
   const steps: string[] = [];
+  const counts: string[] = [];
   const options = { model, data: DATA, maxSteps: 3, batchSize: 16, lossSample: 64 };
   await finetuneAttack({
     ...options,
     out: path.join(tempDir(), 'probe.onnx'),
-    progress: ({ message }) => void steps.push(message),
+    progress: (u) => {
+      steps.push(u.message);
+      if (u.count) counts.push(`${u.message}: ${u.count.done}/${u.count.total} ${u.count.unit}`);
+    },
   });
   const unique = [...new Set(steps)].filter((s) => !s.startsWith('Writing'));
-  assert.ok(
-    unique.some((s) => s.startsWith('Epoch 1/1, step 2/3')),
-    unique.join(' | '),
+  // Training is one step (one message) with its own count, every training step reported.
+  assert.deepEqual(
+    counts.map((c) => c.replace(/^Fine-tuning on \d+ users \([\d,]+ examples\)/, 'Fine-tuning')),
+    [1, 2, 3].map((n) => `Fine-tuning: ${n}/3 training steps`),
   );
   for (const step of unique) {
     const dir = tempDir();
