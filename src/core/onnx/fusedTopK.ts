@@ -16,8 +16,24 @@ import { RecMarkError, throwIfAborted } from '../errors';
 import { makeAttr, type AttrValue } from './attributes';
 import type { Adapter } from './adapter';
 import { DataType, int64Tensor } from './graph';
-import { fillFixedBatch, runBatchSize } from './feeds';
-import { decodeModel, defaultOpset, encodeModel, graphOf, onnx, readModel } from './model';
+import { fillFixedBatch, modelFeeds, runBatchSize } from './feeds';
+import {
+  bucketCheckRows,
+  bucketLengths,
+  MIN_BUCKET_ROWS,
+  queryLength,
+  scoresAgree,
+  shortenGraph,
+} from './lengthBuckets';
+import {
+  cloneModel,
+  decodeModel,
+  defaultOpset,
+  encodeModel,
+  graphOf,
+  onnx,
+  readModel,
+} from './model';
 import {
   createSession,
   ORT_FAILURES,
@@ -175,13 +191,21 @@ export interface FusedRunOptions {
 /**
  * Top-k through the fused graph: a second onnxruntime session beside the score session, opened
  * on first use, because onnxruntime runs every node whatever is fetched (a score-only run on the
- * fused graph measured ~15% slower), so score-only work keeps the plain graph.
+ * fused graph measured ~15% slower), so score-only work keeps the plain graph. Short histories
+ * run in length buckets (./lengthBuckets.ts) when a shortened copy of the graph scores the same
+ * as the full one on check rows; each bucket's session opens when enough rows need it.
  */
 export class FusedTopK {
+  /** Bucket sessions by input length; null: that length does not score like the full graph. */
+  private readonly buckets = new Map<number, Promise<OrtSession | null>>();
+
   private constructor(
     private readonly session: OrtSession,
     private readonly host: FusedTopKHost,
     private readonly defaultBatchSize: number,
+    /** The scoring graph before the top-k was appended (buckets shorten it), if buckets apply. */
+    private readonly source: onnx.ModelProto | null,
+    private readonly ortOptions: { threads?: number; spinning?: boolean },
   ) {}
 
   /** The fused session for a model file or bytes, or null when the model is not supported. */
@@ -195,17 +219,22 @@ export class FusedTopK {
     // A fresh decode: appending edits the proto, and the caller's bytes stay untouched.
     const proto = typeof model === 'string' ? (await readModel(model)).proto : decodeModel(model);
     if (fusedTopKUnsupported(proto, host.adapter) !== null) return null;
+    const source = bucketLengths(host.adapter).length > 0 ? cloneModel(proto) : null;
     appendFusedTopK(proto, host.adapter);
-    const session = await createSession(encodeModel(proto), {
-      quiet: true,
-      failure: ORT_FAILURES.loadModel,
-      ...ortOptions,
-    });
-    return new FusedTopK(session, host, defaultBatchSize);
+    const session = await fusedSession(proto, ortOptions);
+    return new FusedTopK(session, host, defaultBatchSize, source, ortOptions);
   }
 
   async release(): Promise<void> {
     await this.session.release();
+    for (const bucket of this.buckets.values()) await (await bucket)?.release();
+  }
+
+  /** The bucket lengths opened so far that score like the full graph (tests and benches). */
+  async bucketsInUse(): Promise<number[]> {
+    const lengths: number[] = [];
+    for (const [L, bucket] of this.buckets) if (await bucket) lengths.push(L);
+    return lengths.sort((a, b) => a - b);
   }
 
   /** Same lists as the JS path (`topK` in ./topk over full score rows), batch by batch. */
@@ -215,31 +244,54 @@ export class FusedTopK {
     options: FusedRunOptions = {},
   ): Promise<Int32Array[]> {
     const { adapter } = this.host;
-    const ids = adapter.itemIds;
     const lists: Int32Array[] = new Array(sequences.length);
+    const lengths = sequences.map((h) => queryLength(adapter, h));
+    let remaining = sequences.map((_, i) => i);
+    const progress = { done: 0, total: sequences.length };
+    for (const L of [...(this.source ? bucketLengths(adapter) : []), adapter.seqLen]) {
+      const rows = L === adapter.seqLen ? remaining : remaining.filter((i) => lengths[i] <= L);
+      if (rows.length === 0 || (L < adapter.seqLen && rows.length < MIN_BUCKET_ROWS)) continue;
+      const session = L === adapter.seqLen ? this.session : await this.bucket(L);
+      if (!session) continue;
+      await this.runRows(session, L, sequences, rows, k, lists, options, progress);
+      remaining = remaining.filter((i) => lengths[i] > L);
+    }
+    return lists;
+  }
+
+  /** The rows (indices into `sequences`) through one session of input length L. */
+  private async runRows(
+    session: OrtSession,
+    L: number,
+    sequences: readonly (readonly number[])[],
+    rows: readonly number[],
+    k: number,
+    lists: Int32Array[],
+    options: FusedRunOptions,
+    progress: { done: number; total: number },
+  ): Promise<void> {
+    const { adapter } = this.host;
+    const ids = adapter.itemIds;
     // onnxruntime still holds a [batch, N] score tensor, so the score path's memory cap applies.
     const batchSize = runBatchSize(
       adapter,
       options.batchSize ?? this.defaultBatchSize,
       4 * adapter.scoreWidth,
     );
-    for (let start = 0; start < sequences.length; start += batchSize) {
+    for (let start = 0; start < rows.length; start += batchSize) {
       throwIfAborted(options.signal);
-      const batch = sequences.slice(start, start + batchSize);
+      const picked = rows.slice(start, start + batchSize);
+      const batch = picked.map((i) => sequences[i]);
       const excluded = options.excludeHistory ? batch.map((h) => new Set(h)) : null;
       // Room for the history items the JS filter will drop (each at most once).
       const room = excluded ? Math.max(...excluded.map((set) => set.size)) : 0;
       const K = Math.min(ids.length, k + room);
-      const run = fillFixedBatch(adapter, batch);
-      const feeds = this.host.feeds(run);
-      feeds[FUSED_TOPK.k] = ortIdTensor('int64', [K], [1]);
-      const out = await runSession(
-        this.session,
-        feeds,
-        [FUSED_TOPK.indices, FUSED_TOPK.unusable, FUSED_TOPK.shape],
-        ORT_FAILURES.score,
-      );
-      checkScoreShape(adapter, out[FUSED_TOPK.shape].data as BigInt64Array, run.length);
+      const out = await this.run(session, L, fillFixedBatch(adapter, batch), K, [
+        FUSED_TOPK.indices,
+        FUSED_TOPK.unusable,
+        FUSED_TOPK.shape,
+      ]);
+      checkScoreShape(adapter, out[FUSED_TOPK.shape].data as BigInt64Array, out.rows);
       const flags = out[FUSED_TOPK.unusable].data as Uint8Array;
       if (flags.some((f) => f !== 0)) {
         // Rare: NaN or flat rows rank in JS over full rows, which also reports their problem.
@@ -247,20 +299,84 @@ export class FusedTopK {
           excludeHistory: options.excludeHistory,
           signal: options.signal,
           onUnusableRow: options.onUnusableRow
-            ? (i, problem) => options.onUnusableRow!(start + i, problem)
+            ? (i, problem) => options.onUnusableRow!(picked[i], problem)
             : undefined,
         });
-        exact.forEach((list, b) => (lists[start + b] = list));
+        exact.forEach((list, b) => (lists[picked[b]] = list));
       } else {
         const indices = out[FUSED_TOPK.indices].data as BigInt64Array;
         for (let b = 0; b < batch.length; b++) {
-          lists[start + b] = pickList(indices, b * K, K, ids, k, excluded?.[b]);
+          lists[picked[b]] = pickList(indices, b * K, K, ids, k, excluded?.[b]);
         }
       }
-      options.onProgress?.(Math.min(start + batchSize, sequences.length), sequences.length);
+      progress.done += batch.length;
+      options.onProgress?.(progress.done, progress.total);
     }
-    return lists;
   }
+
+  /** One run of a fused session at input length L (the full graph when L is T). */
+  private async run(
+    session: OrtSession,
+    L: number,
+    batch: readonly (readonly number[])[],
+    K: number,
+    fetches: string[],
+  ) {
+    const { adapter } = this.host;
+    const feeds =
+      L === adapter.seqLen
+        ? this.host.feeds(batch)
+        : modelFeeds({ ...adapter, seqLen: L }, batch).feeds;
+    feeds[FUSED_TOPK.k] = ortIdTensor('int64', [K], [1]);
+    const out = await runSession(session, feeds, fetches, ORT_FAILURES.score);
+    return Object.assign(out, { rows: batch.length });
+  }
+
+  /** The bucket session of length L, opened and checked against the full graph once. */
+  private bucket(L: number): Promise<OrtSession | null> {
+    let bucket = this.buckets.get(L);
+    if (!bucket) {
+      // A graph the runtime refuses or that scores differently costs speed, never answers.
+      bucket = this.openBucket(L).catch(() => null);
+      this.buckets.set(L, bucket);
+    }
+    return bucket;
+  }
+
+  private async openBucket(L: number): Promise<OrtSession | null> {
+    const { adapter } = this.host;
+    const short = shortenGraph(this.source!, adapter, L);
+    if (!short) return null;
+    appendFusedTopK(short, adapter);
+    const session = await fusedSession(short, this.ortOptions);
+    const rows = bucketCheckRows(adapter, L);
+    const perRun = adapter.fixedBatch ?? rows.length;
+    for (let start = 0; start < rows.length; start += perRun) {
+      const batch = fillFixedBatch(adapter, rows.slice(start, start + perRun));
+      const [full, short] = await Promise.all(
+        [this.session, session].map(async (s, i) => {
+          const out = await this.run(s, i === 0 ? adapter.seqLen : L, batch, 1, [adapter.output]);
+          return out[adapter.output].data as Float32Array;
+        }),
+      );
+      if (!scoresAgree(full, short)) {
+        await session.release();
+        return null;
+      }
+    }
+    return session;
+  }
+}
+
+function fusedSession(
+  proto: onnx.ModelProto,
+  ortOptions: { threads?: number; spinning?: boolean },
+): Promise<OrtSession> {
+  return createSession(encodeModel(proto), {
+    quiet: true,
+    failure: ORT_FAILURES.loadModel,
+    ...ortOptions,
+  });
 }
 
 /** The score output must be [batch, W], as ScoringSession.forEachScores requires. */

@@ -192,6 +192,11 @@ export class ScoringSession {
     return (await this.fusedTopK()) !== null;
   }
 
+  /** Input lengths of the short graphs topK has run so far (./lengthBuckets.ts). */
+  async lengthBucketsInUse(): Promise<number[]> {
+    return (await this.fused)?.bucketsInUse() ?? [];
+  }
+
   private fusedTopK(): Promise<FusedTopK | null> {
     if (this.options.fusedTopK === false) return Promise.resolve(null);
     // A graph the runtime refuses costs speed, not answers: the JS path stays exact.
