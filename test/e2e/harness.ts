@@ -441,12 +441,17 @@ export async function pick(page: Page, key: string, text: string, label: string)
   await input.waitFor({ state: 'visible', timeout: 10_000 });
   await input.fill(text);
   await quickPickRow(page, label).first().click({ timeout: 15_000 });
-  // Done when this quick input is gone: hidden, or replaced by the next one the command opens
-  // (the widget is reused, so that one shows a different value).
+  // Done when this quick input is gone: hidden, replaced by the next one the command opens (the
+  // widget is reused, so that one shows a different value), or taken down with the page (Reload
+  // Window). The short read timeout matters there: Playwright's default would wait 30 s for an
+  // input that no longer exists.
   await waitFor(
     `the quick input to close after picking ${label}`,
-    async () =>
-      !(await widget.isVisible()) || (await input.inputValue()) !== text ? true : undefined,
+    async () => {
+      if (!(await widget.isVisible().catch(() => false))) return true;
+      const value = await input.inputValue({ timeout: 500 }).catch(() => undefined);
+      return value === undefined || value !== text ? true : undefined;
+    },
     10_000,
     100,
   );
