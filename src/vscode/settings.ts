@@ -33,6 +33,7 @@ export function settings() {
     aowContextual: c.get<boolean>('aow.contextual', AOW_DEFAULTS.contextual),
     aowLr: c.get<number>('aow.learningRate', AOW_DEFAULTS.lr),
     aowMaxSteps: c.get<number>('aow.maxSteps', AOW_DEFAULTS.maxSteps),
+    aowMaxNdcgDrop: c.get<number>('aow.maxNdcgDrop', AOW_DEFAULTS.maxNdcgDrop),
     seed: c.get<number>('seed', DEFAULT_SEED),
     /** Users utility is measured on: at most this many (a seeded sample); 0 = every user. */
     utilityUsers: c.get<number>('utilityUsers', UTILITY_USERS_DEFAULT),

@@ -114,3 +114,8 @@ export function rankText(rank: number, n: number, censored = false): string {
   const r = censored ? `> ${count(rank - 1)}` : count(rank);
   return `rank ${r} of ${count(n)} (${rankPosition(rank, n, censored)})`;
 }
+
+/** A share as a percentage with one decimal: 0.1234 → "12.3%". */
+export function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}

@@ -11,7 +11,7 @@ import type { StripResult } from '../attack/strip';
 import type { EmbedAowResult } from '../watermark/aow';
 import type { EmbedGrewResult } from '../watermark/grew';
 import { parameterLabel } from './labels';
-import { pClause, zValue } from './plain';
+import { pClause, percent, zValue } from './plain';
 import { fmt, utilityLines } from './text';
 import { utilityRow } from './report';
 
@@ -25,7 +25,21 @@ export function aowEmbedLines(r: EmbedAowResult): string[] {
     `AOW:               ${r.key.L} items (start ${r.key.start}, each from the ${r.key.M} lowest-scored), ranks in the original ${r.ranksBefore.join(', ')} of ${r.card.numItems}`,
     `Training:          ${r.training.steps} steps (${r.training.loss === 'kl' ? 'distillation' : 'cross-entropy on the data'}), ${r.training.watermarkExamples.toLocaleString('en-US')} of ${r.training.examples.toLocaleString('en-US')} examples are watermark prefixes`,
     `Evidence:          ranks ${r.evidence.ranks.join(', ')} → ${r.evidence.verdict}, ${pClause(r.evidence.pValueText)}`,
+    ...aowGuardLines(r.guard),
     ...utilityLines(r.utility),
+  ];
+}
+
+/** The utility guard's line: said only when there was data to measure NDCG@10 on. */
+function aowGuardLines(guard: EmbedAowResult['guard']): string[] {
+  if (guard.ndcgDrop === null) return [];
+  const change =
+    guard.ndcgDrop > 0 ? `fell ${percent(guard.ndcgDrop)}` : `rose ${percent(-guard.ndcgDrop)}`;
+  return [
+    `Utility guard:     NDCG@10 ${change} (at most ${percent(guard.maxNdcgDrop)} allowed)` +
+      (guard.distilled
+        ? '; training on the data cost more, so this copy was distilled from the original'
+        : ''),
   ];
 }
 
@@ -117,7 +131,6 @@ export function overwriteLines(r: OverwriteResult): string[] {
 /** Query budget, training, fidelity to the victim and, with data, both models' utility. */
 export function extractionLines(r: ExtractResult): string[] {
   const n = (x: number): string => Math.round(x).toLocaleString('en-US');
-  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   const q = r.queries;
   const t = r.training;
   const f = r.fidelity;
@@ -125,12 +138,12 @@ export function extractionLines(r: ExtractResult): string[] {
     `Surrogate model:  ${r.out} (${r.arch === 'same' ? "the victim's graph, re-initialised" : 'a SASRec built in code'}, ${n(t.parameters)} weights)`,
     `Queries:          ${n(q.training)} for training (${n(q.sequences)} synthetic sequences × ${q.length} prefixes, top-${q.topK}) + ${n(q.heldOut)} held out = ${n(q.total)} in ${q.seconds.toFixed(1)} s (${n(q.perSecond)} queries/s)`,
     `Training:         ${t.epochs} epochs, ${n(t.steps)} steps on ${n(t.examples)} examples (${r.loss}, ${t.positions === 'all' ? 'every position' : 'last position'}) in ${t.seconds.toFixed(1)} s (${t.stepsPerSecond.toFixed(2)} steps/s); loss ${t.firstLoss.toFixed(3)} → ${t.lastLoss.toFixed(3)}`,
-    `Fidelity:         top-10 overlap ${pct(f.top10Overlap)} with the victim on ${n(f.prefixes)} held-out prefixes (chance ${pct(f.chanceTop10)}); top-20 ${pct(f.top20Overlap)}; same top-1 ${pct(f.top1Agreement)}`,
+    `Fidelity:         top-10 overlap ${percent(f.top10Overlap)} with the victim on ${n(f.prefixes)} held-out prefixes (chance ${percent(f.chanceTop10)}); top-20 ${percent(f.top20Overlap)}; same top-1 ${percent(f.top1Agreement)}`,
   ];
   if (r.utility) {
     const u = r.utility;
     lines.push(
-      `On ${u.users < u.of ? `${n(u.users)} of ${n(u.of)}` : n(u.users)} users:     top-10 overlap ${pct(u.top10Overlap)}; victim → surrogate:`,
+      `On ${u.users < u.of ? `${n(u.users)} of ${n(u.of)}` : n(u.users)} users:     top-10 overlap ${percent(u.top10Overlap)}; victim → surrogate:`,
       ...utilityLines([
         utilityRow('Recall@10 (leave-one-out)', u.victim.recall, u.surrogate.recall),
         utilityRow('NDCG@10 (leave-one-out)', u.victim.ndcg, u.surrogate.ndcg),

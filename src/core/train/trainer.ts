@@ -31,6 +31,8 @@ export interface TrainOptions extends PrepareOptions {
   epochs?: number;
   maxSteps?: number;
   lr?: number;
+  /** The learning rate of step n (1-based), e.g. schedule.ts's warm-up and decay; default `lr`. */
+  lrAt?: (step: number) => number;
   weightDecay?: number;
   clip?: number;
   betas?: [number, number];
@@ -159,7 +161,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const grads = new Map<string, Float32Array>();
         for (const [name, g] of gradNames) grads.set(name, result[g].data as Float32Array);
         foldTiedGradients(grads, tied, dims);
-        optimizer.step(grads);
+        optimizer.step(grads, options.lrAt?.(step + 1));
         syncTiedCopies(params, tied, dims);
         stepMs += performance.now() - t0;
         step++;

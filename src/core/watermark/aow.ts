@@ -11,8 +11,10 @@ import { encodeModel } from '../onnx/model';
 import { ScoringSession } from '../onnx/session';
 import { openModel } from '../onnx/open';
 import { modelCard, type ModelCard } from '../report/modelCard';
-import { DEFAULT_ALPHA, type AuditReport, type UtilityRow } from '../report/report';
+import { percent } from '../report/plain';
+import { DEFAULT_ALPHA, type UtilityRow } from '../report/report';
 import { oneHotTeacher, prefixExamples, type TrainExample } from '../train/examples';
+import { warmupCosine } from '../train/schedule';
 import { train } from '../train/trainer';
 import { trainedWeightNames, writeWeights } from '../train/weights';
 import { noProgress, stepCount, StepTimer, type Progress } from '../util/progress';
@@ -31,6 +33,7 @@ import { keyedSeed, keyIdOf, newSecret, type AowKey } from './key';
 import { writeModelAndKey } from './outputs';
 import { probesFromData, probesFromModel } from './probes';
 import { auditAow } from './aowAudit';
+import { MemorisationTracker } from './aowSchedule';
 import { extractionRanks, generateAowSequence, itemCounts, type AowStart } from './aowSequence';
 
 // The CLI names the start options by this type.
@@ -52,7 +55,17 @@ export const AOW_DEFAULTS = {
    */
   minSteps: 200,
   checkEvery: 10,
-  maxSteps: 1500,
+  /** A cap: training stops at rank 1 everywhere, or once the ranks stop improving (patience). */
+  maxSteps: 3000,
+  /** Steps without a better watermark ranking before training gives up (aowSchedule.ts). */
+  patience: 300,
+  /** Growth per check, and the most, of an unlearnt prefix's weight (aowSchedule.ts). */
+  boostGrowth: 1.1,
+  maxBoost: 8,
+  /** Linear learning-rate warm-up before the cosine decay over maxSteps (schedule.ts). */
+  warmupSteps: 50,
+  /** NDCG@10 may fall by at most this share (with data); beyond it, embed again distilling. */
+  maxNdcgDrop: 0.1,
   /** Also teach the watermark after any history ending in a watermark item (survives extraction). */
   contextual: false,
   /** Without data: sequences sampled from the original for self-distillation and the utility check. */
@@ -84,6 +97,14 @@ export interface EmbedAowOptions {
   /** Steps before training may stop (default 200): more steps embed the sequence more deeply. */
   minSteps?: number;
   maxSteps?: number;
+  /** Steps without a better watermark ranking before giving up (default 300). */
+  patience?: number;
+  /**
+   * The largest relative NDCG@10 drop allowed (with data; default 0.1). Beyond it, a run that
+   * trained on the data embeds again distilling the original; if that also exceeds it, nothing
+   * is written.
+   */
+  maxNdcgDrop?: number;
   seed?: number;
   /** Users utility is measured on: a seeded sample of at most N (default UTILITY_USERS_DEFAULT), or 'all'. */
   utilityUsers?: UtilityUsers;
@@ -110,6 +131,8 @@ export interface EmbedAowResult {
     loss: 'cross-entropy' | 'kl';
     stepsPerSecond: number;
   };
+  /** The utility guard: the NDCG@10 drop (null without data) and whether it forced distillation. */
+  guard: { maxNdcgDrop: number; ndcgDrop: number | null; distilled: boolean };
   timings: { step: string; ms: number }[];
 }
 
@@ -155,6 +178,9 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   checkInt('length', length, 2, 20);
   checkInt('max-steps', maxSteps, 1, 1_000_000);
   checkInt('min-steps', minSteps, 0, maxSteps);
+  checkInt('patience', options.patience ?? AOW_DEFAULTS.patience, 10, 1_000_000);
+  if (options.maxNdcgDrop !== undefined && !(options.maxNdcgDrop >= 0 && options.maxNdcgDrop <= 1))
+    throw usageError(`max-ndcg-drop must be between 0 and 1, got ${options.maxNdcgDrop}.`);
   checkUtilityUsers(options.utilityUsers);
   if (!(ratio > 0 && ratio < 1)) throw usageError(`ratio must be between 0 and 1, got ${ratio}.`);
   if (!(lr > 0 && lr < 1)) throw usageError(`lr must be between 0 and 1, got ${lr}.`);
@@ -229,121 +255,201 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
       'data-invalid',
     );
 
-  const loss = utility === 'train' ? ('cross-entropy' as const) : ('kl' as const);
-  const marks = watermarkExamples(
-    sequence,
-    ratio,
-    utilityExamples.length,
-    adapter,
-    loss,
-    contextual ? (sequences ?? utilityExamples.map((x) => x.history)) : [],
-    new Rng(seed + 0x5eed),
-  );
-  const examples = [...utilityExamples, ...marks];
-  const batchSize = AOW_DEFAULTS.batchSize;
-  const epochs = Math.max(1, Math.ceil((maxSteps * batchSize) / examples.length));
-  let ranks: number[] = [];
-  const tuning = `Fine-tuning until every prefix predicts its watermark item (${examples.length.toLocaleString('en-US')} examples)`;
-  // Training stops once every prefix ranks its item first: maxSteps is a cap.
-  const trainingProgress = (step: number): void =>
-    progress({
-      message: tuning,
-      fraction: step / maxSteps,
-      count: stepCount(step, maxSteps, 'training steps', true),
-      detail:
-        ranks.length > 0 ? `watermark ranks ${ranks.join(', ')} (all must reach 1)` : undefined,
-    });
-  progress({ message: tuning });
-  const result = await train({
-    model: model.proto,
-    adapter,
-    examples,
-    // The learned weights only: never a serve-mode head's masks and averaging vectors.
-    trainable: trainedWeightNames(model.proto, adapter.output),
-    loss,
-    batchSize,
-    epochs,
-    maxSteps,
-    lr,
-    seed,
-    signal,
-    onProgress: (p) => trainingProgress(p.step),
-    checkpoint: {
-      every: AOW_DEFAULTS.checkEvery,
-      check: async (step, weights) => {
-        if (step < minSteps) return false;
-        ranks = await ranksWith(model.proto, weights, adapter, sequence, signal);
-        trainingProgress(step);
-        return ranks.every((r) => r === 1);
-      },
-    },
-  });
-  timer.lap('train');
-  throwIfAborted(signal);
-  const markedBytes = encodeModel(result.proto);
-
-  const marked = await ScoringSession.open(markedBytes, adapter);
-  let after: ModelUtility;
-  let selfCheck: AuditReport;
-  try {
-    ranks = await extractionRanks(marked, sequence, signal);
-    if (!ranks.every((r) => r === 1)) {
-      throw new RecMarkError(
-        `After ${result.steps} steps the watermark targets rank ${ranks.join(', ')} (all must rank 1); ` +
-          'nothing was written. Raise --max-steps or --ratio, or use a larger --lr.',
-        'aow-not-memorised',
-      );
-    }
-    progress({ message: 'Measuring utility after embedding' });
-    after = await measureUtility(marked, sequences, {
-      ks: [10, 20],
-      probes: before.probes,
-      users: options.utilityUsers,
-      signal,
-    });
-    const key = makeKey(secret, sequence, bottomM, start, card);
-    selfCheck = await auditAow(marked, card, key, { alpha: DEFAULT_ALPHA }, new StepTimer());
-    timer.lap('after');
-    progress({ message: 'Writing the watermarked model' });
-    await writeModelAndKey(
-      options.out,
-      result.proto,
-      options.keyOut ? { file: options.keyOut, key } : null,
+  const plan = {
+    minSteps,
+    patience: options.patience ?? AOW_DEFAULTS.patience,
+    maxBoost: AOW_DEFAULTS.maxBoost,
+    boostGrowth: AOW_DEFAULTS.boostGrowth,
+  };
+  const memorise = async (loss: 'cross-entropy' | 'kl', utilityExamples: TrainExample[]) => {
+    const marks = watermarkExamples(
+      sequence,
+      ratio,
+      utilityExamples.length,
+      adapter,
+      loss,
+      contextual ? (sequences ?? utilityExamples.map((x) => x.history)) : [],
+      new Rng(seed + 0x5eed),
     );
-    timer.lap('write');
-    return {
-      key,
-      out: options.out,
-      keyOut: options.keyOut ?? null,
-      card,
-      utility: [
-        ...(before.loo && after.loo
-          ? leaveOneOutRows(before.loo, after.loo, '', before.users)
-          : []),
-        overlapRow(
-          overlapWith(before, after),
-          sequences ? undefined : 'Top-10 overlap with original (sampled)',
-          before.users,
-        ),
-      ],
-      ranksBefore,
-      evidence: {
-        ranks,
-        recallAt1: selfCheck.aow!.recall['1'],
-        pValueText: selfCheck.pValueText,
-        verdict: selfCheck.verdict,
+    const prefixOf = new Map(marks.map((x, n) => [x, n % (sequence.length - 1)]));
+    const tracker = new MemorisationTracker(sequence.length - 1, plan);
+    const examples = [...utilityExamples, ...marks];
+    const batchSize = AOW_DEFAULTS.batchSize;
+    const epochs = Math.max(1, Math.ceil((maxSteps * batchSize) / examples.length));
+    let ranks: number[] = [];
+    const tuning = `Fine-tuning until every prefix predicts its watermark item (${examples.length.toLocaleString('en-US')} examples)`;
+    // Training stops once every prefix ranks its item first, or once the ranks stop improving:
+    // maxSteps is a cap.
+    const trainingProgress = (step: number): void =>
+      progress({
+        message: tuning,
+        fraction: step / maxSteps,
+        count: stepCount(step, maxSteps, 'training steps', true),
+        detail:
+          ranks.length > 0 ? `watermark ranks ${ranks.join(', ')} (all must reach 1)` : undefined,
+      });
+    progress({ message: tuning });
+    const result = await train({
+      model: model.proto,
+      adapter,
+      examples,
+      // The learned weights only: never a serve-mode head's masks and averaging vectors.
+      trainable: trainedWeightNames(model.proto, adapter.output),
+      loss,
+      batchSize,
+      epochs,
+      maxSteps,
+      lr,
+      lrAt: warmupCosine({ peak: lr, warmup: AOW_DEFAULTS.warmupSteps, horizon: maxSteps }),
+      seed,
+      signal,
+      // A prefix the utility loss keeps beating trains with more weight (aowSchedule.ts).
+      prepare: async (batch) =>
+        batch.map((x) => {
+          const i = prefixOf.get(x);
+          return i === undefined || tracker.boosts[i] === 1
+            ? x
+            : { ...x, weight: (x.weight ?? 1) * tracker.boosts[i] };
+        }),
+      onProgress: (p) => trainingProgress(p.step),
+      checkpoint: {
+        every: AOW_DEFAULTS.checkEvery,
+        check: async (step, weights) => {
+          if (step < minSteps) return false;
+          ranks = await ranksWith(model.proto, weights, adapter, sequence, signal);
+          trainingProgress(step);
+          return tracker.observe(step, ranks) !== 'improving';
+        },
       },
-      training: {
-        steps: result.steps,
-        examples: examples.length,
-        watermarkExamples: marks.length,
-        loss,
-        stepsPerSecond: result.stepsPerSecond,
-      },
-      timings: timer.steps,
-    };
+    });
+    return { result, loss, examples: examples.length, marks: marks.length };
+  };
+
+  const maxNdcgDrop = options.maxNdcgDrop ?? AOW_DEFAULTS.maxNdcgDrop;
+  let loss = utility === 'train' ? ('cross-entropy' as const) : ('kl' as const);
+  let distilled = false;
+  for (;;) {
+    const run = await memorise(loss, utilityExamples);
+    const { result } = run;
+    timer.lap('train');
+    throwIfAborted(signal);
+    const marked = await ScoringSession.open(encodeModel(result.proto), adapter);
+    try {
+      const ranks = await extractionRanks(marked, sequence, signal);
+      if (!ranks.every((r) => r === 1)) {
+        const why =
+          result.steps < maxSteps
+            ? `the ranks stopped improving after ${result.steps} steps`
+            : `after ${result.steps} steps (--max-steps)`;
+        throw new RecMarkError(
+          `The watermark targets rank ${ranks.join(', ')} (all must rank 1): ${why}; ` +
+            'nothing was written. Raise --ratio or --lr, or try a shorter --length.',
+          'aow-not-memorised',
+        );
+      }
+      progress({ message: 'Measuring utility after embedding' });
+      const after = await measureUtility(marked, sequences, {
+        ks: [10, 20],
+        probes: before.probes,
+        users: options.utilityUsers,
+        signal,
+      });
+      const drop = ndcgDrop(before, after);
+      if (drop !== null && drop > maxNdcgDrop) {
+        if (loss === 'cross-entropy') {
+          // Training on the data moved the model too far: start again from the original, now
+          // distilling its scores on the same histories (the behaviour-preserving loss).
+          progress({
+            message: `NDCG@10 fell ${percent(drop)} (limit ${percent(maxNdcgDrop)}); embedding again with distillation toward the original`,
+          });
+          utilityExamples = await distilOnData(model.file, adapter, sequences!, seed, signal);
+          loss = 'kl';
+          distilled = true;
+          continue;
+        }
+        throw new RecMarkError(
+          `Embedding cost ${percent(drop)} of NDCG@10, more than the ${percent(maxNdcgDrop)} allowed` +
+            `${distilled ? ', even when distilling toward the original' : ''}; nothing was written. ` +
+            'Lower --ratio or --lr, or allow more with --max-ndcg-drop.',
+          'aow-utility',
+        );
+      }
+      const key = makeKey(secret, sequence, bottomM, start, card);
+      const selfCheck = await auditAow(
+        marked,
+        card,
+        key,
+        { alpha: DEFAULT_ALPHA },
+        new StepTimer(),
+      );
+      timer.lap('after');
+      progress({ message: 'Writing the watermarked model' });
+      await writeModelAndKey(
+        options.out,
+        result.proto,
+        options.keyOut ? { file: options.keyOut, key } : null,
+      );
+      timer.lap('write');
+      return {
+        key,
+        out: options.out,
+        keyOut: options.keyOut ?? null,
+        card,
+        utility: [
+          ...(before.loo && after.loo
+            ? leaveOneOutRows(before.loo, after.loo, '', before.users)
+            : []),
+          overlapRow(
+            overlapWith(before, after),
+            sequences ? undefined : 'Top-10 overlap with original (sampled)',
+            before.users,
+          ),
+        ],
+        ranksBefore,
+        evidence: {
+          ranks,
+          recallAt1: selfCheck.aow!.recall['1'],
+          pValueText: selfCheck.pValueText,
+          verdict: selfCheck.verdict,
+        },
+        training: {
+          steps: result.steps,
+          examples: run.examples,
+          watermarkExamples: run.marks,
+          loss,
+          stepsPerSecond: result.stepsPerSecond,
+        },
+        guard: { maxNdcgDrop, ndcgDrop: drop, distilled },
+        timings: timer.steps,
+      };
+    } finally {
+      await marked.release();
+    }
+  }
+}
+
+/** Relative NDCG@10 loss from before to after (negative: a gain), or null without data. */
+function ndcgDrop(before: ModelUtility, after: ModelUtility): number | null {
+  const b = before.loo?.find((m) => m.k === 10);
+  const a = after.loo?.find((m) => m.k === 10);
+  if (!a || !b || !(b.ndcg > 0)) return null;
+  return (b.ndcg - a.ndcg) / b.ndcg;
+}
+
+/** Distillation examples on the data's histories: the original's scores as teachers. */
+async function distilOnData(
+  file: string,
+  adapter: Adapter,
+  sequences: number[][],
+  seed: number,
+  signal?: AbortSignal,
+): Promise<TrainExample[]> {
+  const original = await ScoringSession.open(file, adapter);
+  try {
+    const probes = probesFromData(sequences, { count: AOW_DEFAULTS.distillSequences, seed });
+    return await distillationExamples(original, probes, signal);
   } finally {
-    await marked.release();
+    await original.release();
   }
 }
 

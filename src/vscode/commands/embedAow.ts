@@ -41,6 +41,7 @@ export async function embedAowCommand(store: KeyStore, uri?: vscode.Uri): Promis
       utility: s.aowUtility === 'auto' ? undefined : s.aowUtility,
       lr: s.aowLr,
       maxSteps: s.aowMaxSteps,
+      maxNdcgDrop: s.aowMaxNdcgDrop,
       seed: s.seed,
       signal,
       progress,

@@ -68,6 +68,10 @@ const MIRRORS: Record<string, { expected: unknown; core: string }> = {
   },
   'recmark.aow.learningRate': { expected: AOW_DEFAULTS.lr, core: 'AOW_DEFAULTS.lr' },
   'recmark.aow.maxSteps': { expected: AOW_DEFAULTS.maxSteps, core: 'AOW_DEFAULTS.maxSteps' },
+  'recmark.aow.maxNdcgDrop': {
+    expected: AOW_DEFAULTS.maxNdcgDrop,
+    core: 'AOW_DEFAULTS.maxNdcgDrop',
+  },
   'recmark.grew.mode': { expected: GREW_DEFAULTS.mode, core: 'GREW_DEFAULTS.mode' },
   'recmark.grew.gamma': { expected: GREW_DEFAULTS.gamma, core: 'GREW_DEFAULTS.gamma' },
   'recmark.grew.delta': {
