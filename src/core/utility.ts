@@ -20,6 +20,7 @@ import {
   type NextItemPoints,
   type RankingMetrics,
 } from './stats/ranking';
+import { noProgress, stepCount, type Progress } from './util/progress';
 import { Rng } from './util/random';
 import { probesFromModel } from './watermark/probes';
 
@@ -154,24 +155,46 @@ export async function measureUtility(
     /** Users to measure (default UTILITY_USERS_DEFAULT). */
     users?: UtilityUsers;
     signal?: AbortSignal;
-    /** Users measured so far, of those sampled (leave-one-out, the long part). */
-    onProgress?: (done: number, total: number) => void;
+    /**
+     * Counts under `step` (the caller's step name): users measured, then probes listed for the
+     * overlap; probes sampled from the model under a step of their own.
+     */
+    progress?: Progress;
+    step?: string;
   },
 ): Promise<ModelUtility> {
   const { signal } = options;
+  const progress = options.progress ?? noProgress;
+  const step = options.step ?? 'Measuring utility';
+  const counting =
+    (message: string, unit: string) =>
+    (done: number, total: number): void =>
+      progress({ message, count: stepCount(done, total, unit) });
   const sample = sequences ? sampleUtilityUsers(sequences, options.users) : null;
   const measured = sample?.sequences ?? null;
   const loo = measured
-    ? await leaveOneOut(source, measured, options.ks, { signal, onProgress: options.onProgress })
+    ? await leaveOneOut(source, measured, options.ks, {
+        signal,
+        onProgress: counting(step, 'users measured'),
+      })
     : null;
   let probes = options.probes ?? (measured ? heldOutHistories(measured) : null);
   if (!probes) {
     if (!options.sample) throw new Error('measureUtility: no data, probes or sample size');
-    probes = await probesFromModel(source, { ...options.sample, signal });
+    const sampling = 'Sampling probe sequences from the model';
+    progress({ message: sampling });
+    probes = await probesFromModel(source, {
+      ...options.sample,
+      signal,
+      onProgress: counting(sampling, 'queries'),
+    });
   }
+  const listing = `${step} (top-${OVERLAP_K} overlap)`;
+  progress({ message: listing });
   const lists = await topKLists(source, probes, OVERLAP_K, {
     signal,
     excludeHistory: options.excludeHistory,
+    onProgress: counting(listing, 'probes'),
   });
   return { loo, probes, lists, users: sample?.users ?? null };
 }
@@ -241,17 +264,34 @@ export async function nextItemNdcgRow(
     seed: number;
     users?: UtilityUsers;
     signal?: AbortSignal;
+    /** Predictions made (each point on both models) under `step`. */
+    progress?: Progress;
+    step?: string;
   },
 ): Promise<UtilityRow> {
   const { seed, signal } = options;
+  const progress = options.progress ?? noProgress;
+  const step = options.step ?? 'Measuring NDCG@10 on every next item';
   const sample = sampleUtilityUsers(sequences, options.users);
   const points = nextItemPoints(sample.sequences, {
     maxHistory: options.maxHistory,
     max: options.max,
     seed,
   });
-  const gains = async (s: Source) => dcgGains(s, points, 10, { signal });
-  const all = pairedRelativeChange(await gains(before), await gains(after), points.users, { seed });
+  const total = 2 * points.targets.length;
+  const gains = async (s: Source, offset: number) =>
+    dcgGains(s, points, 10, {
+      signal,
+      onProgress: (done) =>
+        progress({ message: step, count: stepCount(offset + done, total, 'predictions') }),
+    });
+  progress({ message: step });
+  const all = pairedRelativeChange(
+    await gains(before, 0),
+    await gains(after, points.targets.length),
+    points.users,
+    { seed },
+  );
   return utilityRow(
     `NDCG@10, every next item (${points.targets.length.toLocaleString('en-US')})`,
     all.before,

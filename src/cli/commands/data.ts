@@ -1,9 +1,10 @@
 /** data check FILE [--id-map MAP] [--model MODEL]: what RecMark reads in a data file. */
-import { itemPredicate, readData } from '../../core/data/interactions';
+import * as path from 'node:path';
+import { itemPredicate, readData, readProgress } from '../../core/data/interactions';
 import { dataSummaryLines, summariseData } from '../../core/data/dataSummary';
 import { openModel } from '../../core/onnx/open';
 import { ID_MAP, JSON_OUTPUT, parse, UsageError } from '../args';
-import { printJson, printLines } from '../output';
+import { printJson, printLines, stepPrinter } from '../output';
 import { command, str } from '../spec';
 import { didYouMean } from '../suggest';
 
@@ -33,7 +34,15 @@ export async function dataCommand(args: string[], signal: AbortSignal): Promise<
   if (!file || extra.length > 0) throw new UsageError('data check takes exactly one FILE');
   const isItem = values.model ? itemPredicate((await openModel(values.model)).adapter) : undefined;
   const idMap = values['id-map'];
-  const data = await readData(idMap ? { file, idMap } : file, { isItem, signal });
+  // A large file takes a while to parse: lines read on stderr (not with --json, like the others).
+  const progress = values.json ? undefined : stepPrinter();
+  const reading = `Reading ${path.basename(file)}`;
+  progress?.({ message: reading });
+  const data = await readData(idMap ? { file, idMap } : file, {
+    isItem,
+    signal,
+    onProgress: progress && readProgress(progress, reading),
+  });
   const summary = summariseData(data, idMap !== undefined);
   if (values.json) printJson({ file, ...summary });
   else printLines(dataSummaryLines(file, summary));

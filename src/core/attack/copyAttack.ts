@@ -109,11 +109,14 @@ export async function copyAttack<T>(
   }
   timer.lap('load');
 
-  progress({ message: 'Measuring the original model' });
+  const measuringOriginal = 'Measuring the original model';
+  progress({ message: measuringOriginal });
   const users = options.utilityUsers;
   const before = await measure(encodeModel(model.proto), adapter, sequences, null, seed, {
     users,
     signal,
+    progress,
+    step: measuringOriginal,
   });
   timer.lap('before');
 
@@ -121,10 +124,13 @@ export async function copyAttack<T>(
   timer.lap('attack');
   throwIfAborted(signal);
 
-  progress({ message: `Measuring ${noun}` });
+  const measuringCopy = `Measuring ${noun}`;
+  progress({ message: measuringCopy });
   const after = await measure(encodeModel(proto), adapter, sequences, before.probes, seed, {
     users,
     signal,
+    progress,
+    step: measuringCopy,
   });
   timer.lap('after');
 
@@ -157,7 +163,7 @@ async function measure(
   sequences: number[][] | null,
   probes: number[][] | null,
   seed: number,
-  { users, signal }: { users?: UtilityUsers; signal?: AbortSignal },
+  context: { users?: UtilityUsers; signal?: AbortSignal; progress: Progress; step: string },
 ): Promise<ModelUtility> {
   const session = await ScoringSession.open(bytes, adapter);
   try {
@@ -165,8 +171,7 @@ async function measure(
       ks: [10],
       probes,
       sample: { count: COPY_ATTACK_DEFAULTS.probes, seed },
-      users,
-      signal,
+      ...context,
     });
   } finally {
     await session.release();

@@ -224,8 +224,8 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
         excludeHistory: true,
         users: options.utilityUsers,
         signal,
-        onProgress: (done, of) =>
-          progress({ message: measuring, count: stepCount(done, of, 'users measured') }),
+        progress,
+        step: measuring,
       });
       timer.lap('victim-utility');
     }
@@ -267,19 +267,26 @@ export async function extractModel(options: ExtractOptions): Promise<ExtractResu
   throwIfAborted(signal);
 
   // Measure it.
-  progress({ message: 'Measuring the surrogate' });
+  const measuringFidelity = 'Measuring the surrogate against the victim (held-out queries)';
+  progress({ message: measuringFidelity });
   const session = await ScoringSession.open(encodeModel(stolen), trained.adapter);
   let fidelity: ExtractResult['fidelity'];
   let utility: ExtractResult['utility'] = null;
   try {
-    fidelity = await measureFidelity(session, heldQ, signal);
+    fidelity = await measureFidelity(session, heldQ, signal, (done, total) =>
+      progress({ message: measuringFidelity, count: stepCount(done, total, 'prefixes') }),
+    );
     if (data && victimUtility) {
+      const measuring = 'Measuring the surrogate on the data (leave-one-out)';
+      progress({ message: measuring });
       const surrogate = await measureUtility(session, data, {
         ks: [10],
         probes: victimUtility.probes,
         excludeHistory: true,
         users: options.utilityUsers,
         signal,
+        progress,
+        step: measuring,
       });
       const [v] = victimUtility.loo!;
       const [m] = surrogate.loo!;

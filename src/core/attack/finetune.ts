@@ -115,7 +115,8 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     examples.length <= sampleSize ? examples : rng.shuffle([...examples]).slice(0, sampleSize);
   timer.lap('load');
 
-  progress({ message: 'Measuring utility and training loss before fine-tuning' });
+  const measuringBefore = 'Measuring utility and training loss before fine-tuning';
+  progress({ message: measuringBefore });
   // Utility on a seeded sample of users (the same before and after); training sees them all.
   const measured = sampleUtilityUsers(sequences, options.utilityUsers);
   const utilityBefore = await utility(
@@ -123,6 +124,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     adapter,
     measured.sequences,
     options.signal,
+    usersMeasured(progress, measuringBefore),
   );
   const lossOptions = { adapter, examples: lossSample, batchSize, signal: options.signal };
   const lossBefore = await evaluateLoss({ model: model.proto, ...lossOptions });
@@ -155,9 +157,16 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
   timer.lap('train');
   throwIfAborted(options.signal);
 
-  progress({ message: 'Measuring utility and training loss after fine-tuning' });
+  const measuringAfter = 'Measuring utility and training loss after fine-tuning';
+  progress({ message: measuringAfter });
   const tunedBytes = encodeModel(result.proto);
-  const utilityAfter = await utility(tunedBytes, adapter, measured.sequences, options.signal);
+  const utilityAfter = await utility(
+    tunedBytes,
+    adapter,
+    measured.sequences,
+    options.signal,
+    usersMeasured(progress, measuringAfter),
+  );
   const lossAfter = await evaluateLoss({ model: result.proto, ...lossOptions });
   timer.lap('after');
 
@@ -184,12 +193,19 @@ async function utility(
   bytes: Uint8Array,
   adapter: Adapter,
   sequences: number[][],
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  onProgress: (done: number, total: number) => void,
 ): Promise<RankingMetrics[]> {
   const session = await ScoringSession.open(bytes, adapter);
   try {
-    return await leaveOneOut(session, sequences, [10], { signal });
+    return await leaveOneOut(session, sequences, [10], { signal, onProgress });
   } finally {
     await session.release();
   }
+}
+
+/** Leave-one-out's count, as the step's progress. */
+function usersMeasured(progress: Progress, message: string) {
+  return (done: number, total: number): void =>
+    progress({ message, count: stepCount(done, total, 'users measured') });
 }

@@ -25,6 +25,7 @@
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import { writeWeights } from '../train/weights';
+import { stepCount } from '../util/progress';
 import { Rng } from '../util/random';
 import { checkSeed, copyAttack, type CopyAttackOptions, type CopyAttackResult } from './copyAttack';
 import { trainedWeights } from '../train/weights';
@@ -202,7 +203,15 @@ export async function perturbWeights(
     progress({ message, fraction: 0 });
     const perturbed = transform(
       params,
-      { signal, onTensor: (done, total) => progress({ message, fraction: done / total }) },
+      {
+        signal,
+        onTensor: (done, total) =>
+          progress({
+            message,
+            fraction: done / total,
+            count: stepCount(done, total, 'weight tensors'),
+          }),
+      },
       seed,
     );
     throwIfAborted(signal);

@@ -238,17 +238,22 @@ class Reference {
     data: DataRef | undefined,
     seed: number,
     users: UtilityUsers | undefined,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    progress: Progress,
   ): Promise<Reference> {
     const { adapter } = await openModel(model);
     const session = await ScoringSession.open(model, adapter);
     try {
-      const sequences = data ? await readItemSequences(data, adapter, signal) : null;
+      const sequences = data ? await readItemSequences(data, adapter, signal, progress) : null;
+      const step = 'Measuring utility for the comparisons';
+      progress({ message: step });
       const measured = await measureUtility(session, sequences, {
         ks: [10],
         sample: { count: 500, seed },
         users,
         signal,
+        progress,
+        step,
       });
       return new Reference(sequences, measured, users);
     } finally {
@@ -256,15 +261,23 @@ class Reference {
     }
   }
 
-  async compare(model: string, signal?: AbortSignal): Promise<{ fidelity: number; ndcg?: number }> {
+  async compare(
+    model: string,
+    signal: AbortSignal | undefined,
+    progress: Progress,
+  ): Promise<{ fidelity: number; ndcg?: number }> {
     const { adapter } = await openModel(model);
     const session = await ScoringSession.open(model, adapter);
     try {
+      const step = 'Measuring utility against the original';
+      progress({ message: step });
       const copy = await measureUtility(session, this.sequences, {
         ks: [10],
         probes: this.measured.probes,
         users: this.users,
         signal,
+        progress,
+        step,
       });
       return { fidelity: overlapWith(this.measured, copy), ndcg: copy.loo?.[0].ndcg };
     } finally {
@@ -301,6 +314,7 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
     seed,
     options.utilityUsers,
     signal,
+    stepProgress(0, 'The watermarked model'),
   );
   const dir = await mkdtemp(path.join(tmpdir(), 'recmark-sweep-'));
   const rows: RobustnessRow[] = [];
@@ -323,7 +337,7 @@ export async function robustnessSweep(options: SweepOptions): Promise<AuditRepor
         // An extraction row is verified on its surrogate.
         const attacked = a.attack === 'extraction' ? surrogates.get(a.sequences)!.file : out;
         const report = await verify(attacked, i + 1, prefix);
-        const compared = await reference.compare(attacked, signal);
+        const compared = await reference.compare(attacked, signal, stepProgress(i + 1, prefix));
         rows.push({
           attack: a.attack,
           label,

@@ -50,7 +50,13 @@ export async function syntheticQueries(
     const answers = await victim.topK(
       asked.map((s) => sequences[s]),
       options.topK,
-      { excludeHistory: true, batchSize: QUERY_BATCH, signal: options.signal },
+      {
+        excludeHistory: true,
+        batchSize: QUERY_BATCH,
+        signal: options.signal,
+        // Batch by batch: one position of every sequence is many batches on a large catalogue.
+        onProgress: (done) => options.onProgress?.(queries + done, total),
+      },
     );
     queries += asked.length;
     asked.forEach((s, j) => {
@@ -85,6 +91,8 @@ export async function measureFidelity(
   session: ScoringSession,
   held: Pick<SyntheticQueries, 'sequences' | 'lists'>,
   signal?: AbortSignal,
+  /** Prefixes the surrogate has answered, of all held-out ones. */
+  onProgress?: (done: number, total: number) => void,
 ): Promise<Fidelity> {
   const prefixes: number[][] = [];
   const want: Int32Array[] = [];
@@ -101,6 +109,7 @@ export async function measureFidelity(
     signal,
     excludeHistory: true,
     batchSize: QUERY_BATCH,
+    onProgress,
   });
   const cut = (lists: Int32Array[], k: number) => lists.map((l) => l.subarray(0, k));
   return {

@@ -13,7 +13,7 @@ import { CancelledError, RecMarkError, throwIfAborted } from '../errors';
 import { limits, raiseHint } from '../limits';
 import { openInputFile } from '../util/files';
 import type { Adapter } from '../onnx/adapter';
-import type { Progress } from '../util/progress';
+import { stepCount, type Progress } from '../util/progress';
 import { detectFormat, type DataFormat } from './dataFormat';
 import { readIdMap, type IdMap } from './idMap';
 
@@ -48,6 +48,8 @@ export interface ReadOptions {
   /** Raw id → model index; ids it lacks are counted in `unmapped` and left out. */
   idMap?: IdMap;
   signal?: AbortSignal;
+  /** Lines parsed so far, of the lines the first pass counted (every line, header included). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export async function readInteractions(
@@ -102,6 +104,9 @@ interface ParseLimits extends ReadOptions {
   tooManyBytes: () => RecMarkError;
 }
 
+/** Lines between progress reports and cancellation checks (a few ms of parsing). */
+const PROGRESS_LINES = 50_000;
+
 /** Both passes read the one checked handle, each stopping one byte past the size limit. */
 async function parseInteractions(
   file: string,
@@ -117,10 +122,12 @@ async function parseInteractions(
   const bounded = (): AsyncGenerator<Buffer> => chunksOf(handle, maxBytes + 1);
   const stream = bounded();
   // Count first (a byte scan, no parsing): an oversized file is refused before it costs memory.
+  let totalLines: number;
   try {
     const counted = await countLines(stream, maxLines + 1, options.signal);
     if (counted.bytes > maxBytes) throw options.tooManyBytes();
     if (counted.lines > maxLines) throw tooLarge();
+    totalLines = counted.lines;
   } catch (err) {
     if (err instanceof RecMarkError || err instanceof CancelledError) throw err;
     throw new RecMarkError(
@@ -139,7 +146,10 @@ async function parseInteractions(
     for await (const raw of lines) {
       lineNo++;
       if (lineNo > maxLines) throw tooLarge();
-      if (lineNo % 100_000 === 0) throwIfAborted(options.signal);
+      if (lineNo % PROGRESS_LINES === 0) {
+        throwIfAborted(options.signal);
+        options.onProgress?.(Math.min(lineNo, totalLines), totalLines);
+      }
       const line = raw.trim();
       if (line === '' || line.startsWith('#')) continue;
       if (format === null) {
@@ -162,6 +172,8 @@ async function parseInteractions(
     lines.close();
     input.destroy();
   }
+  // readline also breaks at a lone CR, which the byte count does not: the end is the whole file.
+  options.onProgress?.(totalLines, totalLines);
   if (records === 0 && unmapped > 0)
     throw new RecMarkError(
       `None of the ${unmapped.toLocaleString('en-US')} interactions in ${file} has an item in the id map ` +
@@ -263,9 +275,21 @@ export async function readItemSequences(
   signal?: AbortSignal,
   progress?: Progress,
 ): Promise<number[][]> {
-  const data = await readData(ref, { isItem: itemPredicate(adapter), signal });
+  const reading = `Reading ${path.basename(dataFile(ref))}`;
+  progress?.({ message: reading });
+  const data = await readData(ref, {
+    isItem: itemPredicate(adapter),
+    signal,
+    onProgress: progress && readProgress(progress, reading),
+  });
   progress?.({ message: dataReadMessage(ref, data) });
   return data.sequences;
+}
+
+/** Lines read as a count under the step `message`. */
+export function readProgress(progress: Progress, message: string) {
+  return (done: number, total: number): void =>
+    progress({ message, count: stepCount(done, total, 'lines') });
 }
 
 /** "Data ratings.csv: MovieLens-style CSV (...), 610 users; 2 interactions ... left out". */

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { RecMarkError } from '../errors';
-import { readData } from '../data/interactions';
+import { dataFile, readData, readProgress } from '../data/interactions';
 import type { ProbeTally } from '../recommender';
 import type { AuditReport, EndpointSection, ReportModel } from '../report/report';
 import { formatCount as n } from '../util/format';
@@ -136,14 +136,17 @@ export async function verifyEndpoint(options: VerifyEndpointOptions): Promise<Au
   const idMap = await loadIdMap(profile);
   const itemIds = catalogue(profile, key, idMap);
   const isItem = new Set(itemIds);
-  const data = options.data
-    ? (
-        await readData(options.data, {
-          isItem: (id) => isItem.has(id),
-          signal: options.signal,
-        })
-      ).sequences
-    : null;
+  let data: number[][] | null = null;
+  if (options.data) {
+    const reading = `Reading ${path.basename(dataFile(options.data))}`;
+    progress({ message: reading });
+    const read = await readData(options.data, {
+      isItem: (id) => isItem.has(id),
+      signal: options.signal,
+      onProgress: readProgress(progress, reading),
+    });
+    data = read.sequences;
+  }
   const budget = options.budget !== undefined ? options.budget : profile.budget;
   if (budget !== null && !(Number.isSafeInteger(budget) && budget >= 1))
     throw new RecMarkError(

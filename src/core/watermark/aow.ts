@@ -223,17 +223,28 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     });
     ranksBefore = await extractionRanks(original, sequence, signal);
     timer.lap('sequence');
-    progress({ message: 'Measuring utility before embedding' });
     // Without data, sequences sampled from the original: distillation inputs, the first few also
     // the overlap probes.
+    const sampling = 'Sampling sequences from the model to distil on';
+    if (!sequences) progress({ message: sampling });
     const sampled = sequences
       ? null
-      : await probesFromModel(original, { count: AOW_DEFAULTS.distillSequences, seed, signal });
+      : await probesFromModel(original, {
+          count: AOW_DEFAULTS.distillSequences,
+          seed,
+          signal,
+          onProgress: (done, total) =>
+            progress({ message: sampling, count: stepCount(done, total, 'queries') }),
+        });
+    const beforeStep = 'Measuring utility before embedding';
+    progress({ message: beforeStep });
     before = await measureUtility(original, sequences, {
       ks: [10, 20],
       probes: sampled?.slice(0, AOW_DEFAULTS.overlapProbes),
       users: options.utilityUsers,
       signal,
+      progress,
+      step: beforeStep,
     });
     utilityExamples =
       utility === 'train'
@@ -244,6 +255,7 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
               ? probesFromData(sequences, { count: AOW_DEFAULTS.distillSequences, seed })
               : sampled!,
             signal,
+            progress,
           );
     timer.lap('before');
   } finally {
@@ -347,12 +359,15 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
           'aow-not-memorised',
         );
       }
-      progress({ message: 'Measuring utility after embedding' });
+      const afterStep = 'Measuring utility after embedding';
+      progress({ message: afterStep });
       const after = await measureUtility(marked, sequences, {
         ks: [10, 20],
         probes: before.probes,
         users: options.utilityUsers,
         signal,
+        progress,
+        step: afterStep,
       });
       const drop = ndcgDrop(before, after);
       if (drop !== null && drop > maxNdcgDrop) {
@@ -362,7 +377,14 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
           progress({
             message: `NDCG@10 fell ${percent(drop)} (limit ${percent(maxNdcgDrop)}); embedding again with distillation toward the original`,
           });
-          utilityExamples = await distilOnData(model.file, adapter, sequences!, seed, signal);
+          utilityExamples = await distilOnData(
+            model.file,
+            adapter,
+            sequences!,
+            seed,
+            signal,
+            progress,
+          );
           loss = 'kl';
           distilled = true;
           continue;
@@ -442,12 +464,13 @@ async function distilOnData(
   adapter: Adapter,
   sequences: number[][],
   seed: number,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  progress: Progress,
 ): Promise<TrainExample[]> {
   const original = await ScoringSession.open(file, adapter);
   try {
     const probes = probesFromData(sequences, { count: AOW_DEFAULTS.distillSequences, seed });
-    return await distillationExamples(original, probes, signal);
+    return await distillationExamples(original, probes, signal, progress);
   } finally {
     await original.release();
   }
@@ -522,13 +545,20 @@ function watermarkExamples(
 async function distillationExamples(
   session: ScoringSession,
   probes: number[][],
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  progress: Progress,
 ): Promise<TrainExample[]> {
   const examples: TrainExample[] = [];
+  const message = "Scoring the sequences to distil on with the original's scores";
+  progress({ message });
   await session.forEachScores(
     probes,
     (i, scores) => examples.push({ history: probes[i], teacher: scores.slice() }),
-    { signal },
+    {
+      signal,
+      onProgress: (done, total) =>
+        progress({ message, count: stepCount(done, total, 'sequences') }),
+    },
   );
   return examples;
 }

@@ -42,6 +42,7 @@ import {
   type TrainGrewResult,
   type WeightsProgress,
 } from './grewWeights';
+import { KMEANS_MAX_ITERATIONS } from './kmeans';
 import { defaultClusterCount, MAX_CLUSTERS, semanticPartition, type Partition } from './partition';
 import { probesFromData, probesFromModel } from './probes';
 
@@ -235,13 +236,18 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
 
   const secret = options.secret ?? newSecret();
   const numClusters = options.clusters ?? defaultClusterCount(adapter.numItems);
-  progress({
-    message: `Clustering ${adapter.numItems.toLocaleString('en-US')} items into ${numClusters} groups`,
-  });
+  const clustering = `Clustering ${adapter.numItems.toLocaleString('en-US')} items into ${numClusters} groups`;
+  progress({ message: clustering });
   const partition = await semanticPartition(model, adapter, secret, {
     gamma,
     clusters: numClusters,
     signal: options.signal,
+    // k-means stops once few items change cluster: the iteration count is a cap.
+    onProgress: (iteration) =>
+      progress({
+        message: clustering,
+        count: stepCount(iteration, KMEANS_MAX_ITERATIONS, 'iterations', true),
+      }),
   });
   timer.lap('partition');
   throwIfAborted(options.signal);
@@ -273,6 +279,7 @@ export async function embedGrew(options: EmbedGrewOptions): Promise<EmbedGrewRes
     seed,
     users: options.utilityUsers,
     signal: options.signal,
+    progress,
   });
   timer.lap('utility');
   throwIfAborted(options.signal);
@@ -373,7 +380,12 @@ async function trainWeights(
         count: GREW_WEIGHTS_DEFAULTS.sampledHistories + GREW_DEFAULTS.probes,
         seed,
         signal,
-        onProgress: (f) => progress({ message: sampling, fraction: f * 0.1 }),
+        onProgress: (done, total) =>
+          progress({
+            message: sampling,
+            fraction: (0.1 * done) / Math.max(1, total),
+            count: stepCount(done, total, 'queries'),
+          }),
       });
       checkProbes = sampled.slice(0, GREW_DEFAULTS.probes);
       histories = sampled.slice(GREW_DEFAULTS.probes);
@@ -411,7 +423,13 @@ async function compareUtility(
   markedBytes: Uint8Array,
   adapter: Adapter,
   data: number[][] | null,
-  options: { probes: number; seed: number; users?: UtilityUsers; signal?: AbortSignal },
+  options: {
+    probes: number;
+    seed: number;
+    users?: UtilityUsers;
+    signal?: AbortSignal;
+    progress: Progress;
+  },
 ): Promise<{ rows: UtilityRow[]; overlap: number; probes: number[][] }> {
   const before = await ScoringSession.open(model.file, adapter);
   let after: ScoringSession | undefined;
@@ -420,11 +438,20 @@ async function compareUtility(
     // as an unloadable watermark graph that was built on that shape.
     await before.forEachScores([[adapter.itemIds[0]]], () => undefined);
     after = await ScoringSession.open(markedBytes, adapter);
-    const { seed, signal, users } = options;
+    const { seed, signal, users, progress } = options;
     // @20 too: with the head protected, any cost shows below rank 10, not in it.
     const measure = { ks: [10, 20], sample: { count: options.probes, seed }, users, signal };
-    const a = await measureUtility(before, data, measure);
-    const b = await measureUtility(after, data, { ...measure, probes: a.probes });
+    const beforeStep = 'Measuring utility before embedding';
+    progress({ message: beforeStep });
+    const a = await measureUtility(before, data, { ...measure, progress, step: beforeStep });
+    const afterStep = 'Measuring utility after embedding';
+    progress({ message: afterStep });
+    const b = await measureUtility(after, data, {
+      ...measure,
+      probes: a.probes,
+      progress,
+      step: afterStep,
+    });
     const rows: UtilityRow[] = a.loo && b.loo ? leaveOneOutRows(a.loo, b.loo, '', a.users) : [];
     if (data) {
       const maxHistory = adapter.seqLen;
@@ -435,6 +462,7 @@ async function compareUtility(
           seed,
           users,
           signal,
+          progress,
         }),
       );
     }

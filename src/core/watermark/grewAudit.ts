@@ -145,7 +145,12 @@ export async function auditGrew(
           count: probesWanted,
           seed,
           signal: options.signal,
-          onProgress: (f) => progress({ message: sampling, fraction: f * 0.5 }),
+          onProgress: (done, total) =>
+            progress({
+              message: sampling,
+              fraction: (0.5 * done) / Math.max(1, total),
+              count: stepCount(done, total, 'queries'),
+            }),
         });
   timer.lap('probes');
   const querying = `Querying top-${topK}`;

@@ -28,6 +28,9 @@ export interface KMeansResult {
 
 const CHUNK_ROWS = 65_536;
 
+/** Iterations when not told otherwise: a cap, most runs stop earlier at the tolerance. */
+export const KMEANS_MAX_ITERATIONS = 25;
+
 /** Unit-normalise rows in place (zero rows stay zero). */
 export function normalizeRows(x: Float32Array, dim: number): Float32Array {
   for (let r = 0; r < x.length / dim; r++) {
@@ -136,7 +139,7 @@ export async function sphericalKMeans(
   const n = x.length / dim;
   const k = Math.max(1, Math.min(options.clusters, n));
   const rng = new Rng(options.seed);
-  const maxIterations = options.maxIterations ?? 25;
+  const maxIterations = options.maxIterations ?? KMEANS_MAX_ITERATIONS;
   const tolerance = options.tolerance ?? 1e-3;
   const session = await createSession(assignmentGraph());
   let centroids = initCentroids(x, n, dim, k, rng, options.initSample ?? 20_000);

@@ -12,7 +12,11 @@ export interface ProbeOptions {
   count: number;
   seed: number;
   signal?: AbortSignal;
-  onProgress?: (fraction: number) => void;
+  /**
+   * Model queries asked so far, of those the probes' lengths call for (one per item after the
+   * first); a probe that ends early (a lost answer) takes its remaining queries off the total.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Histories of randomly chosen users, each cut at a random point (at least 3 items when possible). */
@@ -54,6 +58,11 @@ export async function probesFromModel(
     () => minLength + rng.int(maxLength - minLength + 1),
   );
   const probes = targets.map(() => [ids[rng.int(ids.length)]]);
+  // One query per item after the first: the count goes up evenly, however the lengths fall.
+  let total = targets.reduce((sum, t) => sum + t - 1, 0);
+  let asked = 0;
+  const report = options.onProgress;
+  report?.(0, total);
   for (let step = 1; step < maxLength; step++) {
     throwIfAborted(options.signal);
     const growing = probes.map((p, i) => (p.length < targets[i] ? i : -1)).filter((i) => i >= 0);
@@ -61,15 +70,25 @@ export async function probesFromModel(
     const lists = await recommender.topK(
       growing.map((i) => probes[i]),
       topK,
-      { signal: options.signal, excludeHistory: true, batchSize: 256 },
+      {
+        signal: options.signal,
+        excludeHistory: true,
+        batchSize: 256,
+        onProgress: report && ((done) => report(asked + done, total)),
+      },
     );
+    asked += growing.length;
     growing.forEach((i, j) => {
       // A lost answer (an endpoint's failed query) ends that probe where it is, like an empty list.
       const list = lists[j];
       if (list && list.length > 0) probes[i].push(list[rng.int(list.length)]);
-      else targets[i] = probes[i].length;
+      else {
+        // This query was asked; the ones it would have led to were not.
+        total -= targets[i] - 1 - probes[i].length;
+        targets[i] = probes[i].length;
+      }
     });
-    options.onProgress?.(step / (maxLength - 1));
+    report?.(asked, total);
   }
   return probes;
 }

@@ -3,6 +3,7 @@
  * through test/fixtures/item_map.csv; without the map it is refused naming --id-map.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fixture, runCli, tempDir } from '../../support/helpers';
@@ -38,6 +39,13 @@ test('data check says what it read: format, users, items, lengths, unmapped ids'
     lines[3],
     '  2 interactions (2 distinct raw ids) are not in the id map and were left out',
   );
+  // Progress on stderr: the step, then lines read, ending with every line of the file.
+  const fileLines = readFileSync(ratings, 'utf8').trimEnd().split('\n').length;
+  const name = path.basename(ratings);
+  assert.deepEqual(r.stderr.trim().split('\n'), [
+    `… Reading ${name}`,
+    `… Reading ${name}: ${fileLines.toLocaleString('en-US')}/${fileLines.toLocaleString('en-US')} lines`,
+  ]);
   const json = await runCli([
     'data',
     'check',
@@ -47,6 +55,7 @@ test('data check says what it read: format, users, items, lengths, unmapped ids'
     '--json',
   ]);
   assert.equal(json.code, 0, json.stderr);
+  assert.equal(json.stderr, '', 'no progress with --json');
   const summary = JSON.parse(json.stdout) as { users: number; format: string; unmapped: unknown };
   assert.equal(summary.users, 100);
   assert.match(summary.format, /^RecBole atomic file/);

@@ -17,6 +17,7 @@ import {
   UTILITY_USERS_DEFAULT,
 } from '../../../src/core/utility';
 import { fixture } from '../../support/helpers';
+import { assertCounted, recordProgress } from '../../support/progressCounts';
 
 /** `users` users of 3 items; user i's last item is i % 7 (so a recommender can hit or miss it). */
 const data = (users: number): number[][] =>
@@ -135,7 +136,7 @@ test('the next-item NDCG row samples users too and carries both intervals', asyn
   assert.ok(row.afterCi95[0] <= row.after && row.after <= row.afterCi95[1]);
 });
 
-test('leave-one-out on a checkpoint reports users measured, n/N up to all of them', async () => {
+test('utility on a checkpoint counts users measured, then overlap probes, each up to N/N', async () => {
   const model = fixture('gru4rec.onnx');
   const { adapter } = await inspectModel(model);
   const session = await ScoringSession.open(model, adapter);
@@ -146,21 +147,63 @@ test('leave-one-out on a checkpoint reports users measured, n/N up to all of the
       ids[(i * 7) % 90],
       ids[i % 11],
     ]);
-    const reports: [number, number][] = [];
-    await measureUtility(session, users, {
+    const rec = recordProgress();
+    const step = 'Measuring utility before embedding';
+    const measured = await measureUtility(session, users, {
       ks: [10],
       users: 'all',
-      onProgress: (done, total) => void reports.push([done, total]),
+      progress: rec.progress,
+      step,
     });
-    assert.ok(reports.length >= 2, `one report per batch: ${JSON.stringify(reports)}`);
-    assert.ok(reports.every(([, total]) => total === 300));
-    const done = reports.map(([d]) => d);
-    assert.deepEqual(
-      done,
-      [...done].sort((a, b) => a - b),
-      'counts only go up',
+    assertCounted(rec.counts(step, 'users measured'), 300, 'leave-one-out');
+    assertCounted(
+      rec.counts(`${step} (top-10 overlap)`, 'probes'),
+      measured.probes.length,
+      'overlap lists',
     );
-    assert.equal(done.at(-1), 300);
+    // A sample of users: N is the sample, not the file.
+    const sampled = recordProgress();
+    await measureUtility(session, users, {
+      ks: [10],
+      users: 120,
+      progress: sampled.progress,
+      step,
+    });
+    assertCounted(sampled.counts(step, 'users measured'), 120, 'sampled users');
+
+    // Without data the probes are sampled from the model, under a step of their own.
+    const free = recordProgress();
+    const sample = await measureUtility(session, null, {
+      ks: [10],
+      sample: { count: 300, seed: 3 },
+      progress: free.progress,
+      step,
+    });
+    const queries = sample.probes.reduce((s, p) => s + p.length - 1, 0);
+    assertCounted(
+      free.counts('Sampling probe sequences from the model', 'queries'),
+      queries,
+      'probe sampling',
+    );
+    assert.deepEqual(free.counts(step, 'users measured'), [], 'no data, no users');
+    assertCounted(free.counts(`${step} (top-10 overlap)`, 'probes'), 300, 'overlap lists');
+
+    // NDCG over every next item: each point on both models.
+    const ndcg = recordProgress();
+    const row = await nextItemNdcgRow(session, session, users, {
+      maxHistory: 8,
+      max: 500,
+      seed: 1,
+      users: 'all',
+      progress: ndcg.progress,
+    });
+    const points = Number(/\(([\d,]+)\)/.exec(row.metric)![1].replace(/,/g, ''));
+    assert.ok(points > 0);
+    assertCounted(
+      ndcg.counts('Measuring NDCG@10 on every next item', 'predictions'),
+      2 * points,
+      'next-item NDCG',
+    );
   } finally {
     await session.release();
   }

@@ -24,6 +24,7 @@ import { sha256File } from '../../../../src/core/util/files';
 import { appendGrewBias } from '../../../../src/core/watermark/grewGraph';
 import { fixture, mulberry32, runCli, tempDir } from '../../../support/helpers';
 import { movielensInteractionFile } from '../../../support/movielens';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 
 const MODEL = fixture('sasrec_opset17.onnx');
 const DATA = movielensInteractionFile();
@@ -45,14 +46,15 @@ describe('extraction on the SASRec fixture', () => {
   test('queries, trains and writes a surrogate; the input is byte-identical', async () => {
     const before = await sha256File(MODEL);
     out = path.join(tempDir(), 'surrogate.onnx');
-    const messages: string[] = [];
+    const rec = recordProgress();
     result = await extractModel({
       model: MODEL,
       out,
       data: DATA,
       ...SMALL,
-      progress: ({ message }) => void messages.push(message),
+      progress: rec.progress,
     });
+    const messages = rec.updates.map((u) => u.message);
     assert.equal(await sha256File(MODEL), before, 'the victim file changed');
     assert.ok(existsSync(out));
     // Budget: every prefix of every synthetic sequence is one query.
@@ -77,6 +79,19 @@ describe('extraction on the SASRec fixture', () => {
     assert.ok(messages.some((m) => m.startsWith('Training the surrogate')));
     // With data: both models' leave-one-out utility on the same 610 users.
     assert.equal(result.utility?.users, 610);
+    const querying = rec.messages().find((m) => m.startsWith('Querying the victim'))!;
+    assertCounted(rec.counts(querying, 'queries'), 1000, 'victim queries');
+    for (const model of ['victim', 'surrogate'])
+      assertCounted(
+        rec.counts(`Measuring the ${model} on the data (leave-one-out)`, 'users measured'),
+        610,
+        model,
+      );
+    assertCounted(
+      rec.counts('Measuring the surrogate against the victim (held-out queries)', 'prefixes'),
+      20 * 10,
+      'fidelity',
+    );
     assert.ok(result.utility!.victim.ndcg > 0.02);
   });
 

@@ -27,6 +27,7 @@ import {
   withoutInitializerData,
 } from '../../../support/helpers';
 import { movielensInteractionFile } from '../../../support/movielens';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 import { SERVE_HEAD_PREFIX, serveModeGrew } from '../../../support/serveGrew';
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -205,13 +206,23 @@ test('cancelling a fine-tune at any step writes nothing', async () => {
   const before = sha(model);
   const steps: string[] = [];
   const counts: string[] = [];
-  const options = { model, data: DATA, maxSteps: 3, batchSize: 16, lossSample: 64 };
+  const rec = recordProgress();
+  const options = {
+    model,
+    data: DATA,
+    maxSteps: 3,
+    batchSize: 16,
+    lossSample: 64,
+    utilityUsers: 100,
+  };
   await finetuneAttack({
     ...options,
     out: path.join(tempDir(), 'probe.onnx'),
     progress: (u) => {
+      rec.progress(u);
       steps.push(u.message);
-      if (u.count) counts.push(`${u.message}: ${u.count.done}/${u.count.total} ${u.count.unit}`);
+      if (u.count?.unit === 'training steps')
+        counts.push(`${u.message}: ${u.count.done}/${u.count.total} ${u.count.unit}`);
     },
   });
   const unique = [...new Set(steps)].filter((s) => !s.startsWith('Writing'));
@@ -220,6 +231,11 @@ test('cancelling a fine-tune at any step writes nothing', async () => {
     counts.map((c) => c.replace(/^Fine-tuning on \d+ users \([\d,]+ examples\)/, 'Fine-tuning')),
     [1, 2, 3].map((n) => `Fine-tuning: ${n}/3 training steps`),
   );
+  // Utility before and after counts the sampled users.
+  for (const when of ['before', 'after']) {
+    const step = `Measuring utility and training loss ${when} fine-tuning`;
+    assertCounted(rec.counts(step, 'users measured'), 100, step);
+  }
   for (const step of unique) {
     const dir = tempDir();
     const controller = new AbortController();

@@ -24,6 +24,7 @@ import { ScoringSession } from '../../../../src/core/onnx/session';
 import { sha256File } from '../../../../src/core/util/files';
 import { fixture, runCli, tempDir, withoutInitializerData } from '../../../support/helpers';
 import { movielensInteractionFile } from '../../../support/movielens';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 
 const DATA = movielensInteractionFile();
 const MODEL = fixture('sasrec_opset17.onnx');
@@ -250,6 +251,35 @@ describe('attacks on sasrec_opset17 with MovieLens', () => {
       pruneAttack({ model: MODEL, out: MODEL, fraction: 0.1 }),
       isUsageError(/overwrite the input/),
     );
+  });
+
+  test('the attack counts tensors, and users measured on the original and the copy', async () => {
+    const rec = recordProgress();
+    const r = await pruneAttack({
+      model: MODEL,
+      out: path.join(tempDir(), 'pruned.onnx'),
+      fraction: 0.1,
+      data: DATA,
+      utilityUsers: 150,
+      progress: rec.progress,
+    });
+    const tensors = trainedWeights(
+      (await readModel(MODEL)).proto,
+      detectAdapter(await readModel(MODEL)).output,
+      {
+        matricesOnly: true,
+      },
+    ).size;
+    assertCounted(
+      rec.counts(`Pruning ${tensors} weight tensors`, 'weight tensors'),
+      tensors,
+      'pruning',
+    );
+    assert.ok(r.utility.every((u) => u.users?.used === 150));
+    for (const step of ['Measuring the original model', 'Measuring the perturbed model']) {
+      assertCounted(rec.counts(step, 'users measured'), 150, step);
+      assertCounted(rec.counts(`${step} (top-10 overlap)`, 'probes'), 150, `${step}, overlap`);
+    }
   });
 
   test('cancelling at any step writes nothing', async () => {

@@ -13,6 +13,7 @@ import { CancelledError } from '../../../../src/core/errors';
 import { embedAow } from '../../../../src/core/watermark/aow';
 import type { AowKey } from '../../../../src/core/watermark/key';
 import { fixture, runCli, tempDir } from '../../../support/helpers';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 import { movielensInteractionFile } from '../../../support/movielens';
 import { serveModeGrew } from '../../../support/serveGrew';
 
@@ -100,9 +101,11 @@ test('one row per attack, each verified; light attacks keep the watermark, heavy
 });
 
 test('without data the fine-tuning rows say why they did not run; the rest still runs', async () => {
+  const rec = recordProgress();
   const report = await robustnessSweep({
     model: marked,
     key,
+    progress: rec.progress,
     plan: [
       { attack: 'finetune', fraction: 0.05 },
       { attack: 'extract-finetune', sequences: 3000, fraction: 0.05 },
@@ -126,6 +129,23 @@ test('without data the fine-tuning rows say why they did not run; the rest still
     evidence: [null, null, Math.max(0, -noise.log10PValue)],
     ndcgChange: [null, null, null],
   });
+  // The comparisons' utility counts on the sweep's progress, under each row's prefix.
+  const base = 'The watermarked model';
+  const sampling = rec.counts(`${base}: Sampling probe sequences from the model`, 'queries');
+  assertCounted(sampling, sampling[0][1], 'probe sampling');
+  assertCounted(
+    rec.counts(`${base}: Measuring utility for the comparisons (top-10 overlap)`, 'probes'),
+    500,
+    'the reference',
+  );
+  assertCounted(
+    rec.counts(
+      `3/3 ${noise.label}: Measuring utility against the original (top-10 overlap)`,
+      'probes',
+    ),
+    500,
+    'the noisy copy',
+  );
 });
 
 test('a GREW serve-mode model: weight attacks keep the mark, stripping removes it and says so', async () => {

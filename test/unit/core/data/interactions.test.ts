@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readData, readInteractions } from '../../../../src/core/data/interactions';
+import {
+  readData,
+  readInteractions,
+  readItemSequences,
+} from '../../../../src/core/data/interactions';
+import type { Adapter } from '../../../../src/core/onnx/adapter';
 import { RecMarkError } from '../../../../src/core/errors';
 import { tempDir } from '../../../support/helpers';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 import {
   ITEM_MAP,
   movielensRatingsCsv,
@@ -119,4 +125,43 @@ test('rows are checked against the header; dates order a CSV; four plain numbers
     readInteractions(four, { isItem }),
     /line 1: expected "user item \[timestamp\]", found 4 fields; .*add a header line/,
   );
+});
+
+test('a large file reports lines read as it parses, up to every line of the file', async () => {
+  const file = path.join(tempDir(), 'big.csv');
+  const rows = 130_000;
+  const lines = ['userId,movieId,timestamp'];
+  for (let i = 0; i < rows; i++) lines.push(`${i % 997},${1 + (i % 3650)},${i}`);
+  writeFileSync(file, lines.join('\r\n') + '\r\n');
+  const counts: [number, number][] = [];
+  const data = await readData(file, {
+    isItem,
+    onProgress: (done, total) => void counts.push([done, total]),
+  });
+  assert.equal(data.lines, rows + 1);
+  // Every 50,000 lines, then the end: the header counts, it is a line of the file.
+  assert.deepEqual(
+    counts.map(([d]) => d),
+    [50_000, 100_000, rows + 1],
+  );
+  assertCounted(counts, rows + 1, 'lines read');
+
+  // Through readItemSequences (what embed, verify and the attacks call): a step of its own.
+  const rec = recordProgress();
+  const adapter = {
+    scoreWidth: 3651,
+    itemIds: Int32Array.from({ length: 3650 }, (_v, i) => i + 1),
+  };
+  await readItemSequences(file, adapter as unknown as Adapter, undefined, rec.progress);
+  assertCounted(rec.counts('Reading big.csv', 'lines'), rows + 1, 'readItemSequences');
+  assert.equal(rec.messages()[0], 'Reading big.csv');
+  assert.match(rec.messages().at(-1)!, /^Data big\.csv: .*997 users/);
+});
+
+test('a small file reports its one count, N/N', async () => {
+  const file = path.join(tempDir(), 'small.txt');
+  writeFileSync(file, '1 5\n1 6\n2 7');
+  const counts: [number, number][] = [];
+  await readData(file, { isItem, onProgress: (done, total) => void counts.push([done, total]) });
+  assert.deepEqual(counts, [[3, 3]]);
 });

@@ -20,6 +20,7 @@ import { verifyWithKey } from '../../../../src/core/watermark/verify';
 import { startRecServer, type RecServer, type RecServerOptions } from '../../../support/recServer';
 import { fixture, runCli, tempDir } from '../../../support/helpers';
 import { movielensInteractionFile } from '../../../support/movielens';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 
 const clean = fixture('sasrec_opset17.onnx');
 const itemMap = fixture('item_map.csv');
@@ -175,8 +176,21 @@ test('a clean model with probes sampled from the endpoint itself: absent, as on 
   const server = await serve({ model: clean, idMap: itemMap });
   const common = { key: grewKey, probes: 40, nullKeys: 100 };
   const checkpoint = await verifyWithKey({ ...common, model: clean });
-  const report = await verifyEndpoint({ ...common, profile: profileFor(server) });
+  const rec = recordProgress();
+  const report = await verifyEndpoint({
+    ...common,
+    profile: profileFor(server),
+    progress: rec.progress,
+  });
   assert.equal(checkpoint.verdict, 'absent');
+  // Sampling through the endpoint counts its queries, with what they cost beside the count.
+  const sampling = 'Sampling probe sequences from the model';
+  assertCounted(rec.counts(sampling, 'queries'), report.endpoint!.requests.total - 40, 'sampling');
+  assert.ok(
+    rec.updates
+      .filter((u) => u.message === sampling && u.count)
+      .every((u) => /answered, [\d,]+ requests sent$/.test(u.detail ?? '')),
+  );
   // The endpoint returns k + |history| items, so the history can be left out exactly as on the
   // checkpoint: the sampled probes, and so the evidence, are identical.
   sameEvidence(report, checkpoint);
@@ -270,13 +284,18 @@ test('cancel, then resume: cached answers are reused and no request is sent twic
 
 test('the budget runs out: a partial report on the answered probes, with a clear note', async () => {
   const server = await serve({ model: grewModel, idMap: itemMap });
+  const rec = recordProgress();
   const report = await verifyEndpoint({
     key: grewKey,
     data,
     probes: PROBES,
     profile: profileFor(server),
     budget: 120,
+    progress: rec.progress,
   });
+  // The data file's lines are counted as it is read.
+  const lines = readFileSync(data, 'utf8').trimEnd().split('\n').length;
+  assertCounted(rec.counts(`Reading ${path.basename(data)}`, 'lines'), lines, 'the data file');
   const e = report.endpoint!;
   assert.equal(server.stats.requests, 120);
   assert.equal(e.queries.spent, 120);

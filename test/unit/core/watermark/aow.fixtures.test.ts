@@ -20,6 +20,7 @@ import { readKeyFile } from '../../../../src/core/watermark/keyFile';
 import { decideVerdict } from '../../../../src/core/report/report';
 import { fixture, tempDir } from '../../../support/helpers';
 import { movielensInteractionFile } from '../../../support/movielens';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 
 const SECRET = Buffer.alloc(32, 0x3c);
 const ALPHA = 1e-4;
@@ -118,8 +119,31 @@ describe('AOW without data (self-distillation, random start) on sasrec_opset17.o
   test('memorised with p < 1e-9 and top-10 lists stay ≥ 80% the same', async () => {
     const dir = tempDir();
     const out = path.join(dir, 'marked.onnx');
-    const r = await embedAow({ model: fixture('sasrec_opset17.onnx'), out, secret: SECRET });
+    const rec = recordProgress();
+    const r = await embedAow({
+      model: fixture('sasrec_opset17.onnx'),
+      out,
+      secret: SECRET,
+      progress: rec.progress,
+    });
     assert.equal(r.key.start, 'random');
+    // Sampling, distillation and both utility measurements count on the embed's progress.
+    // 2,000 probes of 3 to 20 items: 2 to 19 queries each (probes.test.ts checks N exactly).
+    const sampling = rec.counts('Sampling sequences from the model to distil on', 'queries');
+    const queries = sampling[0][1];
+    assert.ok(queries > 2000 * 2 && queries < 2000 * 19, `${queries} queries`);
+    assertCounted(sampling, queries, 'sampling');
+    assertCounted(
+      rec.counts("Scoring the sequences to distil on with the original's scores", 'sequences'),
+      2000,
+      'distillation',
+    );
+    for (const when of ['before', 'after'])
+      assertCounted(
+        rec.counts(`Measuring utility ${when} embedding (top-10 overlap)`, 'probes'),
+        500,
+        `overlap ${when}`,
+      );
     assert.equal(r.training.loss, 'kl');
     assert.deepEqual(r.evidence.ranks, [1, 1, 1, 1]);
     const overlap = r.utility.find((u) => u.metric.startsWith('Top-10 overlap'))!;
@@ -134,14 +158,23 @@ describe('AOW without data (self-distillation, random start) on sasrec_opset17.o
 describe('AOW with data, --utility distil (the model stays closest to the original)', () => {
   test('sasrec_opset17.onnx: memorised, top-10 lists ≥ 85% the same, NDCG@10 within 5%', async () => {
     const dir = tempDir();
+    const rec = recordProgress();
     const r = await embedAow({
       model: fixture('sasrec_opset17.onnx'),
       out: path.join(dir, 'marked.onnx'),
       data,
       utility: 'distil',
       secret: SECRET,
+      progress: rec.progress,
     });
     assert.equal(r.training.loss, 'kl');
+    const users = r.utility.find((u) => u.metric === 'NDCG@10')!.users!.used;
+    for (const when of ['before', 'after'])
+      assertCounted(
+        rec.counts(`Measuring utility ${when} embedding`, 'users measured'),
+        users,
+        `users ${when}`,
+      );
     assert.deepEqual(r.evidence.ranks, [1, 1, 1, 1]);
     const overlap = r.utility.find((u) => u.metric.startsWith('Top-10 overlap'))!;
     assert.ok(overlap.after >= 0.85, `overlap ${overlap.after}`);

@@ -9,14 +9,17 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { embedGrew } from '../../../../src/core/watermark/grew';
 import type { UtilityUsers } from '../../../../src/core/utility';
+import type { Progress } from '../../../../src/core/util/progress';
 import { fixture, tempDir } from '../../../support/helpers';
 import { movielensInteractionFile } from '../../../support/movielens';
+import { assertCounted, recordProgress } from '../../../support/progressCounts';
 
 const SECRET = Buffer.alloc(32, 0x5a);
 
-async function embed(utilityUsers: UtilityUsers) {
+async function embed(utilityUsers: UtilityUsers, progress?: Progress) {
   const out = path.join(tempDir(), 'marked.onnx');
   const r = await embedGrew({
+    progress,
     model: fixture('sasrec_opset17.onnx'),
     out,
     data: movielensInteractionFile(),
@@ -46,4 +49,36 @@ test('--utility-users changes the utility rows only: same model, key and evidenc
   assert.ok(width(ndcg(sample).beforeCi95) > width(ndcg(all).beforeCi95));
   const next = all.r.utility.find((x) => x.metric.startsWith('NDCG@10, every next item'))!;
   assert.ok(next.beforeCi95 && next.afterCi95 && next.ci95);
+});
+
+test("utility inside an embed reports on the embed's progress: users measured n/N, before and after", async () => {
+  const rec = recordProgress();
+  const { r } = await embed(200, rec.progress);
+  for (const when of ['before', 'after']) {
+    const step = `Measuring utility ${when} embedding`;
+    assertCounted(rec.counts(step, 'users measured'), 200, step);
+    // The overlap probes are the sampled users' held-out histories.
+    assertCounted(rec.counts(`${step} (top-10 overlap)`, 'probes'), 200, `${step}, overlap`);
+  }
+  const next = r.utility.find((x) => x.metric.startsWith('NDCG@10, every next item'))!;
+  const points = Number(/\(([\d,]+)\)/.exec(next.metric)![1].replace(/,/g, ''));
+  assertCounted(
+    rec.counts('Measuring NDCG@10 on every next item', 'predictions'),
+    2 * points,
+    'next-item NDCG',
+  );
+  // k-means: iterations counted against its cap, stopping when few items move.
+  const clustering = rec.messages().find((m) => m.startsWith('Clustering 3,650 items into'))!;
+  const iterations = rec.counts(clustering, 'iterations');
+  assert.ok(iterations.length >= 2 && iterations.every(([, t]) => t === 25), String(iterations));
+  assert.deepEqual(
+    iterations.map(([d]) => d),
+    iterations.map((_c, i) => i + 1),
+  );
+  assert.ok(
+    rec.updates.every((u) => !u.message.startsWith('Clustering') || !u.count || u.count.atMost),
+  );
+  const file = path.basename(movielensInteractionFile());
+  const lines = readFileSync(movielensInteractionFile(), 'utf8').trimEnd().split('\n').length;
+  assertCounted(rec.counts(`Reading ${file}`, 'lines'), lines, 'the data file');
 });
