@@ -13,6 +13,7 @@ import { EarlyStopping, type EarlyStop, type EpochState } from './earlyStopping'
 import type { TrainExample } from './examples';
 import { AdamW, ADAMW_DEFAULTS } from './optimizer';
 import { prepareTraining, TRAIN_DEFAULTS, type PrepareOptions } from './prepareTraining';
+import type { TrainingLayout } from './lastPositionTraining';
 import { findTiedCopies, foldTiedGradients, syncTiedCopies, type TiedCopy } from './tied';
 import { evalModel, evaluate, runTraining, trainingSession } from './trainingSession';
 import { writeWeights } from './weights';
@@ -70,6 +71,8 @@ export interface TrainResult {
   sequencesPerSecond: number;
   /** Time to build the training graph (probe + autodiff + session), ms. */
   setupMs: number;
+  /** Which forward graph trained: the export, or its last-position rewrite (and why). */
+  layout: TrainingLayout;
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
@@ -91,7 +94,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await loadOrt();
   const setupStart = performance.now();
   const prepared = await prepareTraining({ ...options, examples, batchSize, loss: lossKind });
-  const { trainable, head, training, batcher, params, dims } = prepared;
+  const { trainable, head, training, batcher, params, dims, layout } = prepared;
   throwIfAborted(signal);
 
   const [beta1, beta2] = options.betas ?? [ADAMW_DEFAULTS.beta1, ADAMW_DEFAULTS.beta2];
@@ -203,5 +206,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     stepsPerSecond: step / Math.max(stepMs / 1000, 1e-9),
     sequencesPerSecond: (step * batchSize) / Math.max(stepMs / 1000, 1e-9),
     setupMs: Math.round(setupMs),
+    layout,
   };
 }
