@@ -23,7 +23,11 @@ import {
 } from '../../../../src/core/train/prepareTraining';
 import { buildSasrec } from '../../../../src/core/train/sasrecBuilder';
 import { train } from '../../../../src/core/train/trainer';
-import { runTraining, trainingSession } from '../../../../src/core/train/trainingSession';
+import {
+  evaluateLoss,
+  runTraining,
+  trainingSession,
+} from '../../../../src/core/train/trainingSession';
 import { defaultTrainable } from '../../../../src/core/train/weights';
 import { mulberry32 } from '../../../support/helpers';
 import { randomScoresModel, rightPaddedModel } from '../../../support/positionModels';
@@ -280,4 +284,19 @@ test('falls back to the full graph, with the reason, when the rewrite differs or
   assert.equal(p.layout.mode, 'all-positions');
   assert.equal(p.layout.note, 'the loss reads every position');
   assert.deepEqual(p.feeds(perPosition)[LOSS_INPUTS.targets].dims, [8, SASREC.maxLen]);
+});
+
+test('the forward-only loss runs on the rewrite too, with the full graph’s and the twin’s value', async () => {
+  const all = allSasrec();
+  const last = lastSasrec();
+  const adapter = adapterOf(all);
+  const batch = examples(40, SASREC.numItems, SASREC.maxLen, 12);
+  for (const { loss, options } of LOSSES) {
+    const common = { examples: batch, batchSize: 16, loss, ...options };
+    const a = await evaluateLoss({ ...common, model: all, adapter });
+    const b = await evaluateLoss({ ...common, model: all, adapter, lastPosition: false });
+    const c = await evaluateLoss({ ...common, model: last, adapter: adapterOf(last) });
+    assertClose([a], [b], 1e-5, `${loss}: vs full`);
+    assertClose([a], [c], 1e-5, `${loss}: vs twin`);
+  }
 });
