@@ -2,8 +2,10 @@
  * The trainer (DESIGN.md §5): append a loss head to the forward graph, probe shapes at the fixed
  * training batch shape, build the gradient graph once, then run steps in onnxruntime with the
  * weights fed as inputs and updated by AdamW in JS. Batches are shuffled with a seeded PRNG; the
- * last batch is padded to full size with weight-0 rows so every shape stays static. The trained
- * weights are written into a copy of the ORIGINAL ModelProto: only initializer data changes.
+ * last batch is padded to full size with weight-0 rows so every shape stays static. A [B, T, N]
+ * export whose loss reads one position per row trains on its last-position rewrite
+ * (lastPositionTraining.ts). The trained weights are written into a copy of the ORIGINAL
+ * ModelProto: only initializer data changes.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { onnx } from '../onnx/model';
