@@ -16,6 +16,11 @@ export interface PositionModelOptions {
   dim?: number;
   seqLen?: number;
   seed?: number;
+  /**
+   * How rightPaddedModel mixes positions: a CumSum (default), or a MatMul with a trainable
+   * [T, T] lower-triangular matrix (differentiable, so training reaches the embeddings).
+   */
+  mixing?: 'cumsum' | 'matmul';
 }
 
 const node = (
@@ -66,14 +71,16 @@ function weights(options: PositionModelOptions) {
 }
 
 /**
- * Right padding with a length input: a running sum over positions (CumSum mixes them, so the
- * gather must come after it), zeroed past each row's length, then a position-wise head.
+ * Right padding with a length input: a running sum (or mean) over positions (it mixes them, so
+ * the gather must come after it), zeroed past each row's length, then a position-wise head.
  */
 export function rightPaddedModel(options: PositionModelOptions = {}): onnx.ModelProto {
   const { T, W, inits } = weights(options);
   const nodes = [
     node('Gather', ['item_emb', 'item_seq'], 'h', { axis: 0 }),
-    node('CumSum', ['h', 'axis_1'], 'running'),
+    options.mixing === 'matmul'
+      ? node('MatMul', ['causal', 'h'], 'running')
+      : node('CumSum', ['h', 'axis_1'], 'running'),
     node('Unsqueeze', ['item_seq_len', 'axes_1'], 'len_col'),
     node('Less', ['positions', 'len_col'], 'valid'),
     node('Cast', ['valid'], 'valid_f', { to: DataType.FLOAT }),
@@ -94,6 +101,12 @@ export function rightPaddedModel(options: PositionModelOptions = {}): onnx.Model
       Array.from({ length: T }, (_, i) => i),
     ),
   );
+  if (options.mixing === 'matmul') {
+    const causal = Float32Array.from({ length: T * T }, (_, k) =>
+      k % T <= Math.floor(k / T) ? 1 / (1 + Math.floor(k / T)) : 0,
+    );
+    inits.push(floatTensor('causal', [T, T], causal));
+  }
   return model(
     nodes,
     inits,

@@ -14,6 +14,7 @@ import { ScoringSession } from '../onnx/session';
 import { openModel } from '../onnx/open';
 import type { UtilityRow } from '../report/report';
 import { prefixExamples } from '../train/examples';
+import type { TrainingLayout } from '../train/lastPositionTraining';
 import { train, type TrainResult } from '../train/trainer';
 import { evaluateLoss } from '../train/trainingSession';
 import { noProgress, stepCount, StepTimer, type Progress } from '../util/progress';
@@ -71,6 +72,8 @@ export interface FinetuneResult {
   trainLoss: { before: number; after: number; examples: number };
   utility: UtilityRow[];
   stepsPerSecond: number;
+  /** Which forward graph trained ([batch, T, N] exports: their last-position rewrite or not, why). */
+  trainingGraph: Pick<TrainingLayout, 'mode' | 'note'>;
   timings: { step: string; ms: number }[];
 }
 
@@ -185,6 +188,7 @@ export async function finetuneAttack(options: FinetuneOptions): Promise<Finetune
     trainLoss: { before: lossBefore, after: lossAfter, examples: lossSample.length },
     utility: leaveOneOutRows(utilityBefore, utilityAfter, ' (leave-one-out)', measured.users),
     stepsPerSecond: result.stepsPerSecond,
+    trainingGraph: { mode: result.layout.mode, note: result.layout.note },
     timings: timer.steps,
   };
 }

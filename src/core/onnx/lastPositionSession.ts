@@ -10,7 +10,12 @@ import { RecMarkError } from '../errors';
 import { SCORE_BATCH_BYTES } from '../limits';
 import type { Adapter } from './adapter';
 import { modelFeeds } from './feeds';
-import { LAST_POSITION_INPUT, probeValues, rewriteLastPosition } from './lastPosition';
+import {
+  LAST_POSITION_INPUT,
+  probeValues,
+  rewriteLastPosition,
+  type LastPositionRewrite,
+} from './lastPosition';
 import { decodeModel, encodeModel, graphOf, onnx, readModel } from './model';
 import {
   createSession,
@@ -72,17 +77,60 @@ export async function openLastPosition(
     return { session: null, bytes: null, layout: layout as ScoringLayout };
   }
   if (options.lastPosition === false) return allPositions('last-position rewrite turned off');
+  let proto: onnx.ModelProto;
   try {
-    const proto = typeof model === 'string' ? (await readModel(model)).proto : decodeModel(model);
+    proto = typeof model === 'string' ? (await readModel(model)).proto : decodeModel(model);
+  } catch (err) {
+    // Opening the original reports a model's own problems as before; this only notes them.
+    return allPositions(`rewrite failed: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const verified = await verifyLastPosition(proto, adapter, options);
+  if (!verified.ok) return allPositions(verified.note);
+  return {
+    session: verified.session,
+    bytes: verified.bytes,
+    layout: {
+      scoring: 'rewritten',
+      outputRank: 2,
+      lastPositionInput: verified.rewrite.lastPositionInput,
+      note: verified.note,
+    },
+  };
+}
+
+/** A rewrite that reproduced the original, with its open session (the caller releases it). */
+export type VerifiedLastPosition =
+  | {
+      ok: true;
+      rewrite: LastPositionRewrite;
+      bytes: Uint8Array;
+      session: OrtSession;
+      /** What runs on the last position, for layouts and logs. */
+      note: string;
+    }
+  | { ok: false; note: string };
+
+/**
+ * The last-position rewrite of a [batch, T, N] export, kept only if it reproduces the original's
+ * last-position rows on the check histories; else why not. Scoring and training share it.
+ * `proto` is left as it was.
+ */
+export async function verifyLastPosition(
+  proto: onnx.ModelProto,
+  adapter: Adapter,
+  options: SessionSettings = {},
+): Promise<VerifiedLastPosition> {
+  const fail = (note: string) => ({ ok: false, note }) as const;
+  try {
     const fixedBatch = adapter.fixedBatch ?? null;
     if (fixedBatch !== null && fixedBatch !== 1) {
-      return allPositions(`the input has a fixed batch of ${fixedBatch}`);
+      return fail(`the input has a fixed batch of ${fixedBatch}`);
     }
     const histories = checkHistories(adapter);
     const rows = rowsPerRun(adapter, histories.length, fixedBatch);
     const reference = await probeOriginal(proto, adapter, histories, rows);
     const rewrite = rewriteLastPosition(proto, adapter, reference.probe);
-    if (!rewrite) return allPositions('no position-wise ops before the score output');
+    if (!rewrite) return fail('no position-wise ops before the score output');
     const bytes = encodeModel(rewrite.proto);
     const session = await createSession(bytes, {
       quiet: true,
@@ -98,21 +146,12 @@ export async function openLastPosition(
     }
     if (mismatch) {
       await session.release();
-      return allPositions(mismatch);
+      return fail(mismatch);
     }
-    return {
-      session,
-      bytes,
-      layout: {
-        scoring: 'rewritten',
-        outputRank: 2,
-        lastPositionInput: rewrite.lastPositionInput,
-        note: `${rewrite.nodes} nodes on the last position (${rewrite.gathers} gathered)`,
-      },
-    };
+    const note = `${rewrite.nodes} nodes on the last position (${rewrite.gathers} gathered)`;
+    return { ok: true, rewrite, bytes, session, note };
   } catch (err) {
-    // Opening the original reports a model's own problems as before; this only notes them.
-    return allPositions(`rewrite failed: ${(err as Error).message.split('\n')[0]}`);
+    return fail(`rewrite failed: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -74,8 +74,16 @@ export function finetuneLines(r: FinetuneResult): string[] {
       .map((c) => `${c.step}: ${c.loss.toFixed(3)}`)
       .join(', ')}`,
     `Training loss:    ${fmt(r.trainLoss.before)} → ${fmt(r.trainLoss.after)} (on ${r.trainLoss.examples} examples)`,
+    ...trainingGraphLines(r.trainingGraph),
     ...utilityLines(r.utility),
   ];
+}
+
+/** For a [batch, T, N] export: whether training ran on the last position only, or why not. */
+function trainingGraphLines(g: FinetuneResult['trainingGraph'] | undefined): string[] {
+  if (!g || g.mode === 'last-position') return [];
+  const how = g.mode === 'rewritten' ? 'last position only' : 'every position';
+  return [`Training graph:   ${how}${g.note ? ` (${g.note})` : ''}`];
 }
 
 /** `amount` is prune's fraction or noise's scale (quantize takes none). */

@@ -9,9 +9,27 @@ import { encodeBatch } from '../onnx/session';
 import type { TrainExample } from './examples';
 import { EXCLUDED_PENALTY, LOSS_INPUTS, type LossInput, type LossKind } from './losses';
 
+/** Per-position cross-entropy (examples with `targets` or `targetDraws`) reads every position. */
+export function needsAllPositions(kind: LossKind, examples: readonly TrainExample[]): boolean {
+  return (
+    kind === 'cross-entropy' &&
+    examples.some((x) => x.targets !== undefined || x.targetDraws !== undefined)
+  );
+}
+
+/**
+ * The graph the batcher feeds when it is not the export as it is: the last-position rewrite of
+ * a [batch, T, N] export returns [batch, N] and may read each row's last real position.
+ */
+export interface FedGraph {
+  outputRank: 2 | 3;
+  lastPositionInput: string | null;
+}
+
 /** Turns examples into feeds at the fixed training batch shape. */
 export class Batcher {
   private readonly rank: 2 | 3;
+  private readonly lastPositionInput: string | null;
   private readonly perPosition: boolean;
   /** Per-position targets per row (examples with `targetDraws`), else 1. */
   private readonly draws: number;
@@ -30,11 +48,11 @@ export class Batcher {
     readonly batchSize: number,
     examples: readonly TrainExample[],
     private readonly boundary?: { head: number; weight: number },
+    graph: FedGraph = { outputRank: adapter.outputRank, lastPositionInput: null },
   ) {
-    this.rank = adapter.outputRank;
-    this.perPosition =
-      kind === 'cross-entropy' &&
-      examples.some((x) => x.targets !== undefined || x.targetDraws !== undefined);
+    this.rank = graph.outputRank;
+    this.lastPositionInput = graph.lastPositionInput;
+    this.perPosition = needsAllPositions(kind, examples);
     this.draws = this.perPosition ? (examples[0].targetDraws?.length ?? 1) : 1;
     this.isItem = new Uint8Array(adapter.scoreWidth);
     for (const id of adapter.itemIds) this.isItem[id] = 1;
@@ -138,6 +156,7 @@ export class Batcher {
   modelFeeds(feeds: OrtFeeds): OrtFeeds {
     const out: OrtFeeds = { [this.adapter.input]: feeds[this.adapter.input] };
     if (this.adapter.lengthInput) out[this.adapter.lengthInput] = feeds[this.adapter.lengthInput];
+    if (this.lastPositionInput) out[this.lastPositionInput] = feeds[this.lastPositionInput];
     return out;
   }
 
@@ -156,6 +175,7 @@ export class Batcher {
     const i64 = (data: ArrayLike<number>, dims: number[]) => ortIdTensor('int64', data, dims);
     const feeds: OrtFeeds = { [this.adapter.input]: int(rows, [B, T]) };
     if (this.adapter.lengthInput) feeds[this.adapter.lengthInput] = int(lengths, [B]);
+    if (this.lastPositionInput) feeds[this.lastPositionInput] = i64(lastPositions, [B]);
     const weights = Float32Array.from(full, (x) => x.weight ?? 1);
 
     if (this.kind === 'cross-entropy' && this.perPosition) {

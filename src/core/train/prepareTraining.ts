@@ -1,6 +1,6 @@
 /**
- * Everything before the first training step: the loss head, the rewrites (GRU unrolling, static
- * If), the shape probe at the training batch shape and the training graph.
+ * Everything before the first training step: the loss head, the rewrites (last position, GRU
+ * unrolling, static If), the shape probe at the training batch shape and the training graph.
  */
 import { RecMarkError } from '../errors';
 import type { Adapter } from '../onnx/adapter';
@@ -8,8 +8,14 @@ import { DataType, tensorDims, tensorFloat32 } from '../onnx/graph';
 import { cloneModel, graphOf, onnx } from '../onnx/model';
 import { loadOrt, type OrtFeeds } from '../onnx/ort';
 import { buildTrainingGraph, type TrainingGraph } from './autodiff';
-import { Batcher } from './batcher';
+import { Batcher, needsAllPositions } from './batcher';
 import type { TrainExample } from './examples';
+import {
+  allPositions,
+  lastPositionForward,
+  type LastPositionForward,
+  type TrainingLayout,
+} from './lastPositionTraining';
 import { appendLoss, type LossHead, type LossKind } from './losses';
 import { ADAMW_DEFAULTS } from './optimizer';
 import { rewriteForTraining } from './rewrite';
@@ -45,6 +51,11 @@ export interface PrepareOptions {
    * catalogue never holds a teacher row for every example at once). Returns the batch to train on.
    */
   prepare?: (batch: readonly TrainExample[]) => Promise<TrainExample[]>;
+  /**
+   * False trains a [batch, T, N] export at every position even when the loss reads one position
+   * per row (tests and benches compare both). Default true: its last-position rewrite.
+   */
+  lastPosition?: boolean;
 }
 
 /**
@@ -67,11 +78,14 @@ export interface PreparedTraining {
   /** Feeds (model inputs and loss inputs) for up to batchSize examples, padded to batchSize. */
   feeds: (batch: readonly TrainExample[]) => OrtFeeds;
   batcher: Batcher;
+  /** Which forward graph trains (the export, or its last-position rewrite) and why. */
+  layout: TrainingLayout;
 }
 
 /**
- * Everything before the first step: the loss head, the rewrites (GRU unrolling, static If), the
- * shape probe at the training batch shape and the training graph. Exposed for gradient checks.
+ * Everything before the first step: the loss head, the rewrites (last position, GRU unrolling,
+ * static If), the shape probe at the training batch shape and the training graph. Exposed for
+ * gradient checks.
  */
 export async function prepareTraining(options: PrepareOptions): Promise<PreparedTraining> {
   const { adapter } = options;
@@ -81,7 +95,7 @@ export async function prepareTraining(options: PrepareOptions): Promise<Prepared
     throw new RecMarkError('There are no training examples.', 'train-no-data');
   const batchSize = options.batchSize ?? TRAIN_DEFAULTS.batchSize;
   const original = options.model;
-  let forward = cloneModel(original);
+  const forward = cloneModel(original);
   graphOf(forward).output = graphOf(forward).output.filter((o) => o.name === adapter.output);
   const trainable = [...(options.trainable ?? defaultTrainable(forward, adapter.output))];
   const initializers = new Map(
@@ -97,19 +111,38 @@ export async function prepareTraining(options: PrepareOptions): Promise<Prepared
 
   // With `prepare`, the first batch, completed, stands for all: later batches are checked as they come.
   const sample = options.prepare ? await options.prepare(examples.slice(0, batchSize)) : examples;
-  const batcher = new Batcher(
-    adapter,
-    options.loss ?? 'cross-entropy',
-    batchSize,
-    sample,
-    options.boundary,
-  );
-  const probeFeeds = batcher.feeds(sample.slice(0, batchSize));
-  forward = await rewriteIfNeeded(forward, batcher.modelFeeds(probeFeeds));
-  const head = appendLoss(forward, batcher.lossSpec(options));
-  batcher.check(head.inputs);
-  const shapes = await probeShapes(head.proto, probeFeeds);
-  const training = buildTrainingGraph(head.proto, head.loss, trainable, shapes, head.scoreGradient);
+  const kind = options.loss ?? 'cross-entropy';
+  const build = async (graph: LastPositionForward) => {
+    const { layout } = graph;
+    const batcher = new Batcher(adapter, kind, batchSize, sample, options.boundary, layout);
+    const probeFeeds = batcher.feeds(sample.slice(0, batchSize));
+    const proto = await rewriteIfNeeded(graph.proto, batcher.modelFeeds(probeFeeds));
+    const head = appendLoss(proto, batcher.lossSpec(options));
+    batcher.check(head.inputs);
+    const shapes = await probeShapes(head.proto, probeFeeds);
+    const training = buildTrainingGraph(
+      head.proto,
+      head.loss,
+      trainable,
+      shapes,
+      head.scoreGradient,
+    );
+    return { batcher, head, training, layout };
+  };
+  const chosen = await lastPositionForward(forward, adapter, trainable, {
+    perPosition: needsAllPositions(kind, sample),
+    enabled: options.lastPosition,
+  });
+  let built: Awaited<ReturnType<typeof build>>;
+  try {
+    built = await build(chosen);
+  } catch (err) {
+    if (chosen.layout.mode !== 'rewritten') throw err;
+    // The export as it is reports its own problems, if it has them.
+    const note = `training the rewrite failed: ${(err as Error).message.split('\n')[0]}`;
+    built = await build(allPositions(forward, adapter, note));
+  }
+  const { batcher, head, training, layout } = built;
   const params = new Map<string, Float32Array>();
   const dims = new Map<string, number[]>();
   for (const name of trainable) {
@@ -125,5 +158,6 @@ export async function prepareTraining(options: PrepareOptions): Promise<Prepared
     dims,
     feeds: (batch) => batcher.feeds(batch),
     batcher,
+    layout,
   };
 }

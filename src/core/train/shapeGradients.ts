@@ -61,6 +61,24 @@ export const SHAPE_GRADIENTS: Record<string, GradRule> = {
     const ind = wrapIndex(e, idx, xd[axis]);
     return [e.one('ScatterElements', [e.zeros(xd), ind, dy[0]!], { axis, reduction: 'add' }), null];
   },
+  // Only the per-row form the last-position rewrite emits (batch_dims 1, indices [B, m, 1]:
+  // m positions along axis 1 of each row): dy goes back to those positions, as GatherElements'.
+  GatherND: (e, node, dy, needs) => {
+    if (!needs[0]) return [null, null];
+    const [x, idx] = [inp(node, 0), inp(node, 1)];
+    const xd = e.shape(x);
+    const id = e.shape(idx);
+    if (attrInt(node, 'batch_dims', 0) !== 1 || id.length !== 3 || id[2] !== 1 || xd.length < 2)
+      throw unsupported(node, 'only batch_dims = 1 with [batch, m, 1] indices is supported.');
+    const yd = e.shape(out(node));
+    const column = [id[0], id[1], ...new Array<number>(xd.length - 2).fill(1)];
+    const at = e.one('Reshape', [wrapIndex(e, idx, xd[1]), e.constInt64(column)]);
+    const ind = e.one('Expand', [at, e.constInt64(yd)]);
+    return [
+      e.one('ScatterElements', [e.zeros(xd), ind, dy[0]!], { axis: 1, reduction: 'add' }),
+      null,
+    ];
+  },
   // The k values were read from k distinct positions of x along the axis (largest or smallest,
   // sorted or not): dy of the values goes back to the positions the Indices output names, zero
   // elsewhere. Indices and K carry no gradient. Where two entries tie at the k-th place the

@@ -2,8 +2,10 @@
  * The trainer (DESIGN.md §5): append a loss head to the forward graph, probe shapes at the fixed
  * training batch shape, build the gradient graph once, then run steps in onnxruntime with the
  * weights fed as inputs and updated by AdamW in JS. Batches are shuffled with a seeded PRNG; the
- * last batch is padded to full size with weight-0 rows so every shape stays static. The trained
- * weights are written into a copy of the ORIGINAL ModelProto: only initializer data changes.
+ * last batch is padded to full size with weight-0 rows so every shape stays static. A [B, T, N]
+ * export whose loss reads one position per row trains on its last-position rewrite
+ * (lastPositionTraining.ts). The trained weights are written into a copy of the ORIGINAL
+ * ModelProto: only initializer data changes.
  */
 import { RecMarkError, throwIfAborted } from '../errors';
 import type { onnx } from '../onnx/model';
@@ -13,6 +15,7 @@ import { EarlyStopping, type EarlyStop, type EpochState } from './earlyStopping'
 import type { TrainExample } from './examples';
 import { AdamW, ADAMW_DEFAULTS } from './optimizer';
 import { prepareTraining, TRAIN_DEFAULTS, type PrepareOptions } from './prepareTraining';
+import type { TrainingLayout } from './lastPositionTraining';
 import { findTiedCopies, foldTiedGradients, syncTiedCopies, type TiedCopy } from './tied';
 import { evalModel, evaluate, runTraining, trainingSession } from './trainingSession';
 import { writeWeights } from './weights';
@@ -72,6 +75,8 @@ export interface TrainResult {
   sequencesPerSecond: number;
   /** Time to build the training graph (probe + autodiff + session), ms. */
   setupMs: number;
+  /** Which forward graph trained: the export, or its last-position rewrite (and why). */
+  layout: TrainingLayout;
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
@@ -93,7 +98,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await loadOrt();
   const setupStart = performance.now();
   const prepared = await prepareTraining({ ...options, examples, batchSize, loss: lossKind });
-  const { trainable, head, training, batcher, params, dims } = prepared;
+  const { trainable, head, training, batcher, params, dims, layout } = prepared;
   throwIfAborted(signal);
 
   const [beta1, beta2] = options.betas ?? [ADAMW_DEFAULTS.beta1, ADAMW_DEFAULTS.beta2];
@@ -205,5 +210,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     stepsPerSecond: step / Math.max(stepMs / 1000, 1e-9),
     sequencesPerSecond: (step * batchSize) / Math.max(stepMs / 1000, 1e-9),
     setupMs: Math.round(setupMs),
+    layout,
   };
 }

@@ -15,8 +15,9 @@ import {
   type OrtResults,
   type OrtSession,
 } from '../onnx/ort';
-import { Batcher } from './batcher';
+import { Batcher, needsAllPositions } from './batcher';
 import type { TrainExample } from './examples';
+import { lastPositionForward } from './lastPositionTraining';
 import { appendLoss, type LossHead, type LossKind } from './losses';
 import { TRAIN_DEFAULTS } from './prepareTraining';
 
@@ -33,20 +34,23 @@ export async function evaluateLoss(options: {
   margin?: number;
   batchSize?: number;
   signal?: AbortSignal;
+  /** False scores a [batch, T, N] export at every position (prepareTraining's option). */
+  lastPosition?: boolean;
 }): Promise<number> {
   await loadOrt();
   const examples = options.examples.filter((x) => (x.weight ?? 1) > 0);
   if (examples.length === 0)
     throw new RecMarkError('There are no examples to evaluate.', 'train-no-data');
   const batchSize = options.batchSize ?? TRAIN_DEFAULTS.batchSize;
-  const batcher = new Batcher(
-    options.adapter,
-    options.loss ?? 'cross-entropy',
-    batchSize,
-    examples,
-  );
-  // Forward only: onnxruntime runs GRU and If nodes as they are, no rewrite needed.
-  const head = appendLoss(options.model, batcher.lossSpec(options));
+  const kind = options.loss ?? 'cross-entropy';
+  // Forward only: onnxruntime runs GRU and If nodes as they are, no rewrite needed; a loss that
+  // reads one position per row runs on the last-position rewrite, as training does.
+  const graph = await lastPositionForward(options.model, options.adapter, [], {
+    perPosition: needsAllPositions(kind, examples),
+    enabled: options.lastPosition,
+  });
+  const batcher = new Batcher(options.adapter, kind, batchSize, examples, undefined, graph.layout);
+  const head = appendLoss(graph.proto, batcher.lossSpec(options));
   batcher.check(head.inputs);
   const session = await trainingSession(head.proto);
   try {

@@ -61,6 +61,13 @@ describe('fine-tuning attack on every fixture', () => {
       );
       assert.equal(r.utility.length, 2);
       assert.equal(sha(model), before, 'the input model was modified');
+      // [B, T, N] exports train on their last-position rewrite, the others as they are.
+      const allPositions = ['sasrec_opset13.onnx', 'bert4rec.onnx'].includes(name);
+      assert.equal(
+        r.trainingGraph.mode,
+        allPositions ? 'rewritten' : 'last-position',
+        r.trainingGraph.note ?? '',
+      );
 
       const original = await readModel(model);
       const tuned = await readModel(out);

@@ -12,7 +12,8 @@ import {
   zNote,
   zText,
 } from '../../../../src/core/report/plain';
-import { grewEmbedLines } from '../../../../src/core/report/resultText';
+import type { FinetuneResult } from '../../../../src/core/attack/finetune';
+import { finetuneLines, grewEmbedLines } from '../../../../src/core/report/resultText';
 import { normalSf } from '../../../../src/core/stats/tests';
 import { pClause as webviewPClause } from '../../../../webview/src/format';
 import type { EmbedGrewResult } from '../../../../src/core/watermark/grew';
@@ -107,4 +108,29 @@ test('an embed names the GREW parameters with the same labels', () => {
 test("the webview's p clause reads as core's (it cannot import core's)", () => {
   for (const text of ['< 1e-300', '6.3e-21', '0.034', '—'])
     assert.equal(webviewPClause(text), pClause(text), text);
+});
+
+test('fine-tuning text says whether a [B, T, N] export trained on its last position only', () => {
+  const result = (trainingGraph: FinetuneResult['trainingGraph']): FinetuneResult => ({
+    out: 'tuned.onnx',
+    users: { total: 10, finetuned: 1 },
+    examples: 5,
+    steps: 2,
+    epochs: [{ epoch: 1, loss: 1 }],
+    curve: [{ step: 1, epoch: 1, loss: 1 }],
+    trainLoss: { before: 2, after: 1, examples: 5 },
+    utility: [],
+    stepsPerSecond: 3,
+    trainingGraph,
+    timings: [],
+  });
+  const line = (g: FinetuneResult['trainingGraph']) =>
+    finetuneLines(result(g)).filter((l) => l.startsWith('Training graph:'));
+  assert.deepEqual(line({ mode: 'last-position', note: null }), []);
+  assert.deepEqual(line({ mode: 'rewritten', note: '5 nodes on the last position (1 gathered)' }), [
+    'Training graph:   last position only (5 nodes on the last position (1 gathered))',
+  ]);
+  assert.deepEqual(line({ mode: 'all-positions', note: 'rewrite differs' }), [
+    'Training graph:   every position (rewrite differs)',
+  ]);
 });
