@@ -2,7 +2,8 @@
  * AOW success rate (issue 18): embed with 10 different secrets on every fixture and count how
  * many succeed (every prefix's target at rank 1, the model written), with the steps it took and
  * the NDCG@10 change each run cost. The user's path: `embed aow --data` on MovieLens
- * (AOW_MODE=distil for the data-free path). AOW_SECRETS and AOW_FIXTURES narrow the run.
+ * (AOW_MODE=distil for the data-free path). AOW_SECRETS sets the count; AOW_FIXTURES names
+ * other fixtures (e.g. population/sasrec_d32_seed1, a smaller SASRec).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -34,7 +35,7 @@ async function one(model: string, secretNo: number, dir: string, data?: string):
   try {
     const r = await embedAow({
       model: fixture(`${model}.onnx`),
-      out: path.join(dir, `${model}-${secretNo}.onnx`),
+      out: path.join(dir, `${path.basename(model)}-${secretNo}.onnx`),
       data,
       secret,
     });
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
       `(${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}, node ${process.version})`,
   );
   const summary: string[] = [];
-  for (const model of FIXTURES.filter((f) => !only || only.includes(f))) {
+  for (const model of only ?? FIXTURES) {
     const runs: Run[] = [];
     for (let s = 0; s < secrets; s++) {
       const run = await one(model, s, dir, data);
