@@ -20,6 +20,8 @@ interface Run {
   steps: number;
   seconds: number;
   ndcgDrop: number | null;
+  /** Top-10 overlap with the original (on data histories, or sampled without data). */
+  overlap: number | null;
   distilled: boolean;
   why: string;
 }
@@ -45,6 +47,7 @@ async function one(model: string, secretNo: number, dir: string, data?: string):
       steps: r.training.steps,
       seconds: (performance.now() - t) / 1000,
       ndcgDrop: ndcg ? (ndcg.before - ndcg.after) / ndcg.before : null,
+      overlap: r.utility.find((u) => u.metric.startsWith('Top-10 overlap'))?.after ?? null,
       distilled: r.guard.distilled,
       why: `ranks ${r.evidence.ranks.join(',')}`,
     };
@@ -55,6 +58,7 @@ async function one(model: string, secretNo: number, dir: string, data?: string):
       steps: NaN,
       seconds: (performance.now() - t) / 1000,
       ndcgDrop: null,
+      overlap: null,
       distilled: false,
       why: err.message,
     };
@@ -81,6 +85,7 @@ async function main(): Promise<void> {
         `${model} secret ${s}: ${run.ok ? 'ok' : 'FAILED'} ${run.ok ? `${run.steps} steps, ` : ''}` +
           `${run.seconds.toFixed(0)} s` +
           (run.ndcgDrop === null ? '' : `, NDCG@10 ${change(run.ndcgDrop)}`) +
+          (run.overlap === null ? '' : `, top-10 overlap ${pct(run.overlap)}`) +
           (run.distilled ? ' (redone distilling: training on the data cost too much)' : '') +
           `; ${run.why}`,
       );
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
     const ok = runs.filter((r) => r.ok);
     const drops = ok.map((r) => r.ndcgDrop).filter((d): d is number => d !== null);
     const steps = ok.map((r) => r.steps).sort((a, b) => a - b);
+    const overlaps = ok.map((r) => r.overlap).filter((o): o is number => o !== null);
     summary.push(
       `${model.padEnd(15)} ${ok.length}/${runs.length} succeeded (${pct(ok.length / runs.length)}); ` +
         (steps.length ? `steps ${steps[0]}–${steps[steps.length - 1]}; ` : '') +
@@ -95,6 +101,9 @@ async function main(): Promise<void> {
           ? `NDCG@10 change mean ${change(drops.reduce((a, b) => a + b, 0) / drops.length)}, ` +
             `from ${change(Math.max(...drops))} to ${change(Math.min(...drops))}; ` +
             `${ok.filter((r) => r.distilled).length} redone distilling; `
+          : '') +
+        (overlaps.length
+          ? `top-10 overlap ${pct(Math.min(...overlaps))}–${pct(Math.max(...overlaps))}; `
           : '') +
         `${(runs.reduce((a, r) => a + r.seconds, 0) / runs.length).toFixed(0)} s per embed`,
     );

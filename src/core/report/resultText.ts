@@ -39,7 +39,10 @@ function aowGuardLines(guard: EmbedAowResult['guard']): string[] {
     `Utility guard:     NDCG@10 ${change} (at most ${percent(guard.maxNdcgDrop)} allowed)` +
       (guard.distilled
         ? '; training on the data cost more, so this copy was distilled from the original'
-        : ''),
+        : '') +
+      (guard.halvedShare === null
+        ? ''
+        : `, with the watermark's share of the examples halved to ${guard.halvedShare}`),
   ];
 }
 

@@ -62,6 +62,8 @@ export const AOW_DEFAULTS = {
   /** Growth per check, and the most, of an unlearnt prefix's weight (aowSchedule.ts). */
   boostGrowth: 1.1,
   maxBoost: 8,
+  /** Progress that resets the patience clock: 0.1 bits of log2 rank (aowSchedule.ts). */
+  minGain: 0.1,
   /** Linear learning-rate warm-up before the cosine decay over maxSteps (schedule.ts). */
   warmupSteps: 50,
   /** NDCG@10 may fall by at most this share (with data); beyond it, embed again distilling. */
@@ -101,8 +103,8 @@ export interface EmbedAowOptions {
   patience?: number;
   /**
    * The largest relative NDCG@10 drop allowed (with data; default 0.1). Beyond it, a run that
-   * trained on the data embeds again distilling the original; if that also exceeds it, nothing
-   * is written.
+   * trained on the data embeds again distilling the original, then once more with the
+   * watermark's share halved; if that also exceeds it, nothing is written.
    */
   maxNdcgDrop?: number;
   seed?: number;
@@ -131,8 +133,16 @@ export interface EmbedAowResult {
     loss: 'cross-entropy' | 'kl';
     stepsPerSecond: number;
   };
-  /** The utility guard: the NDCG@10 drop (null without data) and whether it forced distillation. */
-  guard: { maxNdcgDrop: number; ndcgDrop: number | null; distilled: boolean };
+  /**
+   * The utility guard: the NDCG@10 drop (null without data), whether it forced distillation, and
+   * the watermark share a second redo trained with (halved; null when there was none).
+   */
+  guard: {
+    maxNdcgDrop: number;
+    ndcgDrop: number | null;
+    distilled: boolean;
+    halvedShare: number | null;
+  };
   timings: { step: string; ms: number }[];
 }
 
@@ -272,8 +282,13 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
     patience: options.patience ?? AOW_DEFAULTS.patience,
     maxBoost: AOW_DEFAULTS.maxBoost,
     boostGrowth: AOW_DEFAULTS.boostGrowth,
+    minGain: AOW_DEFAULTS.minGain,
   };
-  const memorise = async (loss: 'cross-entropy' | 'kl', utilityExamples: TrainExample[]) => {
+  const memorise = async (
+    loss: 'cross-entropy' | 'kl',
+    utilityExamples: TrainExample[],
+    ratio: number,
+  ) => {
     const marks = watermarkExamples(
       sequence,
       ratio,
@@ -340,8 +355,9 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
   const maxNdcgDrop = options.maxNdcgDrop ?? AOW_DEFAULTS.maxNdcgDrop;
   let loss = utility === 'train' ? ('cross-entropy' as const) : ('kl' as const);
   let distilled = false;
+  let share = ratio;
   for (;;) {
-    const run = await memorise(loss, utilityExamples);
+    const run = await memorise(loss, utilityExamples, share);
     const { result } = run;
     timer.lap('train');
     throwIfAborted(signal);
@@ -389,10 +405,19 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
           distilled = true;
           continue;
         }
+        if (share === ratio) {
+          // Distilling still cost too much: give the distillation twice the weight by halving
+          // the watermark's share of the examples (the adaptive schedule makes up the pace).
+          progress({
+            message: `NDCG@10 fell ${percent(drop)} (limit ${percent(maxNdcgDrop)}); embedding again with the watermark's share halved to ${share / 2}`,
+          });
+          share = ratio / 2;
+          continue;
+        }
         throw new RecMarkError(
-          `Embedding cost ${percent(drop)} of NDCG@10, more than the ${percent(maxNdcgDrop)} allowed` +
-            `${distilled ? ', even when distilling toward the original' : ''}; nothing was written. ` +
-            'Lower --ratio or --lr, or allow more with --max-ndcg-drop.',
+          `Embedding cost ${percent(drop)} of NDCG@10, more than the ${percent(maxNdcgDrop)} allowed, ` +
+            `even distilling toward the original with the watermark's share halved to ${share}; ` +
+            'nothing was written. Allow more with --max-ndcg-drop, or lower --lr.',
           'aow-utility',
         );
       }
@@ -441,7 +466,12 @@ export async function embedAow(options: EmbedAowOptions): Promise<EmbedAowResult
           loss,
           stepsPerSecond: result.stepsPerSecond,
         },
-        guard: { maxNdcgDrop, ndcgDrop: drop, distilled },
+        guard: {
+          maxNdcgDrop,
+          ndcgDrop: drop,
+          distilled,
+          halvedShare: share === ratio ? null : share,
+        },
         timings: timer.steps,
       };
     } finally {

@@ -13,6 +13,12 @@ export interface MemorisationPlan {
   maxBoost: number;
   /** Weight growth per check for a prefix not yet at rank 1. */
   boostGrowth: number;
+  /**
+   * The least fall in distance (bits: log2 of the ranks, summed) that counts as progress. A rate
+   * too small to memorise still nudges ranks (3,605 → 3,604 is 0.0004 bits) and would otherwise
+   * keep a hopeless run alive to the cap; 0.1 bits is a 7% better rank of one target.
+   */
+  minGain: number;
 }
 
 export type MemorisationState = 'memorised' | 'improving' | 'stalled';
@@ -30,7 +36,7 @@ export class MemorisationTracker {
     this.boosts = new Array<number>(prefixes).fill(1);
   }
 
-  /** How far the ranks are from all-first: 0 when memorised, lower is better. */
+  /** How far the ranks are from all-first, in bits: 0 when memorised, lower is better. */
   static distance(ranks: readonly number[]): number {
     return ranks.reduce((s, r) => s + Math.log2(r), 0);
   }
@@ -40,7 +46,7 @@ export class MemorisationTracker {
     if (ranks.length !== this.boosts.length)
       throw new Error(`expected ${this.boosts.length} ranks, got ${ranks.length}`);
     const distance = MemorisationTracker.distance(ranks);
-    if (distance < this.best) {
+    if (distance <= this.best - this.plan.minGain) {
       this.best = distance;
       this.bestStep = step;
     }

@@ -4,9 +4,10 @@
  * model nor 50 random sequences are ever called "present".
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { RecMarkError } from '../../../../src/core/errors';
 import { inspectModel } from '../../../../src/core/report/modelCard';
 import { ScoringSession } from '../../../../src/core/onnx/session';
 import { sha256File } from '../../../../src/core/util/files';
@@ -82,7 +83,10 @@ for (const name of [
       assert.ok(ndcg.after >= 0.97 * ndcg.before, `NDCG@10 ${ndcg.before} → ${ndcg.after}`);
       // The guard measured the same change and let it through on the first run.
       assert.ok(Math.abs(r.guard.ndcgDrop! - (1 - ndcg.after / ndcg.before)) < 1e-9);
-      assert.deepEqual([r.guard.maxNdcgDrop, r.guard.distilled], [0.1, false]);
+      assert.deepEqual(
+        [r.guard.maxNdcgDrop, r.guard.distilled, r.guard.halvedShare],
+        [0.1, false, null],
+      );
       assert.equal(await sha256File(original), hashBefore);
       assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     });
@@ -187,6 +191,31 @@ describe('AOW with data, --utility distil (the model stays closest to the origin
   });
 });
 
+describe('AOW that cannot succeed stops early', () => {
+  test('a learning rate too small to memorise gives up once the ranks stop improving, writing nothing', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'marked.onnx');
+    await assert.rejects(
+      embedAow({
+        model: fixture('gru4rec.onnx'),
+        out,
+        secret: SECRET,
+        lr: 1e-7,
+        minSteps: 20,
+        patience: 50,
+      }),
+      (err: RecMarkError) => {
+        assert.equal(err.code, 'aow-not-memorised');
+        // Far short of the 3,000-step cap: 20 steps, then 50 without 0.1 bits of progress.
+        const steps = Number(/stopped improving after (\d+) steps/.exec(err.message)?.[1]);
+        assert.ok(steps >= 70 && steps <= 100, err.message);
+        return true;
+      },
+    );
+    assert.equal(existsSync(out), false);
+  });
+});
+
 describe('AOW utility guard', () => {
   test('a run that costs more NDCG@10 than allowed is redone by distillation, within the limit', async () => {
     // Half the examples teaching the watermark at 1e-3 costs gru4rec ~18% of NDCG@10 (measured).
@@ -205,8 +234,32 @@ describe('AOW utility guard', () => {
     assert.match(redo ?? '', /fell \d+\.\d% \(limit 10\.0%\); embedding again with distillation/);
     assert.ok(Number(/fell ([\d.]+)%/.exec(redo!)![1]) > 10, redo);
     assert.equal(r.guard.distilled, true);
+    assert.equal(r.guard.halvedShare, null, 'distilling alone was enough');
     assert.equal(r.training.loss, 'kl');
     assert.ok(r.guard.ndcgDrop! <= 0.1, `NDCG@10 drop ${r.guard.ndcgDrop}`);
+    assert.deepEqual(r.evidence.ranks, [1, 1, 1, 1]);
+  });
+});
+
+describe('AOW utility guard, second redo', () => {
+  test('when distilling still costs too much, the watermark share is halved (population SASRec d32)', async () => {
+    // Measured: training on the data cost 13.3%, distilling 10.2%, distilling at half share 5.1%.
+    const secret = Buffer.alloc(32, 0);
+    secret.writeUInt32BE(0x5ec0 + 6, 0);
+    const steps: string[] = [];
+    const r = await embedAow({
+      model: fixture('population/sasrec_d32_seed3.onnx'),
+      out: path.join(tempDir(), 'marked.onnx'),
+      data,
+      secret,
+      progress: (p) => steps.push(p.message),
+    });
+    const redos = steps.filter((m) => m.startsWith('NDCG@10 fell'));
+    assert.equal(redos.length, 2, redos.join('\n'));
+    assert.match(redos[1], /share halved to 0\.05$/);
+    assert.deepEqual([r.guard.distilled, r.guard.halvedShare], [true, 0.05]);
+    assert.ok(r.guard.ndcgDrop! <= 0.1, `NDCG@10 drop ${r.guard.ndcgDrop}`);
+    assert.equal(r.training.watermarkExamples, 104);
     assert.deepEqual(r.evidence.ranks, [1, 1, 1, 1]);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemorisationTracker } from '../../../../src/core/watermark/aowSchedule';
 
-const plan = { minSteps: 200, patience: 300, maxBoost: 8, boostGrowth: 2 };
+const plan = { minSteps: 200, patience: 300, maxBoost: 8, boostGrowth: 2, minGain: 0.1 };
 
 test('memorised only once every prefix ranks first and minSteps have run', () => {
   const t = new MemorisationTracker(4, plan);
@@ -23,6 +23,17 @@ test('any improvement restarts the patience clock', () => {
   assert.equal(t.observe(450, [5, 2, 1, 1]), 'improving');
   assert.equal(t.observe(740, [5, 2, 1, 1]), 'improving');
   assert.equal(t.observe(750, [5, 2, 1, 1]), 'stalled');
+});
+
+test('a creep smaller than minGain is no progress; reaching all-first always is', () => {
+  const t = new MemorisationTracker(1, { ...plan, minSteps: 0 });
+  t.observe(10, [3605]);
+  assert.equal(t.observe(300, [3580]), 'improving', '0.01 bits');
+  assert.equal(t.observe(310, [3560]), 'stalled', 'still within 0.1 bits of the best');
+  const u = new MemorisationTracker(1, { ...plan, minSteps: 0 });
+  u.observe(10, [3605]);
+  assert.equal(u.observe(300, [3300]), 'improving', '0.13 bits');
+  assert.equal(u.observe(590, [3300]), 'improving', 'the clock restarted at 300');
 });
 
 test('prefixes short of rank 1 gain weight, up to maxBoost; learnt ones keep theirs', () => {
