@@ -91,78 +91,25 @@ test('several keys: one report for the strongest, every key listed, a foreign ke
   assert.match(keyLines[2], /not checked: .*not items of this model/);
 });
 
+/** `embed aow MODEL --out … --key-out …` followed by the options under test. */
+const embedArgs = (...extra: string[]): string[] => [
+  'embed',
+  'aow',
+  model,
+  '--out',
+  path.join(dir, 'x.onnx'),
+  '--key-out',
+  path.join(dir, 'x.json'),
+  ...extra,
+];
+
 test('bad input exits 2 naming the problem and the fix', async () => {
   const cases: [string[], RegExp][] = [
-    [
-      [
-        'embed',
-        'aow',
-        model,
-        '--out',
-        path.join(dir, 'x.onnx'),
-        '--key-out',
-        path.join(dir, 'x.json'),
-        '--start',
-        'cold',
-      ],
-      /needs --data/,
-    ],
-    [
-      [
-        'embed',
-        'aow',
-        model,
-        '--out',
-        path.join(dir, 'x.onnx'),
-        '--key-out',
-        path.join(dir, 'x.json'),
-        '--length',
-        '30',
-      ],
-      /length must be an integer from 2 to 20/,
-    ],
-    [
-      [
-        'embed',
-        'aow',
-        model,
-        '--out',
-        path.join(dir, 'x.onnx'),
-        '--key-out',
-        path.join(dir, 'x.json'),
-        '--max-ndcg-drop',
-        '1.5',
-      ],
-      /max-ndcg-drop must be between 0 and 1, got 1.5/,
-    ],
-    [
-      [
-        'embed',
-        'aow',
-        model,
-        '--out',
-        path.join(dir, 'x.onnx'),
-        '--key-out',
-        path.join(dir, 'x.json'),
-        '--utility',
-        'train',
-      ],
-      /--utility train .* needs --data/,
-    ],
-    [
-      [
-        'embed',
-        'aow',
-        model,
-        '--out',
-        path.join(dir, 'x.onnx'),
-        '--key-out',
-        path.join(dir, 'x.json'),
-        '--start',
-        'warm',
-      ],
-      /--start must be cold, pop or random/,
-    ],
+    [embedArgs('--start', 'cold'), /needs --data/],
+    [embedArgs('--length', '30'), /length must be an integer from 2 to 20/],
+    [embedArgs('--max-ndcg-drop', '1.5'), /max-ndcg-drop must be between 0 and 1, got 1.5/],
+    [embedArgs('--utility', 'train'), /--utility train .* needs --data/],
+    [embedArgs('--start', 'warm'), /--start must be cold, pop or random/],
     [['embed', 'aow', model, '--out', path.join(dir, 'x.onnx')], /needs --key-out/],
   ];
   const foreign = path.join(dir, 'foreign-only.json');
