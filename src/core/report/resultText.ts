@@ -95,7 +95,7 @@ export function perturbLines(
   amount: number | undefined,
   r: PerturbResult,
 ): string[] {
-  const share = `${((100 * r.changed) / Math.max(1, r.parameters)).toFixed(1)}%`;
+  const share = percent(r.changed / Math.max(1, r.parameters));
   const weights = `${r.parameters.toLocaleString('en-US')} weights`;
   return [
     `${{ prune: 'Pruned model:    ', noise: 'Noisy model:     ', quantize: 'Quantized model: ' }[kind]} ${r.out}`,
