@@ -155,7 +155,9 @@ before(async () => {
   answers.quickPick.push((items) =>
     items.find((i) => (i as unknown as { mode: string }).mode === 'weights'),
   );
-  answers.inputBox.push('2');
+  // δ 3, not the default 2: the command draws a fresh random key, and at δ 2 some keys end short
+  // of z_w 6 after 1,500 steps on this fixture (CI saw 5.74), which is not what this test is about.
+  answers.inputBox.push('3');
   answers.saveDialog.push(Uri.file(out('x.grew.onnx')));
   await embedGrewCommand(store, Uri.file(model) as never);
   addModel('GREW model (VS Code)', out('x.grew.onnx'));
